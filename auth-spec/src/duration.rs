@@ -1,0 +1,30 @@
+//! Durations as written in specs: `1800s`, `30m`, `14d`, `500ms`, `1h 30m`.
+
+use std::time::Duration;
+
+/// Parses a human-readable duration (humantime syntax). A bare number is rejected: `1800` could
+/// be seconds or milliseconds, so the unit must be written.
+pub fn parse_duration(input: &str) -> Result<Duration, String> {
+    let trimmed = input.trim();
+    if !trimmed.is_empty() && trimmed.chars().all(|c| c.is_ascii_digit()) {
+        return Err(format!(
+            "`{input}` has no unit: write `{trimmed}s` for seconds or `{trimmed}ms` for milliseconds"
+        ));
+    }
+    humantime::parse_duration(trimmed).map_err(|e| format!("`{input}` is not a duration: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_are_required_and_understood() {
+        assert_eq!(parse_duration("1800s"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("14d"), Ok(Duration::from_secs(14 * 86_400)));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("1800").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+}

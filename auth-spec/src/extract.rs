@@ -1,0 +1,315 @@
+//! Reading tokens and expiry out of a vendor's answer, as the spec's response mapping says.
+//!
+//! This is the one implementation of "where is the token": the validator runs it over the
+//! example answers, the runtime over live ones, so the two cannot disagree.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use secrecy::SecretString;
+use serde_json::Value;
+
+use crate::jwt;
+use crate::model::{Example, ExpirySource, TokenResponse, Unit, ValueSource};
+use crate::timefmt::{kind_of, number_of};
+
+/// A vendor's answer: status, headers and body text.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers as received.
+    pub headers: Vec<(String, String)>,
+    /// The body as text.
+    pub body: String,
+}
+
+impl fmt::Debug for Answer {
+    /// Redacted: an answer carries tokens.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Answer")
+            .field("status", &self.status)
+            .field("headers", &self.headers.len())
+            .field(
+                "body",
+                &format_args!("[{} bytes, redacted]", self.body.len()),
+            )
+            .finish()
+    }
+}
+
+impl Answer {
+    /// The answer an example from the vendor's document describes.
+    pub fn from_example(example: &Example) -> Self {
+        Self {
+            status: example.status,
+            headers: example.headers.clone(),
+            body: example.body_text(),
+        }
+    }
+
+    /// The first header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A JSON value that holds secrets (a whole token answer); its Debug output is redacted.
+#[derive(Clone, PartialEq)]
+pub struct SecretJson(Value);
+
+impl SecretJson {
+    /// Wraps a value.
+    pub fn new(value: Value) -> Self {
+        Self(value)
+    }
+
+    /// The value. Callers must not log it.
+    pub fn expose(&self) -> &Value {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretJson([redacted])")
+    }
+}
+
+/// When a token expires, as learned from an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// No source yielded: only an expired-token answer (or a failed refresh) ends it.
+    Unknown,
+    /// This long after the request was sent.
+    In(Duration),
+    /// At this wall-clock time.
+    At(SystemTime),
+    /// This long after the login that started the session.
+    SinceLogin(Duration),
+}
+
+/// What a token answer yielded.
+#[derive(Debug, Clone)]
+pub struct Extracted {
+    /// The access token.
+    pub access_token: SecretString,
+    /// The refresh token, when the mapping names one and the answer carries it.
+    pub refresh_token: Option<SecretString>,
+    /// Access-token expiry.
+    pub access_expiry: Expiry,
+    /// Refresh-token / session expiry.
+    pub refresh_expiry: Expiry,
+    /// The parsed JSON body, kept for `${response.PATH}` templates; `None` for non-JSON bodies.
+    pub body: Option<SecretJson>,
+}
+
+/// The answer did not have what the spec said it would. Messages name paths, never values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExtractError {
+    /// A body path was needed but the body is not JSON.
+    #[error("the answer is not JSON, so `{source_path}` cannot be read")]
+    NotJson {
+        /// The path that was to be read.
+        source_path: String,
+    },
+    /// A required value is missing.
+    #[error("the answer has no {what} at `{source_path}`{}", found_hint(.found))]
+    Missing {
+        /// Which value (e.g. "access token").
+        what: &'static str,
+        /// Where the spec says it is.
+        source_path: String,
+        /// The longest part of the path that does exist.
+        found: Option<String>,
+    },
+    /// A value has the wrong JSON type.
+    #[error("the {what} at `{source_path}` is {found}, expected {expected}")]
+    WrongKind {
+        /// Which value.
+        what: &'static str,
+        /// Where it is.
+        source_path: String,
+        /// What the spec needs.
+        expected: &'static str,
+        /// What was there.
+        found: &'static str,
+    },
+    /// An expiry value could not be read.
+    #[error("the expiry at `{source_path}` cannot be read: {reason}")]
+    BadExpiry {
+        /// Where it is.
+        source_path: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+fn found_hint(found: &Option<String>) -> String {
+    match found {
+        Some(prefix) if prefix != "$" => {
+            format!(" (the answer has `{prefix}` but nothing below it)")
+        }
+        _ => String::new(),
+    }
+}
+
+/// The answer parsed once: its JSON body if it has one.
+pub(crate) struct Parsed<'a> {
+    answer: &'a Answer,
+    json: Option<Value>,
+}
+
+impl<'a> Parsed<'a> {
+    pub(crate) fn new(answer: &'a Answer) -> Self {
+        Self {
+            answer,
+            json: serde_json::from_str(&answer.body).ok(),
+        }
+    }
+
+    /// The value a source names, if present.
+    pub(crate) fn read(&self, source: &ValueSource) -> Result<Option<Value>, ExtractError> {
+        match source {
+            ValueSource::Body(path) => {
+                let json = self.json.as_ref().ok_or_else(|| ExtractError::NotJson {
+                    source_path: path.to_string(),
+                })?;
+                Ok(path.resolve(json).filter(|v| !v.is_null()).cloned())
+            }
+            ValueSource::Header(name) => Ok(self.answer.header(name).map(Value::from)),
+            ValueSource::WholeBody => {
+                let text = self.answer.body.trim();
+                Ok((!text.is_empty()).then(|| Value::from(text)))
+            }
+        }
+    }
+
+    fn missing(&self, what: &'static str, source: &ValueSource) -> ExtractError {
+        let found = match (source, &self.json) {
+            (ValueSource::Body(path), Some(json)) => Some(path.resolved_prefix(json).to_string()),
+            _ => None,
+        };
+        ExtractError::Missing {
+            what,
+            source_path: source.to_string(),
+            found,
+        }
+    }
+
+    fn token(
+        &self,
+        what: &'static str,
+        source: &ValueSource,
+    ) -> Result<Option<String>, ExtractError> {
+        match self.read(source)? {
+            None => Ok(None),
+            Some(Value::String(s)) if !s.is_empty() => Ok(Some(s)),
+            Some(Value::String(_)) => Ok(None),
+            Some(other) => Err(ExtractError::WrongKind {
+                what,
+                source_path: source.to_string(),
+                expected: "a string",
+                found: kind_of(&other),
+            }),
+        }
+    }
+}
+
+impl TokenResponse {
+    /// Reads tokens and expiry from an answer.
+    pub fn extract(&self, answer: &Answer) -> Result<Extracted, ExtractError> {
+        let parsed = Parsed::new(answer);
+        let access = parsed
+            .token("access token", &self.access_token)?
+            .ok_or_else(|| parsed.missing("access token", &self.access_token))?;
+        let refresh = match &self.refresh_token {
+            Some(source) => parsed.token("refresh token", source)?,
+            None => None,
+        };
+        let access_expiry = first_expiry(&parsed, &self.access_token_expiry, Some(&access))?;
+        let refresh_expiry = first_expiry(&parsed, &self.refresh_token_expiry, refresh.as_deref())?;
+        Ok(Extracted {
+            access_token: SecretString::from(access),
+            refresh_token: refresh.map(SecretString::from),
+            access_expiry,
+            refresh_expiry,
+            body: parsed.json.map(SecretJson::new),
+        })
+    }
+}
+
+/// The first source that yields an expiry; `token` is the token whose `exp` claim `jwt_exp` reads.
+pub(crate) fn first_expiry(
+    parsed: &Parsed<'_>,
+    sources: &[ExpirySource],
+    token: Option<&str>,
+) -> Result<Expiry, ExtractError> {
+    for source in sources {
+        if let Some(expiry) = one_expiry(parsed, source, token)? {
+            return Ok(expiry);
+        }
+    }
+    Ok(Expiry::Unknown)
+}
+
+fn one_expiry(
+    parsed: &Parsed<'_>,
+    source: &ExpirySource,
+    token: Option<&str>,
+) -> Result<Option<Expiry>, ExtractError> {
+    Ok(match source {
+        ExpirySource::ExpiresIn {
+            source,
+            unit,
+            zero_means_none,
+        } => {
+            let Some(value) = parsed.read(source)? else {
+                return Ok(None);
+            };
+            let bad = |reason: String| ExtractError::BadExpiry {
+                source_path: source.to_string(),
+                reason,
+            };
+            let number = number_of(&value)
+                .ok_or_else(|| bad(format!("expected a number, found {}", kind_of(&value))))?;
+            if !number.is_finite() || number < 0.0 {
+                return Err(bad(format!("{number} is not a lifetime")));
+            }
+            if number == 0.0 && *zero_means_none {
+                return Ok(None);
+            }
+            let seconds = match unit {
+                Unit::Seconds => number,
+                Unit::Milliseconds => number / 1000.0,
+            };
+            if seconds > 1e10 {
+                return Err(bad(format!(
+                    "{number} is far too long for a lifetime; is it an absolute time (expires_at)?"
+                )));
+            }
+            Some(Expiry::In(Duration::from_secs_f64(seconds)))
+        }
+        ExpirySource::ExpiresAt { source, format } => {
+            let Some(value) = parsed.read(source)? else {
+                return Ok(None);
+            };
+            let at = format
+                .parse_value(&value)
+                .map_err(|reason| ExtractError::BadExpiry {
+                    source_path: source.to_string(),
+                    reason,
+                })?;
+            Some(Expiry::At(at))
+        }
+        ExpirySource::JwtExp => token
+            .and_then(jwt::exp_claim)
+            .filter(|exp| exp.is_finite() && *exp >= 0.0)
+            .map(|exp| Expiry::At(UNIX_EPOCH + Duration::from_secs_f64(exp))),
+        ExpirySource::Lifetime(d) => Some(Expiry::In(*d)),
+        ExpirySource::SinceLogin(d) => Some(Expiry::SinceLogin(*d)),
+    })
+}

@@ -1,0 +1,241 @@
+//! The provider spec language: one YAML file per vendor describing its token authentication.
+//!
+//! [`parse`] is the one entry point everything else uses: it reads YAML (with `serde-saphyr`),
+//! rejects unknown keys with a "did you mean" hint, runs every semantic check, and returns either
+//! the validated [`ProviderSpec`] or all [`Diagnostics`] of the file, each as
+//! `file:line:col: error: message` with a hint.
+//!
+//! ```
+//! let yaml = r#"
+//! title: Example
+//! environments:
+//!   production: { base_url: https://api.example.com }
+//! default_environment: production
+//! credentials:
+//!   api_key: { description: The API key }
+//! login:
+//!   method: POST
+//!   path: /auth/login
+//!   encoding: json
+//!   body: { api_key: "${credentials.api_key}" }
+//!   response:
+//!     access_token: $.token
+//!     access_token_expiry: [ { expires_in: { path: $.expires_in } } ]
+//!     examples: [ { body: { token: abc, expires_in: 3600 } } ]
+//! policy: { refresh: after_expiry }
+//! usage:
+//!   headers: { Authorization: "Bearer ${session.access_token}" }
+//! "#;
+//! let spec = auth_spec::parse("providers/example.yaml", yaml).unwrap();
+//! assert_eq!(spec.name, "example");
+//! assert_eq!(spec.credentials[0].env, "EXAMPLE_API_KEY");
+//! ```
+//!
+//! Module map: [`raw`] is the file format as written (and the JSON Schema source); [`model`] is
+//! the validated form; [`extract`] reads tokens out of answers; [`path`] and [`template`] are the
+//! two small languages inside string values.
+
+pub mod diagnostic;
+pub mod duration;
+pub mod extract;
+pub mod jwt;
+mod lower;
+pub mod model;
+pub mod node;
+pub mod path;
+pub mod raw;
+mod suggest;
+pub mod template;
+pub mod timefmt;
+
+use std::path::{Path, PathBuf};
+
+pub use diagnostic::{Diagnostic, Diagnostics};
+pub use lower::default_env_var;
+pub use model::ProviderSpec;
+
+use lower::{Locations, Lowerer};
+
+/// Parses and validates one spec. `file` is the path as it should appear in diagnostics; its
+/// stem is the provider name.
+pub fn parse(file: impl AsRef<Path>, source: &str) -> Result<ProviderSpec, Diagnostics> {
+    parse_located(file.as_ref(), source).map(|(spec, _)| spec)
+}
+
+fn display_path(file: &Path) -> String {
+    file.to_string_lossy().replace('\\', "/")
+}
+
+fn parse_located(file: &Path, source: &str) -> Result<(ProviderSpec, Locations), Diagnostics> {
+    let shown = display_path(file);
+    let name = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let raw: raw::RawSpec =
+        serde_saphyr::from_str(source).map_err(|e| Diagnostics(vec![yaml_error(&shown, &e)]))?;
+    Lowerer::new(&shown, &name).lower(raw).map_err(Diagnostics)
+}
+
+/// Reads, parses and validates one spec file.
+pub fn parse_file(file: impl AsRef<Path>) -> Result<ProviderSpec, Diagnostics> {
+    let file = file.as_ref();
+    let source = read(file)?;
+    parse(file, &source)
+}
+
+fn read(file: &Path) -> Result<String, Diagnostics> {
+    std::fs::read_to_string(file).map_err(|e| {
+        Diagnostics(vec![Diagnostic {
+            file: display_path(file),
+            line: 0,
+            column: 0,
+            message: format!("cannot read the file: {e}"),
+            hint: None,
+        }])
+    })
+}
+
+/// Parses several specs given as (path, source) and checks them together (environment variables
+/// unique across providers, provider names unique). Reports the problems of every file.
+pub fn parse_set<P: AsRef<Path>>(files: &[(P, &str)]) -> Result<Vec<ProviderSpec>, Diagnostics> {
+    let mut diags = Vec::new();
+    let mut parsed = Vec::new();
+    for (file, source) in files {
+        match parse_located(file.as_ref(), source) {
+            Ok((spec, locations)) => parsed.push((display_path(file.as_ref()), spec, locations)),
+            Err(d) => diags.extend(d),
+        }
+    }
+    diags.extend(lower::check_across(&parsed));
+    if diags.is_empty() {
+        Ok(parsed.into_iter().map(|(_, spec, _)| spec).collect())
+    } else {
+        Err(Diagnostics(diags))
+    }
+}
+
+/// The spec files a path names: the file itself, or every `*.yaml` / `*.yml` in a folder
+/// (not recursive), sorted by name.
+pub fn spec_files(path: &Path) -> Result<Vec<PathBuf>, Diagnostics> {
+    if path.is_dir() {
+        let entries = std::fs::read_dir(path).map_err(|e| {
+            Diagnostics(vec![Diagnostic {
+                file: display_path(path),
+                line: 0,
+                column: 0,
+                message: format!("cannot read the folder: {e}"),
+                hint: None,
+            }])
+        })?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.is_file()
+                    && p.extension()
+                        .is_some_and(|ext| ext == "yaml" || ext == "yml")
+            })
+            .collect();
+        files.sort();
+        Ok(files)
+    } else if path.exists() {
+        Ok(vec![path.to_path_buf()])
+    } else {
+        Err(Diagnostics(vec![Diagnostic {
+            file: display_path(path),
+            line: 0,
+            column: 0,
+            message: "no such file or folder".into(),
+            hint: None,
+        }]))
+    }
+}
+
+/// Loads every spec under the given files or folders and checks them together.
+pub fn load<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<ProviderSpec>, Diagnostics> {
+    let mut diags = Vec::new();
+    let mut sources = Vec::new();
+    for path in paths {
+        match spec_files(path.as_ref()) {
+            Ok(files) => {
+                for file in files {
+                    match read(&file) {
+                        Ok(text) => sources.push((file, text)),
+                        Err(d) => diags.extend(d),
+                    }
+                }
+            }
+            Err(d) => diags.extend(d),
+        }
+    }
+    let borrowed: Vec<(&Path, &str)> = sources
+        .iter()
+        .map(|(p, s)| (p.as_path(), s.as_str()))
+        .collect();
+    match parse_set(&borrowed) {
+        Ok(specs) if diags.is_empty() => Ok(specs),
+        Ok(_) => Err(Diagnostics(diags)),
+        Err(more) => {
+            diags.extend(more);
+            Err(Diagnostics(diags))
+        }
+    }
+}
+
+/// The JSON Schema of the spec format, pretty-printed, as committed in `providers/schema.json`.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(raw::RawSpec);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn yaml_error(file: &str, error: &serde_saphyr::Error) -> Diagnostic {
+    use serde_saphyr::Error as E;
+    let inner = error.without_snippet();
+    let location = inner.location().or_else(|| error.location());
+    let (line, column) = location.map_or((0, 0), |l| (l.line(), l.column()));
+    let (message, hint) = match inner {
+        E::SerdeUnknownField {
+            field, expected, ..
+        } => (
+            format!("unknown key `{field}`"),
+            Some(unknown_hint(field, expected, "keys allowed here")),
+        ),
+        E::SerdeUnknownVariant {
+            variant, expected, ..
+        } => (
+            format!("unknown value `{variant}`"),
+            Some(unknown_hint(variant, expected, "values allowed here")),
+        ),
+        E::SerdeMissingField { field, .. } => (
+            format!("missing key `{field}`"),
+            Some(format!(
+                "add `{field}:` here; see the format reference in README.md"
+            )),
+        ),
+        other => {
+            let text = other.to_string();
+            // serde-saphyr appends " at line L, column C"; we print the location up front.
+            let text = match text.rfind(" at line ") {
+                Some(i) => text[..i].to_owned(),
+                None => text,
+            };
+            (text, None)
+        }
+    };
+    Diagnostic {
+        file: file.to_owned(),
+        line,
+        column,
+        message,
+        hint,
+    }
+}
+
+fn unknown_hint(input: &str, expected: &[&str], what: &str) -> String {
+    match suggest::did_you_mean(input, expected) {
+        Some(hint) => hint,
+        None => format!("{what}: {}", expected.join(", ")),
+    }
+}

@@ -1,0 +1,1301 @@
+//! Checking a [`RawSpec`] and lowering it into the validated [`ProviderSpec`].
+//!
+//! Every check runs even after one fails, so a file's problems are reported all at once. Each
+//! problem points at the value it is about.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde_json::Value;
+use serde_saphyr::{Location, Spanned};
+
+use crate::diagnostic::Diagnostic;
+use crate::duration::parse_duration;
+use crate::extract::{Answer, Parsed};
+use crate::model::*;
+use crate::node::Node;
+use crate::path::FieldPath;
+use crate::raw::*;
+use crate::suggest::did_you_mean;
+use crate::template::{Reference, Template};
+use crate::timefmt::{TimeFormat, Zone, kind_of, number_of};
+
+/// Where some values of a spec were written, for checks across several files.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Locations {
+    /// Location of each credential's environment variable (or of the credential key when the
+    /// variable is derived).
+    pub env_vars: IndexMap<String, (u64, u64)>,
+}
+
+/// Which placeholders an endpoint may use.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Context {
+    Login,
+    Refresh,
+    Logout,
+    Usage,
+}
+
+impl Context {
+    fn name(self) -> &'static str {
+        match self {
+            Context::Login => "login",
+            Context::Refresh => "refresh",
+            Context::Logout => "logout",
+            Context::Usage => "usage",
+        }
+    }
+}
+
+pub(crate) struct Lowerer<'a> {
+    file: &'a str,
+    name: String,
+    diags: Vec<Diagnostic>,
+    credentials: Vec<String>,
+    login_examples: Vec<Example>,
+    has_refresh_token: bool,
+}
+
+const RUST_KEYWORDS: &[&str] = &[
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
+    "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut",
+    "pub", "ref", "return", "self", "static", "struct", "super", "trait", "true", "type", "unsafe",
+    "use", "where", "while", "abstract", "become", "box", "do", "final", "macro", "override",
+    "priv", "try", "typeof", "unsized", "virtual", "yield",
+];
+
+/// Whether `s` is a lower-case Rust identifier usable as a module, field or variant name.
+pub(crate) fn is_snake_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some('a'..='z'))
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
+        && !RUST_KEYWORDS.contains(&s)
+}
+
+fn is_header_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+impl<'a> Lowerer<'a> {
+    pub(crate) fn new(file: &'a str, name: &str) -> Self {
+        Self {
+            file,
+            name: name.to_owned(),
+            diags: Vec::new(),
+            credentials: Vec::new(),
+            login_examples: Vec::new(),
+            has_refresh_token: false,
+        }
+    }
+
+    fn error(&mut self, at: Location, message: impl Into<String>, hint: Option<String>) {
+        self.diags.push(Diagnostic {
+            file: self.file.to_owned(),
+            line: at.line(),
+            column: at.column(),
+            message: message.into(),
+            hint,
+        });
+    }
+
+    fn duration(&mut self, value: &SpannedString) -> Option<Duration> {
+        match parse_duration(&value.value) {
+            Ok(d) => Some(d),
+            Err(message) => {
+                self.error(
+                    value.referenced,
+                    message,
+                    Some("durations look like `1800s`, `30m`, `14d` or `500ms`".into()),
+                );
+                None
+            }
+        }
+    }
+
+    /// Checks a URL: https, or http only for loopback hosts (local simulators and tests).
+    fn url(&mut self, value: &SpannedString, what: &str, origin_only: bool) -> Option<String> {
+        let parsed = match url::Url::parse(&value.value) {
+            Ok(u) => u,
+            Err(e) => {
+                self.error(
+                    value.referenced,
+                    format!("{what} `{}` is not a URL: {e}", value.value),
+                    Some("write a full URL such as `https://api.example.com`".into()),
+                );
+                return None;
+            }
+        };
+        let loopback = match parsed.host() {
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        match parsed.scheme() {
+            "https" => {}
+            "http" if loopback => {}
+            "http" => {
+                self.error(
+                    value.referenced,
+                    format!("{what} `{}` uses http://: tokens and credentials would travel unencrypted", value.value),
+                    Some("use https:// (plain http is allowed only for loopback hosts such as 127.0.0.1)".into()),
+                );
+                return None;
+            }
+            other => {
+                self.error(
+                    value.referenced,
+                    format!("{what} `{}` has scheme `{other}`", value.value),
+                    Some("use https://".into()),
+                );
+                return None;
+            }
+        }
+        if origin_only
+            && (parsed.path() != "/" || parsed.query().is_some() || parsed.fragment().is_some())
+        {
+            self.error(
+                value.referenced,
+                format!("{what} `{}` is not an origin (scheme, host, port)", value.value),
+                Some("put paths on the endpoints (`path: /v3/auth/login`) and keep the base URL to `https://host[:port]`".into()),
+            );
+            return None;
+        }
+        Some(value.value.trim_end_matches('/').to_owned())
+    }
+
+    pub(crate) fn lower(
+        mut self,
+        raw: RawSpec,
+    ) -> Result<(ProviderSpec, Locations), Vec<Diagnostic>> {
+        if !is_snake_identifier(&self.name) {
+            self.diags.push(Diagnostic {
+                file: self.file.to_owned(),
+                line: 0,
+                column: 0,
+                message: format!(
+                    "the provider name `{}` (the file name) is not a valid Rust module name",
+                    self.name
+                ),
+                hint: Some(
+                    "rename the file to lower case letters, digits and `_`, starting with a letter, not a Rust keyword (e.g. `my_vendor.yaml`)".into(),
+                ),
+            });
+        }
+        if raw.title.value.trim().is_empty() {
+            self.error(
+                raw.title.referenced,
+                "the title is empty",
+                Some("name the vendor, e.g. `title: Intergiro`".into()),
+            );
+        }
+        let documentation = raw
+            .documentation
+            .as_ref()
+            .and_then(|d| self.url(d, "the documentation link", false));
+
+        // Environments.
+        let mut environments = Vec::new();
+        for (name, env) in &raw.environments {
+            if !is_snake_identifier(&name.value) {
+                self.error(
+                    name.referenced,
+                    format!(
+                        "environment name `{}` is not a lower-case identifier",
+                        name.value
+                    ),
+                    Some(
+                        "use lower case letters, digits and `_`, e.g. `production`, `sandbox`"
+                            .into(),
+                    ),
+                );
+            }
+            let base_url = env
+                .base_url
+                .as_ref()
+                .and_then(|u| self.url(u, "the base URL", true));
+            environments.push(Environment {
+                name: name.value.clone(),
+                base_url,
+                description: env.description.clone(),
+            });
+        }
+        let env_names: Vec<String> = environments.iter().map(|e| e.name.clone()).collect();
+        if env_names.is_empty() {
+            self.error(
+                raw.default_environment.referenced,
+                "no environments are declared",
+                Some("declare at least one, e.g. `environments: { production: { base_url: https://api.example.com } }`".into()),
+            );
+        } else if !env_names.contains(&raw.default_environment.value) {
+            let hint = did_you_mean(&raw.default_environment.value, &env_names)
+                .unwrap_or_else(|| format!("declared environments: {}", env_names.join(", ")));
+            self.error(
+                raw.default_environment.referenced,
+                format!(
+                    "the default environment `{}` is not declared",
+                    raw.default_environment.value
+                ),
+                Some(hint),
+            );
+        }
+
+        // Credentials.
+        let mut locations = Locations::default();
+        let mut credentials = Vec::new();
+        for (name, cred) in &raw.credentials {
+            if !is_snake_identifier(&name.value) {
+                self.error(
+                    name.referenced,
+                    format!(
+                        "credential name `{}` is not a lower-case identifier",
+                        name.value
+                    ),
+                    Some("use lower case letters, digits and `_`, e.g. `api_key`".into()),
+                );
+            }
+            let (env, at) = match &cred.env {
+                Some(env) => {
+                    let valid = env
+                        .value
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_uppercase() || c == '_')
+                        && env
+                            .value
+                            .chars()
+                            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+                    if !valid {
+                        self.error(
+                            env.referenced,
+                            format!("environment variable `{}` is not upper-case letters, digits and `_`", env.value),
+                            Some(format!("the conventional name is `{}`", default_env_var(&self.name, &name.value))),
+                        );
+                    }
+                    (env.value.clone(), env.referenced)
+                }
+                None => (default_env_var(&self.name, &name.value), name.referenced),
+            };
+            if let Some((line, column)) = locations.env_vars.get(&env) {
+                self.error(
+                    at,
+                    format!("environment variable `{env}` is already used by another credential (line {line}, column {column})"),
+                    Some("each credential needs its own variable".into()),
+                );
+            } else {
+                locations
+                    .env_vars
+                    .insert(env.clone(), (at.line(), at.column()));
+            }
+            credentials.push(Credential {
+                name: name.value.clone(),
+                secret: cred.secret.unwrap_or(true),
+                env,
+                description: cred.description.clone(),
+                example: cred.example.clone(),
+            });
+        }
+        self.credentials = credentials.iter().map(|c| c.name.clone()).collect();
+
+        // Login first: its response decides what later templates may name.
+        let login_response = match &raw.login.response {
+            Some(r) => Some(self.token_response(r, "login")),
+            None => {
+                self.error(
+                    raw.login.path.referenced,
+                    "the login endpoint has no `response` mapping",
+                    Some("say where the tokens are: `response: { access_token: $.access_token, ... }`".into()),
+                );
+                None
+            }
+        };
+        if let Some(r) = &login_response {
+            self.login_examples = r.examples.clone();
+            self.has_refresh_token = r.refresh_token.is_some();
+        }
+        let login_request = self.endpoint(&raw.login, Context::Login);
+
+        let refresh = raw.refresh.as_ref().and_then(|endpoint| {
+            if !self.has_refresh_token && login_response.is_some() {
+                self.error(
+                    endpoint.path.referenced,
+                    "a refresh endpoint is declared but the login response maps no refresh token",
+                    Some("add `refresh_token: $.refresh_token` (or where the vendor puts it) to `login.response`".into()),
+                );
+            }
+            let response = match &endpoint.response {
+                Some(r) => Some(self.token_response(r, "refresh")),
+                None => {
+                    self.error(
+                        endpoint.path.referenced,
+                        "the refresh endpoint has no `response` mapping",
+                        Some("say where the new tokens are: `response: { access_token: $.access_token, ... }`".into()),
+                    );
+                    None
+                }
+            };
+            let request = self.endpoint(endpoint, Context::Refresh);
+            Some(TokenEndpoint { request: request?, response: response? })
+        });
+
+        let logout = raw.logout.as_ref().and_then(|endpoint| {
+            if let Some(r) = &endpoint.response {
+                self.error(
+                    r.access_token.referenced,
+                    "a logout endpoint has no token response",
+                    Some("remove `response` from `logout`".into()),
+                );
+            }
+            self.endpoint(endpoint, Context::Logout)
+        });
+
+        let policy = self.policy(&raw, login_response.as_ref());
+        let usage = self.usage(&raw.usage);
+
+        if let (Some(policy), Some(login)) = (&policy, &login_response) {
+            let expiry_known = !login.access_token_expiry.is_empty();
+            match policy.refresh {
+                RefreshTiming::AfterExpiry
+                    if !expiry_known && usage.as_ref().is_some_and(|u| u.expired.is_none()) =>
+                {
+                    self.error(
+                        raw.policy.refresh.referenced,
+                        "`after_expiry` needs a way to learn that the token expired, but the login response declares no `access_token_expiry` and `usage` no `expired` signal",
+                        Some("add an expiry source (`jwt_exp`, `expires_in`, `lifetime`, ...) or `usage.expired: { status: [401] }`".into()),
+                    );
+                }
+                RefreshTiming::AheadOfExpiry | RefreshTiming::BeforeExpiry if !expiry_known => {
+                    self.error(
+                        raw.policy.refresh.referenced,
+                        "refreshing ahead of expiry needs to know the expiry, but the login response declares no `access_token_expiry`",
+                        Some("add an expiry source, or use `refresh: after_expiry` with an `expired` signal".into()),
+                    );
+                }
+                _ => {}
+            }
+        }
+
+        if !self.diags.is_empty() {
+            return Err(self.diags);
+        }
+        match (login_response, login_request, policy, usage) {
+            (Some(response), Some(request), Some(policy), Some(usage)) => Ok((
+                ProviderSpec {
+                    name: self.name,
+                    title: raw.title.value,
+                    description: raw.description.map(|d| d.value),
+                    documentation,
+                    environments,
+                    default_environment: raw.default_environment.value,
+                    credentials,
+                    login: TokenEndpoint { request, response },
+                    refresh,
+                    logout,
+                    policy,
+                    usage,
+                },
+                locations,
+            )),
+            // Every `None` above was reported; this arm is only reached with diagnostics.
+            _ => Err(self.diags),
+        }
+    }
+
+    fn endpoint(&mut self, raw: &RawEndpoint, context: Context) -> Option<Endpoint> {
+        let mut ok = true;
+        let path = &raw.path;
+        if !path.value.starts_with('/') || path.value.contains("://") {
+            ok = false;
+            self.error(
+                path.referenced,
+                format!("the {} path `{}` must start with `/`", context.name(), path.value),
+                Some("write the path as the vendor documents it (`/v3/auth/login`); the host belongs in `environments`".into()),
+            );
+        }
+        let encoding = match (raw.encoding, &raw.body) {
+            (None, Some(body)) => {
+                ok = false;
+                self.error(
+                    body.referenced,
+                    format!("the {} body has no `encoding`", context.name()),
+                    Some("add `encoding: json` or `encoding: form`".into()),
+                );
+                Encoding::None
+            }
+            (Some(RawEncoding::None), Some(body)) => {
+                ok = false;
+                self.error(
+                    body.referenced,
+                    format!(
+                        "the {} endpoint has `encoding: none` but a body",
+                        context.name()
+                    ),
+                    Some("use `encoding: json` or `encoding: form`, or remove the body".into()),
+                );
+                Encoding::None
+            }
+            (None | Some(RawEncoding::None), None) => Encoding::None,
+            (Some(RawEncoding::Json), _) => Encoding::Json,
+            (Some(RawEncoding::Form), _) => Encoding::Form,
+        };
+        let headers = self.template_map(&raw.headers, context, true);
+        let query = self.template_map(&raw.query, context, false);
+        let body = raw.body.as_ref().map(|b| {
+            if encoding == Encoding::Form {
+                self.check_form_flat(b);
+            }
+            self.body_value(b, context, encoding)
+        });
+        let basic_auth = raw.basic_auth.as_ref().map(|b| BasicAuth {
+            username: self
+                .template(&b.username, context, Encoding::None)
+                .unwrap_or_else(|| Template::literal("")),
+            password: self
+                .template(&b.password, context, Encoding::None)
+                .unwrap_or_else(|| Template::literal("")),
+        });
+        for status in &raw.success_status {
+            if !(100..=599).contains(status) {
+                ok = false;
+                self.error(
+                    path.referenced,
+                    format!("`success_status` holds {status}, which is not an HTTP status"),
+                    None,
+                );
+            }
+        }
+        ok.then(|| Endpoint {
+            method: match raw.method {
+                RawMethod::GET => Method::Get,
+                RawMethod::POST => Method::Post,
+                RawMethod::PUT => Method::Put,
+                RawMethod::PATCH => Method::Patch,
+                RawMethod::DELETE => Method::Delete,
+            },
+            path: path.value.clone(),
+            encoding,
+            headers: headers.unwrap_or_default(),
+            query: query.unwrap_or_default(),
+            body: body.flatten(),
+            basic_auth,
+            success_status: raw.success_status.clone(),
+        })
+    }
+
+    fn template_map(
+        &mut self,
+        map: &IndexMap<SpannedString, SpannedString>,
+        context: Context,
+        header_names: bool,
+    ) -> Option<Vec<(String, Template)>> {
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (name, value) in map {
+            if header_names && !is_header_name(&name.value) {
+                ok = false;
+                self.error(
+                    name.referenced,
+                    format!("`{}` is not a valid HTTP header name", name.value),
+                    Some("header names are letters, digits and `-`, e.g. `X-Api-Key`".into()),
+                );
+            }
+            match self.template(value, context, Encoding::None) {
+                Some(t) => out.push((name.value.clone(), t)),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    /// Parses a template and checks each placeholder against what `context` may name.
+    /// `encoding` is `Json` when a sole placeholder may insert a structured value.
+    fn template(
+        &mut self,
+        value: &SpannedString,
+        context: Context,
+        encoding: Encoding,
+    ) -> Option<Template> {
+        let template = match Template::parse(&value.value) {
+            Ok(t) => t,
+            Err(e) => {
+                self.error(
+                    value.referenced,
+                    format!("in `{}`: {}", value.value, e.message),
+                    e.hint,
+                );
+                return None;
+            }
+        };
+        let mut ok = true;
+        let structured_ok = encoding == Encoding::Json && template.sole_reference().is_some();
+        for reference in template.references() {
+            if let Err((message, hint)) = self.check_reference(reference, context, structured_ok) {
+                ok = false;
+                self.error(value.referenced, message, hint);
+            }
+        }
+        ok.then_some(template)
+    }
+
+    fn check_reference(
+        &self,
+        reference: &Reference,
+        context: Context,
+        structured_ok: bool,
+    ) -> Result<(), (String, Option<String>)> {
+        match reference {
+            Reference::Credential(name) => {
+                if self.credentials.contains(name) {
+                    Ok(())
+                } else {
+                    let hint = did_you_mean(name, &self.credentials).unwrap_or_else(|| {
+                        if self.credentials.is_empty() {
+                            "declare it under `credentials:`".to_owned()
+                        } else {
+                            format!("declared credentials: {}", self.credentials.join(", "))
+                        }
+                    });
+                    Err((format!("`{reference}` names a credential that is not declared"), Some(hint)))
+                }
+            }
+            Reference::AccessToken | Reference::RefreshToken if context == Context::Login => Err((
+                format!("`{reference}` cannot be used in the login request: there is no session yet"),
+                Some("the login request may use `${credentials.NAME}` and literals".into()),
+            )),
+            Reference::RefreshToken if !self.has_refresh_token => Err((
+                format!("`{reference}` is used but the login response maps no refresh token"),
+                Some("add `refresh_token: $.refresh_token` (or where the vendor puts it) to `login.response`".into()),
+            )),
+            Reference::RefreshToken if context == Context::Usage => Err((
+                format!("`{reference}` must not be sent on API calls"),
+                Some("API calls carry the access token: `${session.access_token}`".into()),
+            )),
+            Reference::AccessToken | Reference::RefreshToken => Ok(()),
+            Reference::Response(_) if context == Context::Login => Err((
+                format!("`{reference}` cannot be used in the login request: there is no token response yet"),
+                None,
+            )),
+            Reference::Response(path) => {
+                if self.login_examples.is_empty() {
+                    return Ok(());
+                }
+                for example in &self.login_examples {
+                    match path.resolve(&example.body) {
+                        None => {
+                            return Err((
+                                format!("`{reference}` does not resolve in the login response example (status {})", example.status),
+                                Some(format!("the example has `{}`; check the path", path.resolved_prefix(&example.body))),
+                            ));
+                        }
+                        Some(v @ (Value::Object(_) | Value::Array(_))) if !structured_ok => {
+                            return Err((
+                                format!("`{reference}` is {} in the login response example; only a JSON body value may be structured", kind_of(v)),
+                                Some("use it as the whole value of a JSON body field, or point at a scalar inside it".into()),
+                            ));
+                        }
+                        Some(_) => {}
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn check_form_flat(&mut self, body: &Spanned<Node>) {
+        match &body.value {
+            Node::Map(map) => {
+                for (key, value) in map {
+                    if matches!(value.value, Node::Map(_) | Node::Seq(_)) {
+                        self.error(
+                            value.referenced,
+                            format!("form field `{key}` is {}; a form body must be flat", value.value.kind()),
+                            Some("form bodies are `key: value` pairs; use `encoding: json` for nested bodies".into()),
+                        );
+                    }
+                }
+            }
+            other => self.error(
+                body.referenced,
+                format!(
+                    "a form body must be a mapping of fields, not {}",
+                    other.kind()
+                ),
+                None,
+            ),
+        }
+    }
+
+    fn body_value(
+        &mut self,
+        node: &Spanned<Node>,
+        context: Context,
+        encoding: Encoding,
+    ) -> Option<BodyValue> {
+        Some(match &node.value {
+            Node::Null => BodyValue::Null,
+            Node::Bool(b) => BodyValue::Bool(*b),
+            Node::Number(n) => BodyValue::Number(n.clone()),
+            Node::String(s) => {
+                let spanned = Spanned::new(s.clone(), node.referenced, node.defined);
+                BodyValue::Template(self.template(&spanned, context, encoding)?)
+            }
+            Node::Seq(items) => {
+                let mut out = Vec::new();
+                let mut ok = true;
+                for item in items {
+                    match self.body_value(item, context, encoding) {
+                        Some(v) => out.push(v),
+                        None => ok = false,
+                    }
+                }
+                ok.then_some(BodyValue::Array(out))?
+            }
+            Node::Map(map) => {
+                let mut out = IndexMap::new();
+                let mut ok = true;
+                for (key, value) in map {
+                    match self.body_value(value, context, encoding) {
+                        Some(v) => {
+                            out.insert(key.clone(), v);
+                        }
+                        None => ok = false,
+                    }
+                }
+                ok.then_some(BodyValue::Object(out))?
+            }
+        })
+    }
+
+    fn source(&mut self, value: &SpannedString) -> Option<ValueSource> {
+        let text = value.value.trim();
+        if let Some(name) = text.strip_prefix("@header:") {
+            let name = name.trim();
+            if is_header_name(name) {
+                return Some(ValueSource::Header(name.to_owned()));
+            }
+            self.error(
+                value.referenced,
+                format!("`{name}` is not a valid header name"),
+                None,
+            );
+            return None;
+        }
+        if text == "@body" {
+            return Some(ValueSource::WholeBody);
+        }
+        if text.starts_with('@') {
+            self.error(
+                value.referenced,
+                format!("unknown value source `{text}`"),
+                Some(
+                    "a source is a JSON path (`$.access_token`), `@header:NAME` or `@body`".into(),
+                ),
+            );
+            return None;
+        }
+        match FieldPath::parse(text) {
+            Ok(path) => Some(ValueSource::Body(path)),
+            Err(e) => {
+                self.error(
+                    value.referenced,
+                    format!("`{text}` is not a valid path: {}", e.message),
+                    Some("paths look like `$.access_token`, `$.access_token.token`, `access_token.token` or `$.sessions[0].token`".into()),
+                );
+                None
+            }
+        }
+    }
+
+    /// Checks that `source` yields a value of the right kind in the examples. With `every`, it must
+    /// be present in every example; otherwise in at least one.
+    fn check_in_examples(
+        &mut self,
+        at: Location,
+        source: &ValueSource,
+        examples: &[Example],
+        what: &str,
+        every: bool,
+        kind_ok: &dyn Fn(&Value) -> Result<(), String>,
+    ) {
+        if examples.is_empty() {
+            return;
+        }
+        let mut found_any = false;
+        for (i, example) in examples.iter().enumerate() {
+            let answer = Answer::from_example(example);
+            let parsed = Parsed::new(&answer);
+            let value = match parsed.read(source) {
+                Ok(v) => v,
+                Err(e) => {
+                    self.error(
+                        at,
+                        format!("{what} `{source}`: {e} (example {})", i + 1),
+                        None,
+                    );
+                    return;
+                }
+            };
+            match value {
+                Some(v) => {
+                    found_any = true;
+                    if let Err(problem) = kind_ok(&v) {
+                        self.error(
+                            at,
+                            format!("{what} `{source}` in example {}: {problem}", i + 1),
+                            None,
+                        );
+                        return;
+                    }
+                }
+                None if every => {
+                    let hint = match source {
+                        ValueSource::Body(path) => {
+                            let prefix = path.resolved_prefix(&example.body);
+                            let keys = match prefix.resolve(&example.body) {
+                                Some(Value::Object(o)) => o.keys().cloned().collect::<Vec<_>>(),
+                                _ => Vec::new(),
+                            };
+                            let last = match path.segments().get(prefix.segments().len()) {
+                                Some(crate::path::Segment::Key(k)) => k.clone(),
+                                _ => String::new(),
+                            };
+                            did_you_mean(&last, &keys)
+                                .map(|d| format!("{d} (under `{prefix}`)"))
+                                .or_else(|| {
+                                    Some(if keys.is_empty() {
+                                        format!("the example has nothing below `{prefix}`")
+                                    } else {
+                                        format!(
+                                            "under `{prefix}` the example has: {}",
+                                            keys.join(", ")
+                                        )
+                                    })
+                                })
+                        }
+                        ValueSource::Header(_) => {
+                            Some("add the header to the example's `headers`".into())
+                        }
+                        ValueSource::WholeBody => None,
+                    };
+                    self.error(
+                        at,
+                        format!(
+                            "{what} `{source}` does not resolve in example {} of the response",
+                            i + 1
+                        ),
+                        hint,
+                    );
+                    return;
+                }
+                None => {}
+            }
+        }
+        if !found_any {
+            self.error(
+                at,
+                format!("{what} `{source}` does not resolve in any example of the response"),
+                Some(
+                    "every path must match the vendor's example answers; check the spelling".into(),
+                ),
+            );
+        }
+    }
+
+    fn token_response(&mut self, raw: &RawTokenResponse, endpoint: &str) -> TokenResponse {
+        let mut examples = Vec::new();
+        for example in &raw.examples {
+            let status = example.status.unwrap_or(200);
+            examples.push(Example {
+                description: example.description.clone(),
+                status,
+                headers: example
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                body: example.body.value.clone(),
+            });
+        }
+        if examples.is_empty() {
+            self.error(
+                raw.access_token.referenced,
+                format!("the {endpoint} response has no `examples`"),
+                Some(
+                    "copy the example answer from the vendor's document, so paths can be checked"
+                        .into(),
+                ),
+            );
+        }
+        let success: Vec<Example> = examples
+            .iter()
+            .filter(|e| (200..300).contains(&e.status))
+            .cloned()
+            .collect();
+        let string_kind = |v: &Value| match v {
+            Value::String(_) => Ok(()),
+            other => Err(format!("is {}, expected a string", kind_of(other))),
+        };
+        let access_token = self.source(&raw.access_token);
+        if let Some(source) = &access_token {
+            self.check_in_examples(
+                raw.access_token.referenced,
+                source,
+                &success,
+                "access token",
+                true,
+                &string_kind,
+            );
+        }
+        let refresh_token = raw.refresh_token.as_ref().and_then(|r| {
+            let source = self.source(r)?;
+            self.check_in_examples(
+                r.referenced,
+                &source,
+                &success,
+                "refresh token",
+                true,
+                &string_kind,
+            );
+            Some(source)
+        });
+        let access_token_expiry = self.expiry_sources(&raw.access_token_expiry, &success, false);
+        let refresh_token_expiry = match (&raw.refresh_token, &raw.refresh_token_expiry) {
+            (Some(_), Some(sources)) => self.expiry_sources(sources, &success, true),
+            (Some(r), None) => {
+                self.error(
+                    r.referenced,
+                    "a refresh token is mapped but `refresh_token_expiry` is not declared",
+                    Some("declare how long the refresh token lasts, or `refresh_token_expiry: []` if the vendor's document does not say".into()),
+                );
+                Vec::new()
+            }
+            (None, Some(_)) => {
+                self.error(
+                    raw.access_token.referenced,
+                    "`refresh_token_expiry` is declared but no `refresh_token` is mapped",
+                    Some("map the refresh token, or remove `refresh_token_expiry`".into()),
+                );
+                Vec::new()
+            }
+            (None, None) => Vec::new(),
+        };
+        TokenResponse {
+            access_token: access_token.unwrap_or(ValueSource::WholeBody),
+            refresh_token,
+            access_token_expiry,
+            refresh_token_expiry,
+            examples,
+        }
+    }
+
+    fn expiry_sources(
+        &mut self,
+        raw: &[RawExpirySource],
+        examples: &[Example],
+        refresh: bool,
+    ) -> Vec<ExpirySource> {
+        let mut out = Vec::new();
+        for source in raw {
+            let lowered = match source {
+                RawExpirySource::ExpiresIn(e) => {
+                    let Some(value_source) = self.source(&e.path) else {
+                        continue;
+                    };
+                    let number_kind = |v: &Value| match number_of(v) {
+                        Some(n) if n >= 0.0 => Ok(()),
+                        Some(n) => Err(format!("{n} is negative")),
+                        None => Err(format!("is {}, expected a number of seconds", kind_of(v))),
+                    };
+                    self.check_in_examples(
+                        e.path.referenced,
+                        &value_source,
+                        examples,
+                        "expires_in",
+                        false,
+                        &number_kind,
+                    );
+                    ExpirySource::ExpiresIn {
+                        source: value_source,
+                        unit: match e.unit {
+                            Some(RawUnit::Milliseconds) => Unit::Milliseconds,
+                            _ => Unit::Seconds,
+                        },
+                        zero_means_none: e.zero_means_none,
+                    }
+                }
+                RawExpirySource::ExpiresAt(e) => {
+                    let Some(value_source) = self.source(&e.path) else {
+                        continue;
+                    };
+                    let format = match (e.format, &e.pattern, &e.timezone) {
+                        (RawTimeFormat::Pattern, Some(pattern), zone) => {
+                            if jiff::fmt::strtime::format(
+                                &pattern.value,
+                                &jiff::Timestamp::UNIX_EPOCH.to_zoned(jiff::tz::TimeZone::UTC),
+                            )
+                            .is_err()
+                            {
+                                self.error(
+                                    pattern.referenced,
+                                    format!("`{}` is not a valid strftime pattern", pattern.value),
+                                    Some("e.g. `%Y-%m-%d %H:%M:%S`".into()),
+                                );
+                                continue;
+                            }
+                            let zone = match zone {
+                                Some(z) => match Zone::parse(&z.value) {
+                                    Ok(zone) => zone,
+                                    Err(message) => {
+                                        self.error(z.referenced, message, None);
+                                        continue;
+                                    }
+                                },
+                                None => Zone::utc(),
+                            };
+                            TimeFormat::Pattern {
+                                pattern: pattern.value.clone(),
+                                zone,
+                            }
+                        }
+                        (RawTimeFormat::Pattern, None, _) => {
+                            self.error(
+                                e.path.referenced,
+                                "`format: pattern` needs a `pattern`",
+                                Some("e.g. `pattern: \"%Y-%m-%d %H:%M:%S\"`".into()),
+                            );
+                            continue;
+                        }
+                        (other, pattern, zone) => {
+                            if let Some(p) = pattern {
+                                self.error(
+                                    p.referenced,
+                                    "`pattern` is only used with `format: pattern`",
+                                    None,
+                                );
+                            }
+                            if let Some(z) = zone {
+                                self.error(z.referenced, "`timezone` is only used with `format: pattern` (the other formats carry their own offset)", None);
+                            }
+                            match other {
+                                RawTimeFormat::EpochSeconds => TimeFormat::EpochSeconds,
+                                RawTimeFormat::EpochMilliseconds => TimeFormat::EpochMilliseconds,
+                                RawTimeFormat::Rfc3339 => TimeFormat::Rfc3339,
+                                RawTimeFormat::HttpDate => TimeFormat::HttpDate,
+                                RawTimeFormat::Pattern => continue,
+                            }
+                        }
+                    };
+                    let fmt = format.clone();
+                    let check = move |v: &Value| {
+                        fmt.parse_value(v).map(|_| ()).map_err(|e| {
+                            if fmt == TimeFormat::EpochSeconds && number_of(v).is_some_and(|n| n > 1e11) {
+                                format!("{e}; it looks like milliseconds: use `format: epoch_milliseconds`")
+                            } else {
+                                e
+                            }
+                        })
+                    };
+                    self.check_in_examples(
+                        e.path.referenced,
+                        &value_source,
+                        examples,
+                        "expires_at",
+                        false,
+                        &check,
+                    );
+                    ExpirySource::ExpiresAt {
+                        source: value_source,
+                        format,
+                    }
+                }
+                RawExpirySource::JwtExp => ExpirySource::JwtExp,
+                RawExpirySource::Lifetime(d) => match self.duration(d) {
+                    Some(d) => ExpirySource::Lifetime(d),
+                    None => continue,
+                },
+                RawExpirySource::SinceLogin(d) => {
+                    if !refresh {
+                        self.error(
+                            d.referenced,
+                            "`since_login` only applies to `refresh_token_expiry`",
+                            Some("for the access token use `lifetime`, counted from each token answer".into()),
+                        );
+                        continue;
+                    }
+                    match self.duration(d) {
+                        Some(d) => ExpirySource::SinceLogin(d),
+                        None => continue,
+                    }
+                }
+            };
+            out.push(lowered);
+        }
+        out
+    }
+
+    fn statuses(
+        &mut self,
+        at: Location,
+        list: &Option<Vec<u16>>,
+        default: &[u16],
+        what: &str,
+    ) -> Vec<u16> {
+        let list = list.clone().unwrap_or_else(|| default.to_vec());
+        for s in &list {
+            if !(100..=599).contains(s) {
+                self.error(
+                    at,
+                    format!("{what} holds {s}, which is not an HTTP status"),
+                    None,
+                );
+            }
+        }
+        list
+    }
+
+    fn policy(&mut self, raw: &RawSpec, login: Option<&TokenResponse>) -> Option<Policy> {
+        let p = &raw.policy;
+        let at = p.refresh.referenced;
+        let before = self.diags.len();
+        let refresh = match p.refresh.value {
+            RawRefreshTiming::AfterExpiry => RefreshTiming::AfterExpiry,
+            RawRefreshTiming::AheadOfExpiry => RefreshTiming::AheadOfExpiry,
+            RawRefreshTiming::BeforeExpiry => RefreshTiming::BeforeExpiry,
+        };
+        let margin = match (refresh, &p.margin) {
+            (RefreshTiming::AfterExpiry, Some(m)) => {
+                self.error(
+                    m.referenced,
+                    "`margin` has no meaning with `refresh: after_expiry`",
+                    Some("remove it, or refresh `ahead_of_expiry`".into()),
+                );
+                Duration::ZERO
+            }
+            (RefreshTiming::AfterExpiry, None) => Duration::ZERO,
+            (_, Some(m)) => self.duration(m).unwrap_or_default(),
+            (_, None) => {
+                self.error(
+                    at,
+                    "refreshing ahead of expiry needs a `margin`",
+                    Some("e.g. `margin: 60s`".into()),
+                );
+                Duration::ZERO
+            }
+        };
+        let max_margin_fraction = match &p.max_margin_fraction {
+            Some(f) if !(f.value > 0.0 && f.value <= 1.0) => {
+                self.error(
+                    f.referenced,
+                    format!(
+                        "`max_margin_fraction` is {}; it must be above 0 and at most 1",
+                        f.value
+                    ),
+                    Some(
+                        "e.g. 0.5: never refresh earlier than half-way through the token's life"
+                            .into(),
+                    ),
+                );
+                0.5
+            }
+            Some(f) => f.value,
+            None => 0.5,
+        };
+        let rotation = match (&raw.refresh, p.rotation) {
+            (Some(_), Some(RawRotation::Rotates)) => Rotation::Rotates,
+            (Some(_), Some(RawRotation::Reusable)) => Rotation::Reusable,
+            (Some(_), None) => {
+                self.error(at, "the spec has a refresh endpoint but the policy does not say whether refresh tokens rotate", Some("add `rotation: rotates` (each refresh issues a new refresh token) or `rotation: reusable`".into()));
+                Rotation::Reusable
+            }
+            (None, Some(_)) => {
+                self.error(
+                    at,
+                    "`rotation` is declared but the spec has no refresh endpoint",
+                    Some("remove `rotation`, or add a `refresh` endpoint".into()),
+                );
+                Rotation::Reusable
+            }
+            (None, None) => Rotation::Reusable,
+        };
+        if raw.refresh.is_none() && login.is_some_and(|l| l.refresh_token.is_some()) {
+            // A refresh token without a refresh endpoint is allowed (logout may use it), nothing to do.
+        }
+        let session_over_status = self.statuses(
+            at,
+            &p.session_over_status,
+            &[400, 401, 403],
+            "`session_over_status`",
+        );
+        let credentials_rejected_status = self.statuses(
+            at,
+            &p.credentials_rejected_status,
+            &[400, 401, 403],
+            "`credentials_rejected_status`",
+        );
+        let retry = {
+            let r = p.retry.as_ref();
+            let max_attempts = match r.and_then(|r| r.max_attempts.as_ref()) {
+                Some(n) if n.value == 0 || n.value > 10 => {
+                    self.error(
+                        n.referenced,
+                        format!("`max_attempts` is {}; it must be between 1 and 10", n.value),
+                        Some("attempts include the first one; 3 is typical".into()),
+                    );
+                    3
+                }
+                Some(n) => n.value,
+                None => 3,
+            };
+            let initial_backoff = r
+                .and_then(|r| r.initial_backoff.as_ref())
+                .and_then(|d| self.duration(d))
+                .unwrap_or(Duration::from_millis(200));
+            let max_backoff = r
+                .and_then(|r| r.max_backoff.as_ref())
+                .and_then(|d| self.duration(d))
+                .unwrap_or(Duration::from_secs(10));
+            if let Some(d) = r
+                .and_then(|r| r.max_backoff.as_ref())
+                .filter(|_| max_backoff < initial_backoff)
+            {
+                self.error(
+                    d.referenced,
+                    "`max_backoff` is shorter than `initial_backoff`",
+                    None,
+                );
+            }
+            Retry {
+                max_attempts,
+                initial_backoff,
+                max_backoff,
+            }
+        };
+        let min_login_interval = p.min_login_interval.as_ref().and_then(|d| self.duration(d));
+        (self.diags.len() == before).then_some(Policy {
+            refresh,
+            margin,
+            max_margin_fraction,
+            rotation,
+            session_over_status,
+            credentials_rejected_status,
+            retry,
+            min_login_interval,
+        })
+    }
+
+    fn usage(&mut self, raw: &RawUsage) -> Option<Usage> {
+        let before = self.diags.len();
+        let headers = self.template_map(&raw.headers, Context::Usage, true);
+        let query = self.template_map(&raw.query, Context::Usage, false);
+        let (Some(headers), Some(query)) = (headers, query) else {
+            return None;
+        };
+        let sends_token = headers.iter().chain(query.iter()).any(|(_, t)| {
+            t.references()
+                .any(|r| matches!(r, Reference::AccessToken | Reference::Response(_)))
+        });
+        if !sends_token {
+            let at = raw
+                .headers
+                .keys()
+                .chain(raw.query.keys())
+                .next()
+                .map(|k| k.referenced);
+            let message = "`usage` never sends the access token";
+            let hint = Some(
+                "add e.g. `headers: { Authorization: \"Bearer ${session.access_token}\" }`"
+                    .to_owned(),
+            );
+            match at {
+                Some(at) => self.error(at, message, hint),
+                None => self.diags.push(Diagnostic {
+                    file: self.file.to_owned(),
+                    line: 0,
+                    column: 0,
+                    message: message.into(),
+                    hint,
+                }),
+            }
+        }
+        let expired = raw.expired.as_ref().map(|e| {
+            let at = e
+                .headers
+                .keys()
+                .next()
+                .map(|k| k.referenced)
+                .unwrap_or(Location::UNKNOWN);
+            let status = self.statuses(at, &e.status, &[401], "`expired.status`");
+            for name in e.headers.keys() {
+                if !is_header_name(&name.value) {
+                    self.error(
+                        name.referenced,
+                        format!("`{}` is not a valid HTTP header name", name.value),
+                        None,
+                    );
+                }
+            }
+            ExpiredSignal {
+                status,
+                headers: e
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.value.clone(), v.clone()))
+                    .collect(),
+                www_authenticate_error: e.www_authenticate_error.clone(),
+            }
+        });
+        (self.diags.len() == before).then_some(Usage {
+            headers,
+            query,
+            expired,
+        })
+    }
+}
+
+/// `<PROVIDER>_<FIELD>` upper-cased: `INTERGIRO_API_KEY`.
+pub fn default_env_var(provider: &str, field: &str) -> String {
+    format!("{provider}_{field}").to_ascii_uppercase()
+}
+
+/// Checks across providers: environment variables must be unique.
+pub(crate) fn check_across(files: &[(String, ProviderSpec, Locations)]) -> Vec<Diagnostic> {
+    let mut seen: IndexMap<&str, (&str, &str)> = IndexMap::new();
+    let mut diags = Vec::new();
+    let mut names = HashSet::new();
+    for (file, spec, locations) in files {
+        if !names.insert(spec.name.as_str()) {
+            diags.push(Diagnostic {
+                file: file.clone(),
+                line: 0,
+                column: 0,
+                message: format!("a second provider named `{}`", spec.name),
+                hint: Some("provider names are file stems and must be unique".into()),
+            });
+        }
+        for credential in &spec.credentials {
+            let env = credential.env.as_str();
+            if let Some((other_file, other_provider)) = seen.get(env) {
+                let (line, column) = locations.env_vars.get(env).copied().unwrap_or((0, 0));
+                diags.push(Diagnostic {
+                    file: file.clone(),
+                    line,
+                    column,
+                    message: format!(
+                        "environment variable `{env}` is already used by provider `{other_provider}` ({other_file})"
+                    ),
+                    hint: Some(format!(
+                        "environment variables must be unique across providers; e.g. `{}`",
+                        default_env_var(&spec.name, &credential.name)
+                    )),
+                });
+            } else {
+                seen.insert(env, (file.as_str(), spec.name.as_str()));
+            }
+        }
+    }
+    diags
+}

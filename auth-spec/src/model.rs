@@ -1,0 +1,488 @@
+//! The validated model of a provider spec: what code generation, the runtime and the CLI read.
+//!
+//! Every value here has been checked: paths and templates are parsed, durations are
+//! [`Duration`]s, URLs are https (or loopback), every reference names something that exists.
+
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use crate::path::FieldPath;
+use crate::template::Template;
+use crate::timefmt::TimeFormat;
+
+/// One vendor's authentication.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderSpec {
+    /// The provider name: the YAML file stem, a valid Rust module name.
+    pub name: String,
+    /// Human-readable vendor name.
+    pub title: String,
+    /// What the vendor's authentication is.
+    pub description: Option<String>,
+    /// Link to the vendor's documentation.
+    pub documentation: Option<String>,
+    /// Environments in file order.
+    pub environments: Vec<Environment>,
+    /// Name of the default environment (one of `environments`).
+    pub default_environment: String,
+    /// Credentials in file order.
+    pub credentials: Vec<Credential>,
+    /// The login call.
+    pub login: TokenEndpoint,
+    /// The refresh call, if the vendor has one.
+    pub refresh: Option<TokenEndpoint>,
+    /// The logout / revoke call, if the vendor has one.
+    pub logout: Option<Endpoint>,
+    /// Refresh and re-login rules.
+    pub policy: Policy,
+    /// How the token is sent and how its expiry is signalled.
+    pub usage: Usage,
+}
+
+impl ProviderSpec {
+    /// The default environment.
+    pub fn default_environment(&self) -> &Environment {
+        self.environment(&self.default_environment)
+            .unwrap_or(&self.environments[0])
+    }
+
+    /// The environment with this name.
+    pub fn environment(&self, name: &str) -> Option<&Environment> {
+        self.environments.iter().find(|e| e.name == name)
+    }
+
+    /// The credential with this name.
+    pub fn credential(&self, name: &str) -> Option<&Credential> {
+        self.credentials.iter().find(|c| c.name == name)
+    }
+}
+
+/// A named deployment of the vendor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Environment {
+    /// Its name (a key of `environments`).
+    pub name: String,
+    /// The origin paths are appended to, without a trailing slash; `None` when the vendor's
+    /// document names no host and the user must supply one.
+    pub base_url: Option<String>,
+    /// What this environment is.
+    pub description: Option<String>,
+}
+
+/// A credential field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Credential {
+    /// Its name (a key of `credentials`), used in templates as `${credentials.NAME}`.
+    pub name: String,
+    /// Whether the value is secret.
+    pub secret: bool,
+    /// The environment variable it is read from.
+    pub env: String,
+    /// What it is.
+    pub description: Option<String>,
+    /// A sample value from the vendor's document.
+    pub example: Option<String>,
+}
+
+/// HTTP method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// GET
+    Get,
+    /// POST
+    Post,
+    /// PUT
+    Put,
+    /// PATCH
+    Patch,
+    /// DELETE
+    Delete,
+}
+
+impl Method {
+    /// The method as sent on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// Request body encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Encoding {
+    /// `application/json`.
+    Json,
+    /// `application/x-www-form-urlencoded`.
+    Form,
+    /// No body.
+    None,
+}
+
+impl Encoding {
+    /// The `Content-Type` this encoding implies, if any.
+    pub fn content_type(self) -> Option<&'static str> {
+        match self {
+            Encoding::Json => Some("application/json"),
+            Encoding::Form => Some("application/x-www-form-urlencoded"),
+            Encoding::None => None,
+        }
+    }
+}
+
+/// A request body: a JSON value whose strings are templates.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BodyValue {
+    /// `null`.
+    Null,
+    /// A boolean literal.
+    Bool(bool),
+    /// A number literal.
+    Number(serde_json::Number),
+    /// A string template; a sole `${response.PATH}` keeps the JSON type of what it names.
+    Template(Template),
+    /// An array.
+    Array(Vec<BodyValue>),
+    /// An object, in file order.
+    Object(IndexMap<String, BodyValue>),
+}
+
+impl BodyValue {
+    /// Every template in this body, depth first.
+    pub fn templates(&self) -> Vec<&Template> {
+        let mut out = Vec::new();
+        self.collect(&mut out);
+        out
+    }
+
+    fn collect<'a>(&'a self, out: &mut Vec<&'a Template>) {
+        match self {
+            BodyValue::Template(t) => out.push(t),
+            BodyValue::Array(items) => items.iter().for_each(|i| i.collect(out)),
+            BodyValue::Object(map) => map.values().for_each(|v| v.collect(out)),
+            BodyValue::Null | BodyValue::Bool(_) | BodyValue::Number(_) => {}
+        }
+    }
+}
+
+/// HTTP Basic client authentication.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BasicAuth {
+    /// User name template.
+    pub username: Template,
+    /// Password template.
+    pub password: Template,
+}
+
+/// A request to the vendor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoint {
+    /// HTTP method.
+    pub method: Method,
+    /// Path appended to the base URL, starting with `/`.
+    pub path: String,
+    /// Body encoding.
+    pub encoding: Encoding,
+    /// Headers (name, template) in file order.
+    pub headers: Vec<(String, Template)>,
+    /// Query parameters (name, template) in file order.
+    pub query: Vec<(String, Template)>,
+    /// The body, when `encoding` is not `None`.
+    pub body: Option<BodyValue>,
+    /// HTTP Basic client authentication.
+    pub basic_auth: Option<BasicAuth>,
+    /// Statuses besides 2xx that count as success.
+    pub success_status: Vec<u16>,
+}
+
+impl Endpoint {
+    /// Every template of the request: headers, query, body, basic auth.
+    pub fn templates(&self) -> Vec<&Template> {
+        let mut out: Vec<&Template> = self.headers.iter().map(|(_, t)| t).collect();
+        out.extend(self.query.iter().map(|(_, t)| t));
+        if let Some(body) = &self.body {
+            out.extend(body.templates());
+        }
+        if let Some(basic) = &self.basic_auth {
+            out.push(&basic.username);
+            out.push(&basic.password);
+        }
+        out
+    }
+
+    /// Whether `status` is a success answer for this endpoint.
+    pub fn is_success(&self, status: u16) -> bool {
+        (200..300).contains(&status) || self.success_status.contains(&status)
+    }
+}
+
+/// A request that answers with tokens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenEndpoint {
+    /// The request.
+    pub request: Endpoint,
+    /// Where the tokens are in the answer.
+    pub response: TokenResponse,
+}
+
+/// Where a value is in an answer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ValueSource {
+    /// A JSON path into the body.
+    Body(FieldPath),
+    /// A response header (name compared case-insensitively).
+    Header(String),
+    /// The whole body, as text.
+    WholeBody,
+}
+
+impl std::fmt::Display for ValueSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ValueSource::Body(path) => write!(f, "{path}"),
+            ValueSource::Header(name) => write!(f, "@header:{name}"),
+            ValueSource::WholeBody => f.write_str("@body"),
+        }
+    }
+}
+
+/// Unit of a relative lifetime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Unit {
+    /// Seconds.
+    Seconds,
+    /// Milliseconds.
+    Milliseconds,
+}
+
+/// One way of learning when a token expires.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExpirySource {
+    /// A relative lifetime in the answer.
+    ExpiresIn {
+        /// Where the number is.
+        source: ValueSource,
+        /// Its unit.
+        unit: Unit,
+        /// A value of 0 yields nothing (Keycloak: no lifetime declared).
+        zero_means_none: bool,
+    },
+    /// An absolute time in the answer.
+    ExpiresAt {
+        /// Where the time is.
+        source: ValueSource,
+        /// How it is written.
+        format: TimeFormat,
+    },
+    /// The `exp` claim of the token itself.
+    JwtExp,
+    /// A declared lifetime from when the request was sent.
+    Lifetime(Duration),
+    /// A declared lifetime from the login (refresh token expiry only).
+    SinceLogin(Duration),
+}
+
+/// Where tokens are in a token answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenResponse {
+    /// The access token.
+    pub access_token: ValueSource,
+    /// The refresh token, if issued.
+    pub refresh_token: Option<ValueSource>,
+    /// Access-token expiry sources, first that yields wins; empty = unknown.
+    pub access_token_expiry: Vec<ExpirySource>,
+    /// Refresh-token (session) expiry sources, first that yields wins; empty = unknown.
+    pub refresh_token_expiry: Vec<ExpirySource>,
+    /// Example answers from the vendor's document.
+    pub examples: Vec<Example>,
+}
+
+/// An example answer from the vendor's document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Example {
+    /// What it shows.
+    pub description: Option<String>,
+    /// HTTP status.
+    pub status: u16,
+    /// Headers.
+    pub headers: Vec<(String, String)>,
+    /// Body: JSON, or a string for a plain-text body.
+    pub body: Value,
+}
+
+impl Example {
+    /// The body as the vendor would send it on the wire.
+    pub fn body_text(&self) -> String {
+        match &self.body {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// When a token is refreshed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RefreshTiming {
+    /// Only after the access token expired (premature refresh is an error at the vendor).
+    AfterExpiry,
+    /// Within the margin before expiry, or any time after.
+    AheadOfExpiry,
+    /// Within the margin before expiry, only while still valid; after expiry, log in.
+    BeforeExpiry,
+}
+
+/// What a refresh does to the refresh token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rotation {
+    /// Each refresh issues a new refresh token; the old one is dead.
+    Rotates,
+    /// The refresh token stays valid.
+    Reusable,
+}
+
+/// Retries of token requests on transient faults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Retry {
+    /// Attempts in all, including the first.
+    pub max_attempts: u32,
+    /// Backoff before the second attempt; doubled each time.
+    pub initial_backoff: Duration,
+    /// Cap on one backoff.
+    pub max_backoff: Duration,
+}
+
+/// Refresh and re-login rules.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    /// When to refresh.
+    pub refresh: RefreshTiming,
+    /// How long before expiry a refresh starts (zero for `AfterExpiry`).
+    pub margin: Duration,
+    /// The margin never exceeds this fraction of the token's lifetime.
+    pub max_margin_fraction: f64,
+    /// What refresh does to the refresh token (`Reusable` when there is no refresh endpoint).
+    pub rotation: Rotation,
+    /// Refresh answers that mean the session is over (log in again).
+    pub session_over_status: Vec<u16>,
+    /// Login answers that mean the credentials were rejected.
+    pub credentials_rejected_status: Vec<u16>,
+    /// Retries on transient faults.
+    pub retry: Retry,
+    /// Minimum time between two logins.
+    pub min_login_interval: Option<Duration>,
+}
+
+/// How an API call says its token expired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiredSignal {
+    /// Statuses that may mean "expired".
+    pub status: Vec<u16>,
+    /// Header (name, value) pairs that mean "expired" (any of them, with `www_authenticate_error`).
+    pub headers: Vec<(String, String)>,
+    /// `WWW-Authenticate` `error` value that means "expired".
+    pub www_authenticate_error: Option<String>,
+}
+
+impl ExpiredSignal {
+    /// Whether an answer with this status and these headers says the token expired.
+    pub fn matches<'a, I>(&self, status: u16, headers: I) -> bool
+    where
+        I: IntoIterator<Item = (&'a str, &'a str)> + Clone,
+    {
+        if !self.status.contains(&status) {
+            return false;
+        }
+        if self.headers.is_empty() && self.www_authenticate_error.is_none() {
+            return true;
+        }
+        let header_hit = self.headers.iter().any(|(name, value)| {
+            headers
+                .clone()
+                .into_iter()
+                .any(|(n, v)| n.eq_ignore_ascii_case(name) && v.trim().eq_ignore_ascii_case(value))
+        });
+        let challenge_hit = self.www_authenticate_error.as_deref().is_some_and(|error| {
+            headers.into_iter().any(|(n, v)| {
+                n.eq_ignore_ascii_case("www-authenticate") && challenge_error(v) == Some(error)
+            })
+        });
+        header_hit || challenge_hit
+    }
+}
+
+/// The `error` parameter of a `WWW-Authenticate` challenge
+/// (`Bearer error="invalid_token", error_description="..."`).
+pub fn challenge_error(header: &str) -> Option<&str> {
+    let start = header.find("error=")?;
+    // Skip `error_description=` and friends: `error=` must start a parameter.
+    let before = header[..start].trim_end();
+    if !(before.is_empty() || before.ends_with(',') || before.split_whitespace().count() == 1) {
+        return None;
+    }
+    let rest = &header[start + "error=".len()..];
+    let value = match rest.strip_prefix('"') {
+        Some(quoted) => &quoted[..quoted.find('"')?],
+        None => rest.split([',', ' ']).next()?,
+    };
+    Some(value)
+}
+
+/// How the token is sent on API calls.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Usage {
+    /// Headers (name, template).
+    pub headers: Vec<(String, Template)>,
+    /// Query parameters (name, template).
+    pub query: Vec<(String, Template)>,
+    /// How an API call says the token expired; `None` when the vendor does not say.
+    pub expired: Option<ExpiredSignal>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expired_signal_needs_status_and_any_marker() {
+        let signal = ExpiredSignal {
+            status: vec![401],
+            headers: vec![("Token-Expired".into(), "true".into())],
+            www_authenticate_error: Some("invalid_token".into()),
+        };
+        assert!(signal.matches(401, [("token-expired", "true")]));
+        assert!(signal.matches(
+            401,
+            [(
+                "WWW-Authenticate",
+                r#"Bearer error="invalid_token", error_description="The token is expired""#
+            )]
+        ));
+        assert!(!signal.matches(401, [("content-length", "0")]));
+        assert!(!signal.matches(403, [("token-expired", "true")]));
+        let plain = ExpiredSignal {
+            status: vec![401],
+            headers: vec![],
+            www_authenticate_error: None,
+        };
+        assert!(plain.matches(401, []));
+    }
+
+    #[test]
+    fn challenge_error_skips_description() {
+        assert_eq!(
+            challenge_error(r#"Bearer error_description="x", error="invalid_token""#),
+            Some("invalid_token")
+        );
+        assert_eq!(challenge_error(r#"Bearer realm="a""#), None);
+        assert_eq!(
+            challenge_error("Bearer error=invalid_token"),
+            Some("invalid_token")
+        );
+    }
+}

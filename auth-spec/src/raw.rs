@@ -1,0 +1,416 @@
+//! The file format exactly as written in `providers/<name>.yaml`.
+//!
+//! These types mirror the YAML one to one: they are what `serde-saphyr` deserializes (with
+//! source locations on every value a later check may point at) and what the JSON Schema in
+//! `providers/schema.json` is generated from. Nothing downstream uses them directly:
+//! [`crate::parse`] checks them and lowers them into the validated [`crate::model`].
+//!
+//! Unknown keys are rejected everywhere (`deny_unknown_fields`), so a typo is an error with a
+//! "did you mean" hint rather than a silently ignored setting.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::node::Node;
+
+/// A string together with where it was written.
+pub type SpannedString = Spanned<String>;
+
+/// One vendor's authentication, as described by its YAML file.
+///
+/// The provider's name is the file stem (`providers/intergiro.yaml` -> `intergiro`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "Provider spec")]
+pub struct RawSpec {
+    /// Human-readable vendor name, e.g. `Intergiro`.
+    #[schemars(with = "String")]
+    pub title: SpannedString,
+    /// What this vendor's authentication is, in a sentence or two; becomes rustdoc.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub description: Option<SpannedString>,
+    /// Link to the vendor's authentication documentation (`https://...`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub documentation: Option<SpannedString>,
+    /// Named environments; each has a base URL (an origin) to which endpoint paths are appended.
+    #[schemars(with = "IndexMap<String, RawEnvironment>")]
+    pub environments: IndexMap<SpannedString, RawEnvironment>,
+    /// Name of the environment used when the user chooses none; must be one of `environments`.
+    #[schemars(with = "String")]
+    pub default_environment: SpannedString,
+    /// Credentials the user supplies (API key, username, password, client secret, ...).
+    #[schemars(with = "IndexMap<String, RawCredential>")]
+    pub credentials: IndexMap<SpannedString, RawCredential>,
+    /// The call that trades credentials for tokens.
+    pub login: RawEndpoint,
+    /// The call that trades a refresh token for new tokens; omit when the vendor has none
+    /// (the runtime then logs in again when the token expires).
+    #[serde(default)]
+    pub refresh: Option<RawEndpoint>,
+    /// The call that ends a session or revokes a token, when the vendor has one.
+    #[serde(default)]
+    pub logout: Option<RawEndpoint>,
+    /// When to refresh, what a refresh token does, and what a failed refresh means.
+    pub policy: RawPolicy,
+    /// How the access token is sent on API calls, and how an API call says it expired.
+    pub usage: RawUsage,
+}
+
+/// A named deployment of the vendor.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawEnvironment {
+    /// The origin (`scheme://host[:port]`) endpoint paths are appended to. Omit it when the vendor's
+    /// document names no host: users must then supply the base URL themselves (never invent one).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub base_url: Option<SpannedString>,
+    /// What this environment is (production, sandbox, ...).
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// One credential field.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCredential {
+    /// Whether the value is secret (kept in `SecretString`, never printed). Defaults to `true`.
+    #[serde(default)]
+    pub secret: Option<bool>,
+    /// Environment variable the value is read from. Defaults to `<PROVIDER>_<FIELD>` upper-cased,
+    /// e.g. `INTERGIRO_API_KEY`; must be unique across all providers.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub env: Option<SpannedString>,
+    /// What the credential is and where to get it.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// A sample value from the vendor's document (used by simulators and docs; never a real secret).
+    #[serde(default)]
+    pub example: Option<String>,
+}
+
+/// HTTP method of an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[allow(clippy::upper_case_acronyms)]
+pub enum RawMethod {
+    /// `GET`
+    GET,
+    /// `POST`
+    POST,
+    /// `PUT`
+    PUT,
+    /// `PATCH`
+    PATCH,
+    /// `DELETE`
+    DELETE,
+}
+
+/// How a request body is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RawEncoding {
+    /// `application/json`; the body may nest.
+    Json,
+    /// `application/x-www-form-urlencoded`; the body must be flat.
+    Form,
+    /// No body.
+    None,
+}
+
+/// HTTP Basic authentication of the client (e.g. `client_id:client_secret` with a form body).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawBasicAuth {
+    /// User name template, e.g. `${credentials.client_id}`.
+    #[schemars(with = "String")]
+    pub username: SpannedString,
+    /// Password template, e.g. `${credentials.client_secret}`.
+    #[schemars(with = "String")]
+    pub password: SpannedString,
+}
+
+/// A request to the vendor (login, refresh or logout).
+///
+/// String values in `headers`, `query`, `body` and `basic_auth` are templates: `${credentials.NAME}`,
+/// `${session.access_token}`, `${session.refresh_token}`, `${response.PATH}` (a field of the last
+/// token response). A string that is exactly one `${response.PATH}` inserts that JSON value as is
+/// (object, number, ...). Write `$${` for a literal `${`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawEndpoint {
+    /// HTTP method.
+    pub method: RawMethod,
+    /// Path as the vendor documents it (`/v3/auth/login`), appended to the environment's base URL.
+    #[schemars(with = "String")]
+    pub path: SpannedString,
+    /// Body encoding: `json`, `form` or `none`. Defaults to `none`; required when `body` is given.
+    #[serde(default)]
+    pub encoding: Option<RawEncoding>,
+    /// Request headers (templates). `Content-Type` follows from `encoding` unless given here.
+    #[serde(default)]
+    #[schemars(with = "IndexMap<String, String>")]
+    pub headers: IndexMap<SpannedString, SpannedString>,
+    /// Query-string parameters (templates).
+    #[serde(default)]
+    #[schemars(with = "IndexMap<String, String>")]
+    pub query: IndexMap<SpannedString, SpannedString>,
+    /// Request body: a mapping whose string values are templates.
+    #[serde(default)]
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub body: Option<Spanned<Node>>,
+    /// HTTP Basic client authentication.
+    #[serde(default)]
+    pub basic_auth: Option<RawBasicAuth>,
+    /// Extra statuses that count as success besides 2xx (rare).
+    #[serde(default)]
+    pub success_status: Vec<u16>,
+    /// Where the tokens and their expiry sit in the answer: required for `login` and `refresh`,
+    /// not allowed for `logout`.
+    #[serde(default)]
+    pub response: Option<RawTokenResponse>,
+}
+
+/// Where the tokens sit in a token answer, how their expiry is expressed, and example answers.
+///
+/// A value source is a JSON path into the body (`$.access_token`, `$.access_token.token`,
+/// bare `access_token.token`, `$.sessions[0].token`, `$['not-before-policy']`), a response header
+/// (`@header:X-Subject-Token`) or the whole body as text (`@body`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTokenResponse {
+    /// Where the access token is.
+    #[schemars(with = "String")]
+    pub access_token: SpannedString,
+    /// Where the refresh token is, if the vendor issues one. In a refresh answer that lacks it,
+    /// the previous refresh token is kept.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub refresh_token: Option<SpannedString>,
+    /// Expiry of the access token: sources tried in order, the first that yields a value wins.
+    /// An empty list declares the expiry unknown: only an expired-token answer ends the token.
+    pub access_token_expiry: Vec<RawExpirySource>,
+    /// Expiry of the refresh token (the session), same rules. Empty = unknown: discovered when a
+    /// refresh fails. Required when `refresh_token` is given.
+    #[serde(default)]
+    pub refresh_token_expiry: Option<Vec<RawExpirySource>>,
+    /// Example answers copied from the vendor's document; every path above must resolve in each.
+    pub examples: Vec<RawExample>,
+}
+
+/// An example answer from the vendor's document.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawExample {
+    /// What this example shows (and where a placeholder of the document was replaced).
+    #[serde(default)]
+    pub description: Option<String>,
+    /// HTTP status; defaults to 200.
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// Response headers.
+    #[serde(default)]
+    pub headers: IndexMap<String, String>,
+    /// The body: a JSON value written as YAML, or a string for a plain-text body.
+    #[schemars(with = "serde_json::Value")]
+    pub body: Spanned<serde_json::Value>,
+}
+
+/// One way of learning when a token expires.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawExpirySource {
+    /// A relative lifetime in the answer (`expires_in`).
+    ExpiresIn(RawExpiresIn),
+    /// An absolute expiry time in the answer (`expires_at`).
+    ExpiresAt(RawExpiresAt),
+    /// The `exp` claim of the token itself, read as a JWT (not verified).
+    JwtExp,
+    /// A declared lifetime counted from when the token request was sent, e.g. `1800s`.
+    #[schemars(with = "String")]
+    Lifetime(SpannedString),
+    /// A declared lifetime counted from the login (refresh answers do not extend it), e.g. `14d`.
+    /// Only for `refresh_token_expiry`.
+    #[schemars(with = "String")]
+    SinceLogin(SpannedString),
+}
+
+/// Unit of a relative lifetime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RawUnit {
+    /// Seconds (the OAuth convention).
+    Seconds,
+    /// Milliseconds.
+    Milliseconds,
+}
+
+/// `expires_in`: a number of seconds (or milliseconds) from when the request was sent.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpiresIn {
+    /// Where the number is (a number or a numeric string).
+    #[schemars(with = "String")]
+    pub path: SpannedString,
+    /// `seconds` (default) or `milliseconds`.
+    #[serde(default)]
+    pub unit: Option<RawUnit>,
+    /// When true, a value of 0 yields nothing and the next source decides (Keycloak's
+    /// `refresh_expires_in: 0` means "no lifetime declared here").
+    #[serde(default)]
+    pub zero_means_none: bool,
+}
+
+/// Format of an absolute expiry time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RawTimeFormat {
+    /// Seconds since the Unix epoch (number or numeric string).
+    EpochSeconds,
+    /// Milliseconds since the Unix epoch (a Java timestamp).
+    EpochMilliseconds,
+    /// RFC 3339 / ISO 8601 with an offset, fractions allowed: `2026-11-22T10:00:00.123Z`.
+    Rfc3339,
+    /// HTTP-date (RFC 9110): `Sun, 22 Nov 2026 10:00:00 GMT`.
+    HttpDate,
+    /// A strftime pattern (`pattern`), e.g. `%Y-%m-%d %H:%M:%S`; times without an offset are read
+    /// in `timezone`.
+    Pattern,
+}
+
+/// `expires_at`: an absolute time in the answer.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpiresAt {
+    /// Where the time is.
+    #[schemars(with = "String")]
+    pub path: SpannedString,
+    /// How the time is written.
+    pub format: RawTimeFormat,
+    /// strftime pattern, required with `format: pattern`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub pattern: Option<SpannedString>,
+    /// Time zone for times written without an offset: `UTC`, `+02:00` or an IANA name
+    /// (`Europe/Warsaw`). Only with `format: pattern`; defaults to UTC.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub timezone: Option<SpannedString>,
+}
+
+/// When a token is refreshed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RawRefreshTiming {
+    /// Only once the access token has expired; refreshing earlier is an error at the vendor.
+    AfterExpiry,
+    /// Once within `margin` of expiry (in the background), or any time after.
+    AheadOfExpiry,
+    /// Within `margin` of expiry and only while the access token is still valid; once it has
+    /// expired, a refresh is not possible and the runtime logs in again.
+    BeforeExpiry,
+}
+
+/// What happens to the refresh token on refresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RawRotation {
+    /// Every refresh answer carries a new refresh token; the old one is dead. Keep the latest,
+    /// never send one twice.
+    Rotates,
+    /// The refresh token stays valid across refreshes.
+    Reusable,
+}
+
+/// Retries of token requests on transient faults (connect error, timeout, 5xx, 429).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetry {
+    /// Attempts in all, including the first (default 3, at most 10).
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub max_attempts: Option<Spanned<u32>>,
+    /// Backoff before the second attempt, doubled each time (default `200ms`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub initial_backoff: Option<SpannedString>,
+    /// Cap on one backoff (default `10s`). A `Retry-After` answer is honoured up to this cap.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub max_backoff: Option<SpannedString>,
+}
+
+/// The refresh and re-login rules.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    /// When to refresh: `after_expiry`, `ahead_of_expiry` or `before_expiry`.
+    #[schemars(with = "RawRefreshTiming")]
+    pub refresh: Spanned<RawRefreshTiming>,
+    /// How long before expiry a refresh starts (`ahead_of_expiry`, `before_expiry`), e.g. `60s`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub margin: Option<SpannedString>,
+    /// The margin never exceeds this fraction of the token's lifetime (default 0.5), so a
+    /// short-lived token is not refreshed on every call.
+    #[serde(default)]
+    #[schemars(with = "Option<f64>")]
+    pub max_margin_fraction: Option<Spanned<f64>>,
+    /// `rotates` or `reusable`. Required when there is a refresh endpoint.
+    #[serde(default)]
+    pub rotation: Option<RawRotation>,
+    /// Refresh answers with these statuses mean the session is over: log in again with the
+    /// credentials. Default `[400, 401, 403]`.
+    #[serde(default)]
+    pub session_over_status: Option<Vec<u16>>,
+    /// Login answers with these statuses mean the credentials were rejected (no retry).
+    /// Default `[400, 401, 403]`.
+    #[serde(default)]
+    pub credentials_rejected_status: Option<Vec<u16>>,
+    /// Retries on transient faults.
+    #[serde(default)]
+    pub retry: Option<RawRetry>,
+    /// The token endpoint punishes bursts: at least this long between two logins, e.g. `10s`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub min_login_interval: Option<SpannedString>,
+}
+
+/// How a protected API call says its token expired. The status must match; when `headers` or
+/// `www_authenticate_error` are given, at least one of them must match too.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpiredSignal {
+    /// Statuses that may mean "token expired" (default `[401]`).
+    #[serde(default)]
+    pub status: Option<Vec<u16>>,
+    /// Response headers and values that mean "token expired" (`Token-Expired: "true"`).
+    #[serde(default)]
+    #[schemars(with = "IndexMap<String, String>")]
+    pub headers: IndexMap<SpannedString, String>,
+    /// The `error` parameter of a `WWW-Authenticate` challenge that means "token expired"
+    /// (`invalid_token`).
+    #[serde(default)]
+    pub www_authenticate_error: Option<String>,
+}
+
+/// How the access token is put on API calls.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawUsage {
+    /// Headers to add (templates), e.g. `Authorization: Bearer ${session.access_token}`.
+    #[serde(default)]
+    #[schemars(with = "IndexMap<String, String>")]
+    pub headers: IndexMap<SpannedString, SpannedString>,
+    /// Query parameters to add (templates).
+    #[serde(default)]
+    #[schemars(with = "IndexMap<String, String>")]
+    pub query: IndexMap<SpannedString, SpannedString>,
+    /// How an API call says the token expired.
+    #[serde(default)]
+    pub expired: Option<RawExpiredSignal>,
+}

@@ -1,0 +1,289 @@
+//! String templates used in request headers, query parameters, bodies and the token header:
+//! `Bearer ${session.access_token}`, `${credentials.api_key}`, `${response.access_token}`.
+//!
+//! `${...}` was chosen over `{...}` because a YAML plain scalar starting with `{` is a flow
+//! mapping: `api_key: {credentials.api_key}` would silently become a map. `$${` writes a literal
+//! `${`.
+
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::path::{FieldPath, PathError};
+
+/// What a `${...}` placeholder refers to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Reference {
+    /// `${credentials.NAME}`: a credential field.
+    Credential(String),
+    /// `${session.access_token}`: the current access token.
+    AccessToken,
+    /// `${session.refresh_token}`: the current refresh token.
+    RefreshToken,
+    /// `${response.PATH}`: a value of the last token answer (login or refresh), as JSON.
+    Response(FieldPath),
+}
+
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reference::Credential(name) => write!(f, "${{credentials.{name}}}"),
+            Reference::AccessToken => f.write_str("${session.access_token}"),
+            Reference::RefreshToken => f.write_str("${session.refresh_token}"),
+            Reference::Response(path) => {
+                let path = path.to_string();
+                let bare = path.strip_prefix("$.").unwrap_or(&path);
+                write!(f, "${{response.{bare}}}")
+            }
+        }
+    }
+}
+
+/// A piece of a template.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Part {
+    /// Text sent as written.
+    Literal(String),
+    /// A value filled in at run time.
+    Ref(Reference),
+}
+
+/// A parsed template string.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+/// Why a template string is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct TemplateError {
+    /// 0-based character offset of the problem in the template.
+    pub offset: usize,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub hint: Option<String>,
+}
+
+/// The session values a template may name.
+pub const SESSION_VALUES: &[&str] = &["access_token", "refresh_token"];
+
+impl Template {
+    /// Parses a template string.
+    pub fn parse(input: &str) -> Result<Self, TemplateError> {
+        let mut parts = Vec::new();
+        let mut literal = String::new();
+        let mut rest = input;
+        let mut offset = 0;
+        while let Some(pos) = rest.find("${") {
+            // `$${` is an escaped literal `${`.
+            if rest[..pos].ends_with('$') {
+                literal.push_str(&rest[..pos - 1]);
+                literal.push_str("${");
+                offset += pos + 2;
+                rest = &rest[pos + 2..];
+                continue;
+            }
+            literal.push_str(&rest[..pos]);
+            let start = offset + pos;
+            let after = &rest[pos + 2..];
+            let Some(end) = after.find('}') else {
+                return Err(TemplateError {
+                    offset: char_offset(input, start),
+                    message: "unterminated `${`".into(),
+                    hint: Some(
+                        "close the placeholder with `}`, or write `$${` for a literal `${`".into(),
+                    ),
+                });
+            };
+            let inner = after[..end].trim();
+            let reference = parse_reference(inner).map_err(|(message, hint)| TemplateError {
+                offset: char_offset(input, start),
+                message,
+                hint,
+            })?;
+            if !literal.is_empty() {
+                parts.push(Part::Literal(std::mem::take(&mut literal)));
+            }
+            parts.push(Part::Ref(reference));
+            offset = start + 2 + end + 1;
+            rest = &after[end + 1..];
+        }
+        literal.push_str(rest);
+        if !literal.is_empty() {
+            parts.push(Part::Literal(literal));
+        }
+        Ok(Self { parts })
+    }
+
+    /// A template that is only literal text.
+    pub fn literal(text: impl Into<String>) -> Self {
+        Self {
+            parts: vec![Part::Literal(text.into())],
+        }
+    }
+
+    /// The pieces of this template.
+    pub fn parts(&self) -> &[Part] {
+        &self.parts
+    }
+
+    /// Every placeholder in this template.
+    pub fn references(&self) -> impl Iterator<Item = &Reference> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Ref(r) => Some(r),
+            Part::Literal(_) => None,
+        })
+    }
+
+    /// When the template is exactly one placeholder, that placeholder: in a JSON body its value is
+    /// inserted as is (an object stays an object).
+    pub fn sole_reference(&self) -> Option<&Reference> {
+        match self.parts.as_slice() {
+            [Part::Ref(r)] => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Fills in the placeholders. `lookup` returns the JSON value of a reference, or `None` when
+    /// it is not available; the first unavailable reference is returned as the error.
+    pub fn render<F>(&self, mut lookup: F) -> Result<String, Reference>
+    where
+        F: FnMut(&Reference) -> Option<Value>,
+    {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Literal(text) => out.push_str(text),
+                Part::Ref(reference) => match lookup(reference) {
+                    Some(Value::String(s)) => out.push_str(&s),
+                    Some(other) => out.push_str(&other.to_string()),
+                    None => return Err(reference.clone()),
+                },
+            }
+        }
+        Ok(out)
+    }
+
+    /// Fills in the placeholders keeping JSON types: a sole placeholder yields its value as is,
+    /// anything else a string.
+    pub fn render_value<F>(&self, mut lookup: F) -> Result<Value, Reference>
+    where
+        F: FnMut(&Reference) -> Option<Value>,
+    {
+        match self.sole_reference() {
+            Some(reference) => lookup(reference).ok_or_else(|| reference.clone()),
+            None => self.render(lookup).map(Value::String),
+        }
+    }
+}
+
+impl fmt::Display for Template {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for part in &self.parts {
+            match part {
+                Part::Literal(text) => f.write_str(&text.replace("${", "$${"))?,
+                Part::Ref(r) => write!(f, "{r}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+fn char_offset(s: &str, byte: usize) -> usize {
+    s[..byte].chars().count()
+}
+
+fn parse_reference(inner: &str) -> Result<Reference, (String, Option<String>)> {
+    let usage = "placeholders are ${credentials.NAME}, ${session.access_token}, \
+                 ${session.refresh_token} or ${response.PATH}";
+    let Some((namespace, name)) = inner.split_once('.') else {
+        return Err((
+            format!("`${{{inner}}}` names no value"),
+            Some(usage.to_owned()),
+        ));
+    };
+    match namespace {
+        "credentials" if !name.is_empty() => Ok(Reference::Credential(name.to_owned())),
+        "session" => match name {
+            "access_token" => Ok(Reference::AccessToken),
+            "refresh_token" => Ok(Reference::RefreshToken),
+            other => Err((
+                format!("unknown session value `{other}`"),
+                Some(
+                    crate::suggest::did_you_mean(other, SESSION_VALUES).unwrap_or_else(|| {
+                        "the session holds `access_token` and `refresh_token`".to_owned()
+                    }),
+                ),
+            )),
+        },
+        "response" => FieldPath::parse(name).map(Reference::Response).map_err(
+            |PathError { message, .. }| {
+                (
+                    format!("bad path in `${{{inner}}}`: {message}"),
+                    Some("write the path in the bare form, e.g. ${response.access_token}".into()),
+                )
+            },
+        ),
+        other => Err((
+            format!("unknown placeholder namespace `{other}`"),
+            Some(
+                crate::suggest::did_you_mean(other, &["credentials", "session", "response"])
+                    .unwrap_or_else(|| usage.to_owned()),
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_literals_and_references() {
+        let t = Template::parse("Bearer ${session.access_token}").expect("valid");
+        assert_eq!(
+            t.parts(),
+            &[
+                Part::Literal("Bearer ".into()),
+                Part::Ref(Reference::AccessToken)
+            ]
+        );
+        let t = Template::parse("${credentials.api_key}").expect("valid");
+        assert_eq!(
+            t.sole_reference(),
+            Some(&Reference::Credential("api_key".into()))
+        );
+        let t = Template::parse("cost: $${x} ${ response.a.b }").expect("valid");
+        assert_eq!(t.parts()[0], Part::Literal("cost: ${x} ".into()));
+        assert_eq!(t.to_string(), "cost: $${x} ${response.a.b}");
+    }
+
+    #[test]
+    fn renders_strings_and_json_values() {
+        let t = Template::parse("${response.access_token}").expect("valid");
+        let value = t
+            .render_value(|_| Some(json!({"token": "abc", "expires_in": 3600})))
+            .expect("available");
+        assert_eq!(value, json!({"token": "abc", "expires_in": 3600}));
+        let t = Template::parse("Token ${session.access_token}").expect("valid");
+        assert_eq!(
+            t.render(|_| Some(json!("abc"))).expect("available"),
+            "Token abc"
+        );
+        assert_eq!(t.render(|_| None), Err(Reference::AccessToken));
+    }
+
+    #[test]
+    fn errors_point_at_the_placeholder() {
+        let e = Template::parse("Bearer ${session.acess_token}").expect_err("typo");
+        assert_eq!(e.offset, 7);
+        assert!(e.hint.expect("hint").contains("access_token"));
+        let e = Template::parse("x ${credential.api_key}").expect_err("typo");
+        assert!(e.hint.expect("hint").contains("credentials"));
+        assert!(Template::parse("${session.access_token").is_err());
+        assert!(Template::parse("${api_key}").is_err());
+    }
+}

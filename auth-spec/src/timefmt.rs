@@ -1,0 +1,274 @@
+//! Absolute expiry times in the formats vendors use: epoch seconds or milliseconds (Java
+//! timestamps), RFC 3339 / ISO 8601 with fractions, HTTP-date, and strftime patterns read in a
+//! declared time zone.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde_json::Value;
+
+/// A time zone declared in a spec for times written without an offset.
+#[derive(Clone)]
+pub struct Zone {
+    name: String,
+    tz: TimeZone,
+}
+
+impl Zone {
+    /// UTC.
+    pub fn utc() -> Self {
+        Self {
+            name: "UTC".into(),
+            tz: TimeZone::UTC,
+        }
+    }
+
+    /// Parses `UTC`, a fixed offset (`+02:00`, `-0530`) or an IANA name (`Europe/Warsaw`).
+    pub fn parse(name: &str) -> Result<Self, String> {
+        let tz = if name.eq_ignore_ascii_case("utc") || name == "Z" {
+            TimeZone::UTC
+        } else if name.starts_with(['+', '-']) {
+            // Read the offset by parsing a known instant written with it: 2000-01-01T00:00:00Z is
+            // 946684800 s after the epoch, so the difference is the offset.
+            let bad = || format!("`{name}` is not an offset like +02:00");
+            let probe: Timestamp = format!("2000-01-01T00:00:00{name}")
+                .parse()
+                .map_err(|_| bad())?;
+            let seconds = i32::try_from(946_684_800 - probe.as_second()).map_err(|_| bad())?;
+            TimeZone::fixed(jiff::tz::Offset::from_seconds(seconds).map_err(|_| bad())?)
+        } else {
+            TimeZone::get(name).map_err(|_| {
+                format!("`{name}` is not a time zone: use UTC, an offset like +02:00, or an IANA name like Europe/Warsaw")
+            })?
+        };
+        Ok(Self {
+            name: name.to_owned(),
+            tz,
+        })
+    }
+
+    /// The name as declared.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl fmt::Debug for Zone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Zone({})", self.name)
+    }
+}
+
+impl PartialEq for Zone {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+/// How an absolute time is written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TimeFormat {
+    /// Seconds since the Unix epoch.
+    EpochSeconds,
+    /// Milliseconds since the Unix epoch (a Java timestamp).
+    EpochMilliseconds,
+    /// RFC 3339, fractions allowed.
+    Rfc3339,
+    /// HTTP-date: `Sun, 22 Nov 2026 10:00:00 GMT`.
+    HttpDate,
+    /// A strftime pattern; times without an offset are read in `zone`.
+    Pattern {
+        /// The strftime pattern, e.g. `%Y-%m-%d %H:%M:%S`.
+        pattern: String,
+        /// Zone for times without an offset.
+        zone: Zone,
+    },
+}
+
+impl TimeFormat {
+    /// Whether values of this format are numbers (else strings).
+    pub fn is_numeric(&self) -> bool {
+        matches!(
+            self,
+            TimeFormat::EpochSeconds | TimeFormat::EpochMilliseconds
+        )
+    }
+
+    /// Reads a JSON value written in this format.
+    pub fn parse_value(&self, value: &Value) -> Result<SystemTime, String> {
+        match self {
+            TimeFormat::EpochSeconds | TimeFormat::EpochMilliseconds => {
+                let number = number_of(value)
+                    .ok_or_else(|| format!("expected a number, found {}", kind_of(value)))?;
+                let seconds = if *self == TimeFormat::EpochMilliseconds {
+                    number / 1000.0
+                } else {
+                    number
+                };
+                if !(0.0..=1e11).contains(&seconds) {
+                    return Err(format!("{number} is not a plausible epoch time"));
+                }
+                Ok(UNIX_EPOCH + Duration::from_secs_f64(seconds))
+            }
+            _ => {
+                let text = value
+                    .as_str()
+                    .ok_or_else(|| format!("expected a string, found {}", kind_of(value)))?;
+                self.parse_str(text)
+            }
+        }
+    }
+
+    /// Reads a time written in this format.
+    pub fn parse_str(&self, text: &str) -> Result<SystemTime, String> {
+        let timestamp = match self {
+            TimeFormat::EpochSeconds | TimeFormat::EpochMilliseconds => {
+                let number: f64 = text
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("`{text}` is not a number"))?;
+                return self.parse_value(&Value::from(number));
+            }
+            TimeFormat::Rfc3339 => text
+                .parse::<Timestamp>()
+                .map_err(|e| format!("`{text}` is not an RFC 3339 time: {e}"))?,
+            TimeFormat::HttpDate => jiff::fmt::rfc2822::parse(text)
+                .map(|z| z.timestamp())
+                .map_err(|e| format!("`{text}` is not an HTTP-date: {e}"))?,
+            TimeFormat::Pattern { pattern, zone } => {
+                let broken = jiff::fmt::strtime::parse(pattern, text)
+                    .map_err(|e| format!("`{text}` does not match `{pattern}`: {e}"))?;
+                match broken.to_timestamp() {
+                    Ok(ts) => ts,
+                    Err(_) => broken
+                        .to_datetime()
+                        .and_then(|dt| dt.to_zoned(zone.tz.clone()))
+                        .map(|z| z.timestamp())
+                        .map_err(|e| format!("`{text}` does not match `{pattern}`: {e}"))?,
+                }
+            }
+        };
+        Ok(SystemTime::from(timestamp))
+    }
+}
+
+/// A number, or a string holding one (some vendors quote their numbers).
+pub(crate) fn number_of(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A word for the kind of a JSON value, for messages.
+pub fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn secs(t: SystemTime) -> u64 {
+        t.duration_since(UNIX_EPOCH).expect("after epoch").as_secs()
+    }
+
+    #[test]
+    fn epoch_forms() {
+        assert_eq!(
+            secs(
+                TimeFormat::EpochSeconds
+                    .parse_value(&json!(1767225600))
+                    .expect("ok")
+            ),
+            1_767_225_600
+        );
+        assert_eq!(
+            secs(
+                TimeFormat::EpochMilliseconds
+                    .parse_value(&json!(1767225600123_u64))
+                    .expect("ok")
+            ),
+            1_767_225_600
+        );
+        assert_eq!(
+            secs(
+                TimeFormat::EpochSeconds
+                    .parse_value(&json!("1767225600"))
+                    .expect("ok")
+            ),
+            1_767_225_600
+        );
+        assert!(TimeFormat::EpochSeconds.parse_value(&json!(true)).is_err());
+    }
+
+    #[test]
+    fn text_forms() {
+        let expected = 1_767_225_600; // 2026-01-01T00:00:00Z
+        assert_eq!(
+            secs(
+                TimeFormat::Rfc3339
+                    .parse_str("2026-01-01T00:00:00.123Z")
+                    .expect("ok")
+            ),
+            expected
+        );
+        assert_eq!(
+            secs(
+                TimeFormat::Rfc3339
+                    .parse_str("2026-01-01T02:00:00+02:00")
+                    .expect("ok")
+            ),
+            expected
+        );
+        assert_eq!(
+            secs(
+                TimeFormat::HttpDate
+                    .parse_str("Thu, 01 Jan 2026 00:00:00 GMT")
+                    .expect("ok")
+            ),
+            expected
+        );
+        let warsaw = TimeFormat::Pattern {
+            pattern: "%Y-%m-%d %H:%M:%S".into(),
+            zone: Zone::parse("Europe/Warsaw").expect("zone"),
+        };
+        assert_eq!(
+            secs(warsaw.parse_str("2026-01-01 01:00:00").expect("ok")),
+            expected
+        );
+        let fixed = TimeFormat::Pattern {
+            pattern: "%Y-%m-%d %H:%M:%S".into(),
+            zone: Zone::parse("+02:00").expect("zone"),
+        };
+        assert_eq!(
+            secs(fixed.parse_str("2026-01-01 02:00:00").expect("ok")),
+            expected
+        );
+        let with_offset = TimeFormat::Pattern {
+            pattern: "%Y-%m-%d %H:%M:%S %z".into(),
+            zone: Zone::utc(),
+        };
+        assert_eq!(
+            secs(
+                with_offset
+                    .parse_str("2026-01-01 02:00:00 +0200")
+                    .expect("ok")
+            ),
+            expected
+        );
+        assert!(TimeFormat::Rfc3339.parse_str("yesterday").is_err());
+        assert!(Zone::parse("Mars/Olympus").is_err());
+    }
+}

@@ -186,8 +186,8 @@ pub struct RawTokenResponse {
     /// Where the access token is.
     #[schemars(with = "String")]
     pub access_token: SpannedString,
-    /// Where the refresh token is, if the vendor issues one. In a refresh answer that lacks it,
-    /// the previous refresh token is kept.
+    /// Where the refresh token is, if the vendor issues one. When a refresh answer lacks it (or
+    /// the refresh response maps none), the previous refresh token and its expiry are kept.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub refresh_token: Option<SpannedString>,

@@ -1,0 +1,74 @@
+//! Every file in `tests/invalid/` is a spec with known problems. Each declares, in header
+//! comments, where its errors must be reported:
+//!
+//! ```yaml
+//! # expect: 12:5 unknown key `refresh_tokn`
+//! ```
+//!
+//! meaning a diagnostic at line 12, column 5 whose message contains the text after the position.
+//! The test checks that exactly the declared diagnostics are produced (file, line, column and
+//! message), and snapshots the full rendered output with insta so wording changes are reviewed.
+
+use std::path::Path;
+
+struct Expected {
+    line: u64,
+    column: u64,
+    text: String,
+}
+
+fn expectations(source: &str) -> Vec<Expected> {
+    source
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("# expect: "))
+        .map(|rest| {
+            let (pos, text) = rest.split_once(' ').unwrap_or((rest, ""));
+            let (line, column) = pos.split_once(':').expect("expect: LINE:COL text");
+            Expected {
+                line: line.parse().expect("line number"),
+                column: column.parse().expect("column number"),
+                text: text.to_owned(),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn invalid_specs_report_every_problem_at_its_place() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/invalid");
+    let mut count = 0;
+    insta::glob!("invalid/*.yaml", |path| {
+        count += 1;
+        let source = std::fs::read_to_string(path).expect("readable fixture");
+        let name = path.file_name().expect("file name").to_string_lossy();
+        let shown = format!("tests/invalid/{name}");
+        let expected = expectations(&source);
+        assert!(!expected.is_empty(), "{shown} declares no `# expect:` line");
+        let diags = auth_spec::parse(&shown, &source).expect_err(&format!("{shown} must be rejected"));
+        for d in &diags {
+            assert_eq!(d.file, shown, "diagnostic names the wrong file");
+            assert!(d.hint.as_deref().is_none_or(|h| !h.is_empty()));
+        }
+        let rendered = diags.to_string();
+        for e in &expected {
+            assert!(
+                diags
+                    .iter()
+                    .any(|d| d.line == e.line && d.column == e.column && d.message.contains(&e.text)),
+                "{shown}: expected an error at {}:{} containing {:?}, got:\n{rendered}",
+                e.line,
+                e.column,
+                e.text
+            );
+        }
+        assert_eq!(
+            diags.len(),
+            expected.len(),
+            "{shown}: unexpected extra diagnostics:\n{rendered}"
+        );
+        insta::assert_snapshot!(rendered);
+    });
+    let files = std::fs::read_dir(&dir).expect("fixtures").count();
+    assert!(files >= 30, "at least 30 invalid specs are kept, found {files}");
+    assert_eq!(count, files, "every fixture is a .yaml file");
+}

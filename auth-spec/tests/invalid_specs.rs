@@ -72,3 +72,20 @@ fn invalid_specs_report_every_problem_at_its_place() {
     assert!(files >= 30, "at least 30 invalid specs are kept, found {files}");
     assert_eq!(count, files, "every fixture is a .yaml file");
 }
+
+/// A snapshot whose fixture was removed or renamed is an error, not dead weight.
+#[test]
+fn no_orphaned_snapshots() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let prefix = "invalid_specs__invalid_specs_report_every_problem_at_its_place@";
+    for entry in std::fs::read_dir(root.join("snapshots")).expect("snapshots folder") {
+        let name = entry.expect("entry").file_name().to_string_lossy().into_owned();
+        let Some(fixture) = name.strip_prefix(prefix).and_then(|n| n.strip_suffix(".snap")) else {
+            continue;
+        };
+        assert!(
+            root.join("invalid").join(fixture).is_file(),
+            "snapshot {name} has no fixture tests/invalid/{fixture}: delete it"
+        );
+    }
+}

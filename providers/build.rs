@@ -15,12 +15,18 @@ fn main() {
         .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .collect();
     names.sort();
-    let mut out = String::from("/// Every spec in `providers/`: (provider name, YAML text), sorted by name.\n");
+    let mut out = String::from(
+        "/// Every spec in `providers/`: (provider name, YAML text), sorted by name.\n",
+    );
     out.push_str("pub const SPECS: &[(&str, &str)] = &[\n");
     for name in &names {
         let path = dir.join(format!("{name}.yaml"));
         println!("cargo:rerun-if-changed={}", path.display());
-        let _ = writeln!(out, "    ({name:?}, include_str!({:?})),", path.display().to_string());
+        let _ = writeln!(
+            out,
+            "    ({name:?}, include_str!({:?})),",
+            path.display().to_string()
+        );
     }
     out.push_str("];\n");
     let out_dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");

@@ -175,8 +175,8 @@ impl<'a> Lowerer<'a> {
         if !is_snake_identifier(&self.name) {
             self.diags.push(Diagnostic {
                 file: self.file.to_owned(),
-                line: 0,
-                column: 0,
+                line: 1,
+                column: 1,
                 message: format!(
                     "the provider name `{}` (the file name) is not a valid Rust module name",
                     self.name
@@ -458,16 +458,9 @@ impl<'a> Lowerer<'a> {
                 .template(&b.password, context, Encoding::None)
                 .unwrap_or_else(|| Template::literal("")),
         });
-        for status in &raw.success_status {
-            if !(100..=599).contains(status) {
-                ok = false;
-                self.error(
-                    path.referenced,
-                    format!("`success_status` holds {status}, which is not an HTTP status"),
-                    None,
-                );
-            }
-        }
+        let success_status =
+            self.statuses(&Some(raw.success_status.clone()), &[], "`success_status`");
+        ok &= success_status.len() == raw.success_status.len();
         ok.then(|| Endpoint {
             method: match raw.method {
                 RawMethod::GET => Method::Get,
@@ -482,7 +475,7 @@ impl<'a> Lowerer<'a> {
             query: query.unwrap_or_default(),
             body: body.flatten(),
             basic_auth,
-            success_status: raw.success_status.clone(),
+            success_status,
         })
     }
 
@@ -764,7 +757,13 @@ impl<'a> Lowerer<'a> {
                                 _ => String::new(),
                             };
                             did_you_mean(&last, &keys)
-                                .map(|d| format!("{d} (under `{prefix}`)"))
+                                .map(|d| {
+                                    if prefix.segments().is_empty() {
+                                        d
+                                    } else {
+                                        format!("{d} (under `{prefix}`)")
+                                    }
+                                })
                                 .or_else(|| {
                                     Some(if keys.is_empty() {
                                         format!("the example has nothing below `{prefix}`")
@@ -1037,24 +1036,29 @@ impl<'a> Lowerer<'a> {
         out
     }
 
+    /// The statuses of a list (or `default` when absent); each invalid one is reported.
     fn statuses(
         &mut self,
-        at: Location,
-        list: &Option<Vec<u16>>,
+        list: &Option<Vec<Spanned<u16>>>,
         default: &[u16],
         what: &str,
     ) -> Vec<u16> {
-        let list = list.clone().unwrap_or_else(|| default.to_vec());
-        for s in &list {
-            if !(100..=599).contains(s) {
+        let Some(list) = list else {
+            return default.to_vec();
+        };
+        let mut out = Vec::new();
+        for s in list {
+            if (100..=599).contains(&s.value) {
+                out.push(s.value);
+            } else {
                 self.error(
-                    at,
-                    format!("{what} holds {s}, which is not an HTTP status"),
-                    None,
+                    s.referenced,
+                    format!("{what} holds {}, which is not an HTTP status", s.value),
+                    Some("HTTP statuses are between 100 and 599".into()),
                 );
             }
         }
-        list
+        out
     }
 
     fn policy(&mut self, raw: &RawSpec, login: Option<&TokenResponse>) -> Option<Policy> {
@@ -1125,13 +1129,11 @@ impl<'a> Lowerer<'a> {
             // A refresh token without a refresh endpoint is allowed (logout may use it), nothing to do.
         }
         let session_over_status = self.statuses(
-            at,
             &p.session_over_status,
             &[400, 401, 403],
             "`session_over_status`",
         );
         let credentials_rejected_status = self.statuses(
-            at,
             &p.credentials_rejected_status,
             &[400, 401, 403],
             "`credentials_rejected_status`",
@@ -1214,21 +1216,15 @@ impl<'a> Lowerer<'a> {
                 Some(at) => self.error(at, message, hint),
                 None => self.diags.push(Diagnostic {
                     file: self.file.to_owned(),
-                    line: 0,
-                    column: 0,
+                    line: 1,
+                    column: 1,
                     message: message.into(),
                     hint,
                 }),
             }
         }
         let expired = raw.expired.as_ref().map(|e| {
-            let at = e
-                .headers
-                .keys()
-                .next()
-                .map(|k| k.referenced)
-                .unwrap_or(Location::UNKNOWN);
-            let status = self.statuses(at, &e.status, &[401], "`expired.status`");
+            let status = self.statuses(&e.status, &[401], "`expired.status`");
             for name in e.headers.keys() {
                 if !is_header_name(&name.value) {
                     self.error(
@@ -1270,8 +1266,8 @@ pub(crate) fn check_across(files: &[(String, ProviderSpec, Locations)]) -> Vec<D
         if !names.insert(spec.name.as_str()) {
             diags.push(Diagnostic {
                 file: file.clone(),
-                line: 0,
-                column: 0,
+                line: 1,
+                column: 1,
                 message: format!("a second provider named `{}`", spec.name),
                 hint: Some("provider names are file stems and must be unique".into()),
             });
@@ -1279,7 +1275,7 @@ pub(crate) fn check_across(files: &[(String, ProviderSpec, Locations)]) -> Vec<D
         for credential in &spec.credentials {
             let env = credential.env.as_str();
             if let Some((other_file, other_provider)) = seen.get(env) {
-                let (line, column) = locations.env_vars.get(env).copied().unwrap_or((0, 0));
+                let (line, column) = locations.env_vars.get(env).copied().unwrap_or((1, 1));
                 diags.push(Diagnostic {
                     file: file.clone(),
                     line,

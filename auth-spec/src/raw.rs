@@ -168,7 +168,8 @@ pub struct RawEndpoint {
     pub basic_auth: Option<RawBasicAuth>,
     /// Extra statuses that count as success besides 2xx (rare).
     #[serde(default)]
-    pub success_status: Vec<u16>,
+    #[schemars(with = "Vec<u16>")]
+    pub success_status: Vec<Spanned<u16>>,
     /// Where the tokens and their expiry sit in the answer: required for `login` and `refresh`,
     /// not allowed for `logout`.
     #[serde(default)]
@@ -366,11 +367,13 @@ pub struct RawPolicy {
     /// Refresh answers with these statuses mean the session is over: log in again with the
     /// credentials. Default `[400, 401, 403]`.
     #[serde(default)]
-    pub session_over_status: Option<Vec<u16>>,
+    #[schemars(with = "Option<Vec<u16>>")]
+    pub session_over_status: Option<Vec<Spanned<u16>>>,
     /// Login answers with these statuses mean the credentials were rejected (no retry).
     /// Default `[400, 401, 403]`.
     #[serde(default)]
-    pub credentials_rejected_status: Option<Vec<u16>>,
+    #[schemars(with = "Option<Vec<u16>>")]
+    pub credentials_rejected_status: Option<Vec<Spanned<u16>>>,
     /// Retries on transient faults.
     #[serde(default)]
     pub retry: Option<RawRetry>,
@@ -387,7 +390,8 @@ pub struct RawPolicy {
 pub struct RawExpiredSignal {
     /// Statuses that may mean "token expired" (default `[401]`).
     #[serde(default)]
-    pub status: Option<Vec<u16>>,
+    #[schemars(with = "Option<Vec<u16>>")]
+    pub status: Option<Vec<Spanned<u16>>>,
     /// Response headers and values that mean "token expired" (`Token-Expired: "true"`).
     #[serde(default)]
     #[schemars(with = "IndexMap<String, String>")]

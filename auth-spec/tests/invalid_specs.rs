@@ -44,7 +44,8 @@ fn invalid_specs_report_every_problem_at_its_place() {
         let shown = format!("tests/invalid/{name}");
         let expected = expectations(&source);
         assert!(!expected.is_empty(), "{shown} declares no `# expect:` line");
-        let diags = auth_spec::parse(&shown, &source).expect_err(&format!("{shown} must be rejected"));
+        let diags =
+            auth_spec::parse(&shown, &source).expect_err(&format!("{shown} must be rejected"));
         for d in &diags {
             assert_eq!(d.file, shown, "diagnostic names the wrong file");
             assert!(d.hint.as_deref().is_none_or(|h| !h.is_empty()));
@@ -52,9 +53,9 @@ fn invalid_specs_report_every_problem_at_its_place() {
         let rendered = diags.to_string();
         for e in &expected {
             assert!(
-                diags
-                    .iter()
-                    .any(|d| d.line == e.line && d.column == e.column && d.message.contains(&e.text)),
+                diags.iter().any(|d| d.line == e.line
+                    && d.column == e.column
+                    && d.message.contains(&e.text)),
                 "{shown}: expected an error at {}:{} containing {:?}, got:\n{rendered}",
                 e.line,
                 e.column,
@@ -69,7 +70,10 @@ fn invalid_specs_report_every_problem_at_its_place() {
         insta::assert_snapshot!(rendered);
     });
     let files = std::fs::read_dir(&dir).expect("fixtures").count();
-    assert!(files >= 30, "at least 30 invalid specs are kept, found {files}");
+    assert!(
+        files >= 30,
+        "at least 30 invalid specs are kept, found {files}"
+    );
     assert_eq!(count, files, "every fixture is a .yaml file");
 }
 
@@ -79,8 +83,15 @@ fn no_orphaned_snapshots() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
     let prefix = "invalid_specs__invalid_specs_report_every_problem_at_its_place@";
     for entry in std::fs::read_dir(root.join("snapshots")).expect("snapshots folder") {
-        let name = entry.expect("entry").file_name().to_string_lossy().into_owned();
-        let Some(fixture) = name.strip_prefix(prefix).and_then(|n| n.strip_suffix(".snap")) else {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        let Some(fixture) = name
+            .strip_prefix(prefix)
+            .and_then(|n| n.strip_suffix(".snap"))
+        else {
             continue;
         };
         assert!(

@@ -20,7 +20,11 @@ fn committed_json_schema_is_up_to_date() {
     panic!(
         "{} was stale{}; run `cargo xtask schema` and commit the result",
         path.display(),
-        if std::env::var_os("CI").is_none() { " and has been updated" } else { "" }
+        if std::env::var_os("CI").is_none() {
+            " and has been updated"
+        } else {
+            ""
+        }
     );
 }
 
@@ -49,11 +53,24 @@ fn schema_describes_every_top_level_key_and_rejects_unknown_ones() {
         serde_json::from_str(&auth_spec::json_schema()).expect("schema is JSON");
     let properties = schema["properties"].as_object().expect("properties");
     for key in [
-        "title", "environments", "default_environment", "credentials", "login", "refresh",
-        "logout", "policy", "usage",
+        "title",
+        "environments",
+        "default_environment",
+        "credentials",
+        "login",
+        "refresh",
+        "logout",
+        "policy",
+        "usage",
     ] {
         let description = properties[key]["description"].as_str().unwrap_or_default();
-        assert!(!description.is_empty(), "`{key}` has no description in the schema");
+        assert!(
+            !description.is_empty(),
+            "`{key}` has no description in the schema"
+        );
     }
-    assert_eq!(schema["additionalProperties"], serde_json::Value::Bool(false));
+    assert_eq!(
+        schema["additionalProperties"],
+        serde_json::Value::Bool(false)
+    );
 }

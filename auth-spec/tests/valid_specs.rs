@@ -10,7 +10,9 @@ use auth_spec::model::{Encoding, Method, RefreshTiming, Rotation, ValueSource};
 use secrecy::ExposeSecret;
 
 fn load(name: &str) -> auth_spec::ProviderSpec {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/valid").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/valid")
+        .join(name);
     auth_spec::parse_file(&path).unwrap_or_else(|d| panic!("{d}"))
 }
 
@@ -21,14 +23,27 @@ fn example_answer(spec: &auth_spec::model::TokenResponse) -> Answer {
 #[test]
 fn token_in_a_header_and_rfc3339_expiry() {
     let s = load("header_token.yaml");
-    assert_eq!(s.login.response.access_token, ValueSource::Header("X-Subject-Token".into()));
-    let got = s.login.response.extract(&example_answer(&s.login.response)).expect("extracts");
+    assert_eq!(
+        s.login.response.access_token,
+        ValueSource::Header("X-Subject-Token".into())
+    );
+    let got = s
+        .login
+        .response
+        .extract(&example_answer(&s.login.response))
+        .expect("extracts");
     assert_eq!(got.access_token.expose_secret(), "gAAAAABc-token");
-    assert_eq!(got.access_expiry, Expiry::At(UNIX_EPOCH + Duration::from_secs(1_767_225_600)));
+    assert_eq!(
+        got.access_expiry,
+        Expiry::At(UNIX_EPOCH + Duration::from_secs(1_767_225_600))
+    );
     assert!(s.refresh.is_none());
     assert_eq!(s.policy.min_login_interval, Some(Duration::from_secs(10)));
     // http is accepted for loopback hosts only.
-    assert_eq!(s.environment("local").and_then(|e| e.base_url.as_deref()), Some("http://127.0.0.1:5000"));
+    assert_eq!(
+        s.environment("local").and_then(|e| e.base_url.as_deref()),
+        Some("http://127.0.0.1:5000")
+    );
     assert_eq!(s.usage.headers[0].0, "X-Auth-Token");
 }
 
@@ -38,14 +53,27 @@ fn plain_text_body_get_login_and_query_token() {
     assert_eq!(s.login.request.method, Method::Get);
     assert_eq!(s.login.request.encoding, Encoding::None);
     assert_eq!(s.login.request.query[0].0, "tenant");
-    assert_eq!(s.credential("tenant").map(|c| c.env.as_str()), Some("PLAIN_TEXT_TENANT_ID"));
-    assert_eq!(s.credential("api_key").map(|c| c.env.as_str()), Some("PLAIN_TEXT_TOKEN_API_KEY"));
-    let got = s.login.response.extract(&example_answer(&s.login.response)).expect("extracts");
+    assert_eq!(
+        s.credential("tenant").map(|c| c.env.as_str()),
+        Some("PLAIN_TEXT_TENANT_ID")
+    );
+    assert_eq!(
+        s.credential("api_key").map(|c| c.env.as_str()),
+        Some("PLAIN_TEXT_TOKEN_API_KEY")
+    );
+    let got = s
+        .login
+        .response
+        .extract(&example_answer(&s.login.response))
+        .expect("extracts");
     assert_eq!(got.access_token.expose_secret(), "3f2a9c0e5b7d");
     assert_eq!(got.access_expiry, Expiry::Unknown);
     assert!(got.body.is_none(), "a text body is not JSON");
     assert_eq!(s.policy.retry.max_attempts, 5);
-    let rendered = s.usage.headers[0].1.render(|_| Some("T".into())).expect("renders");
+    let rendered = s.usage.headers[0]
+        .1
+        .render(|_| Some("T".into()))
+        .expect("renders");
     assert_eq!(rendered, "Token T");
     assert!(s.usage.expired.as_ref().expect("signal").matches(419, []));
 }
@@ -56,13 +84,26 @@ fn basic_auth_form_indices_http_date_and_zoned_pattern() {
     assert_eq!(s.login.request.encoding, Encoding::Form);
     assert!(s.login.request.basic_auth.is_some());
     assert_eq!(s.default_environment().name, "sandbox");
-    let got = s.login.response.extract(&example_answer(&s.login.response)).expect("extracts");
+    let got = s
+        .login
+        .response
+        .extract(&example_answer(&s.login.response))
+        .expect("extracts");
     assert_eq!(got.access_token.expose_secret(), "at-1");
-    assert_eq!(got.refresh_token.as_ref().map(|t| t.expose_secret()), Some("rt-1"));
+    assert_eq!(
+        got.refresh_token.as_ref().map(|t| t.expose_secret()),
+        Some("rt-1")
+    );
     // The Expires header wins over ttl_ms: first source that yields.
-    assert_eq!(got.access_expiry, Expiry::At(UNIX_EPOCH + Duration::from_secs(1_767_225_600)));
+    assert_eq!(
+        got.access_expiry,
+        Expiry::At(UNIX_EPOCH + Duration::from_secs(1_767_225_600))
+    );
     // 2026-01-02 01:00:00 in Berlin (UTC+1 in winter) is 2026-01-02T00:00:00Z.
-    assert_eq!(got.refresh_expiry, Expiry::At(UNIX_EPOCH + Duration::from_secs(1_767_312_000)));
+    assert_eq!(
+        got.refresh_expiry,
+        Expiry::At(UNIX_EPOCH + Duration::from_secs(1_767_312_000))
+    );
 
     // Without the header, ttl_ms (milliseconds) decides.
     let mut answer = example_answer(&s.login.response);
@@ -72,8 +113,14 @@ fn basic_auth_form_indices_http_date_and_zoned_pattern() {
 
     let refresh = s.refresh.as_ref().expect("refresh");
     assert_eq!(refresh.request.headers[0].0, "X-Refresh-Token");
-    let got = refresh.response.extract(&example_answer(&refresh.response)).expect("extracts");
-    assert!(got.refresh_token.is_none(), "kept from before by the runtime");
+    let got = refresh
+        .response
+        .extract(&example_answer(&refresh.response))
+        .expect("extracts");
+    assert!(
+        got.refresh_token.is_none(),
+        "kept from before by the runtime"
+    );
     assert_eq!(s.policy.refresh, RefreshTiming::BeforeExpiry);
     assert_eq!(s.policy.margin, Duration::from_secs(120));
     assert_eq!(s.policy.rotation, Rotation::Reusable);

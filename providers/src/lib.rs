@@ -8,7 +8,10 @@ include!(concat!(env!("OUT_DIR"), "/specs.rs"));
 
 /// The YAML text of a provider's spec, by name.
 pub fn spec_source(name: &str) -> Option<&'static str> {
-    SPECS.iter().find(|(n, _)| *n == name).map(|(_, text)| *text)
+    SPECS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, text)| *text)
 }
 
 /// The names of all providers, sorted.

@@ -1,0 +1,90 @@
+//! The user's credentials for one provider.
+
+use std::fmt;
+
+use auth_spec::ProviderSpec;
+use indexmap::IndexMap;
+use secrecy::SecretString;
+
+use crate::error::AuthError;
+
+/// Credential values by the spec's credential names. Debug output never shows a value.
+#[derive(Clone, Default)]
+pub struct Credentials {
+    values: IndexMap<String, SecretString>,
+}
+
+impl Credentials {
+    /// No credentials yet; add them with [`Credentials::with`].
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a credential value.
+    pub fn with(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.insert(name, value);
+        self
+    }
+
+    /// Adds or replaces a credential value.
+    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.values
+            .insert(name.into(), SecretString::from(value.into()));
+    }
+
+    /// Reads every credential of `spec` from its environment variable
+    /// (`INTERGIRO_API_KEY`, ...); the error names the first missing variable.
+    pub fn from_env(spec: &ProviderSpec) -> Result<Self, AuthError> {
+        Self::from_lookup(spec, |var| std::env::var(var).ok())
+    }
+
+    /// Like [`Credentials::from_env`] with a custom variable lookup.
+    pub fn from_lookup(
+        spec: &ProviderSpec,
+        mut lookup: impl FnMut(&str) -> Option<String>,
+    ) -> Result<Self, AuthError> {
+        let mut out = Self::new();
+        for credential in &spec.credentials {
+            match lookup(&credential.env).filter(|v| !v.is_empty()) {
+                Some(value) => out.insert(credential.name.clone(), value),
+                None => {
+                    return Err(AuthError::MissingCredential {
+                        provider: spec.name.clone(),
+                        name: credential.name.clone(),
+                        env: credential.env.clone(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The value of a credential.
+    pub fn get(&self, name: &str) -> Option<&SecretString> {
+        self.values.get(name)
+    }
+
+    /// Checks that every credential `spec` declares is present.
+    pub fn check(&self, spec: &ProviderSpec) -> Result<(), AuthError> {
+        match spec.credentials.iter().find(|c| !self.values.contains_key(&c.name)) {
+            Some(c) => Err(AuthError::MissingCredential {
+                provider: spec.name.clone(),
+                name: c.name.clone(),
+                env: c.env.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&String, &SecretString)> {
+        self.values.iter()
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.values.keys().map(|k| (k, "[redacted]")))
+            .finish()
+    }
+}

@@ -1,0 +1,826 @@
+//! The engine: one [`Authenticator`] per provider, environment and credentials.
+//!
+//! - Hot path: a valid cached token is an `ArcSwap` load, one comparison and an `Arc` clone. No
+//!   lock, no allocation.
+//! - Single flight: renewals (login or refresh) run under one async mutex per engine, and under
+//!   the store's lock across engines and processes. Whoever gets the lock re-checks the state, so
+//!   1,000 callers on an expired token cause one request.
+//! - Generations: every renewal increments the session's generation. An expired-token answer
+//!   seen with generation N only invalidates the token if N is still current.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use arc_swap::ArcSwapOption;
+use auth_spec::ProviderSpec;
+use auth_spec::extract::{Expiry, Extracted};
+use auth_spec::model::{Endpoint, Retry, Rotation, TokenEndpoint};
+use auth_spec::template::Reference;
+use secrecy::ExposeSecret;
+use tracing::Instrument as _;
+use url::Url;
+
+use crate::clock::{Clock, SystemClock, instant_for};
+use crate::credentials::Credentials;
+use crate::error::{AuthError, StoreError};
+use crate::middleware::AuthMiddleware;
+use crate::policy::{self, Action};
+use crate::redact::excerpt;
+use crate::request::{self, RetryScope, TemplateContext};
+use crate::session::{AccessToken, Current, Session};
+use crate::store::{MemoryStore, TokenStore};
+
+/// Gets and keeps valid tokens for one provider, as its spec says.
+///
+/// Cheap to clone; clones share the session.
+#[derive(Clone)]
+pub struct Authenticator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    spec: Arc<ProviderSpec>,
+    environment: String,
+    base_url: Url,
+    credentials: Credentials,
+    http: reqwest::Client,
+    store: Arc<dyn TokenStore>,
+    key: String,
+    clock: Arc<dyn Clock>,
+    retry: Retry,
+    current: ArcSwapOption<Current>,
+    /// Held for the whole of a renewal; the value is when this engine last logged in.
+    flight: tokio::sync::Mutex<Option<Instant>>,
+    background: AtomicBool,
+}
+
+/// Builds an [`Authenticator`].
+pub struct AuthenticatorBuilder {
+    spec: Arc<ProviderSpec>,
+    credentials: Credentials,
+    environment: Option<String>,
+    base_url: Option<String>,
+    store: Option<Arc<dyn TokenStore>>,
+    store_key: Option<String>,
+    http: Option<reqwest::Client>,
+    timeout: Duration,
+    clock: Arc<dyn Clock>,
+    retry: Option<Retry>,
+}
+
+impl AuthenticatorBuilder {
+    /// Uses the named environment of the spec instead of its default.
+    pub fn environment(mut self, name: impl Into<String>) -> Self {
+        self.environment = Some(name.into());
+        self
+    }
+
+    /// Uses this base URL (an origin such as `https://api.example.com`) instead of the
+    /// environment's. Required when the spec's environment names no host.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// Keeps sessions in this store (default: a fresh [`MemoryStore`]).
+    pub fn store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The key the session is stored under (default: derived from provider, base URL and the
+    /// credential identity; see [`Authenticator::store_key`]).
+    pub fn store_key(mut self, key: impl Into<String>) -> Self {
+        self.store_key = Some(key.into());
+        self
+    }
+
+    /// Sends token requests with this client (default: a new one with `timeout`). It must not
+    /// carry the auth middleware.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Timeout of each token request (default 30 s); ignored with [`Self::http_client`].
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Uses this clock (tests move time with [`crate::ManualClock`]).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Overrides the spec's retry settings.
+    pub fn retry(mut self, retry: Retry) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+
+    /// Checks the configuration and builds the engine.
+    pub fn build(self) -> Result<Authenticator, AuthError> {
+        let spec = self.spec;
+        self.credentials.check(&spec)?;
+        let environment = match self.environment {
+            Some(name) => spec
+                .environment(&name)
+                .ok_or_else(|| {
+                    let known: Vec<&str> = spec.environments.iter().map(|e| e.name.as_str()).collect();
+                    AuthError::Config(format!(
+                        "{}: unknown environment `{name}` (known: {})",
+                        spec.name,
+                        known.join(", ")
+                    ))
+                })?
+                .clone(),
+            None => spec.default_environment().clone(),
+        };
+        let base = match (&self.base_url, &environment.base_url) {
+            (Some(url), _) | (None, Some(url)) => url.clone(),
+            (None, None) => {
+                return Err(AuthError::MissingBaseUrl {
+                    provider: spec.name.clone(),
+                    environment: environment.name.clone(),
+                });
+            }
+        };
+        let base_url = Url::parse(&base).map_err(|e| {
+            AuthError::Config(format!("{}: base URL `{base}` is not a URL: {e}", spec.name))
+        })?;
+        if !matches!(base_url.scheme(), "http" | "https") {
+            return Err(AuthError::Config(format!(
+                "{}: base URL `{base}` must be http(s)",
+                spec.name
+            )));
+        }
+        let http = match self.http {
+            Some(client) => client,
+            None => reqwest::Client::builder()
+                .timeout(self.timeout)
+                .connect_timeout(self.timeout.min(Duration::from_secs(10)))
+                .build()
+                .map_err(|e| AuthError::Config(format!("HTTP client: {e}")))?,
+        };
+        let key = self
+            .store_key
+            .unwrap_or_else(|| store_key(&spec, &base_url, &self.credentials));
+        let retry = self.retry.unwrap_or(spec.policy.retry);
+        Ok(Authenticator {
+            inner: Arc::new(Inner {
+                environment: environment.name.clone(),
+                spec,
+                base_url,
+                credentials: self.credentials,
+                http,
+                store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
+                key,
+                clock: self.clock,
+                retry,
+                current: ArcSwapOption::empty(),
+                flight: tokio::sync::Mutex::new(None),
+                background: AtomicBool::new(false),
+            }),
+        })
+    }
+}
+
+/// The default store key: `provider|base URL|identity`, where the identity is a hash of the
+/// credential values, so the key never contains a secret but differs per account.
+pub fn store_key(spec: &ProviderSpec, base_url: &Url, credentials: &Credentials) -> String {
+    // FNV-1a over the values; a collision only means two accounts share a cache slot name,
+    // and the slot is still checked against nothing secret.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for (name, value) in credentials.iter() {
+        for byte in name
+            .as_bytes()
+            .iter()
+            .chain(b"=")
+            .chain(value.expose_secret().as_bytes())
+            .chain(b"\0")
+        {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!(
+        "{}|{}|{hash:016x}",
+        spec.name,
+        base_url.as_str().trim_end_matches('/')
+    )
+}
+
+/// Why a refresh did not produce a session.
+enum RefreshFailure {
+    /// The vendor says the session is over: log in again.
+    SessionOver,
+    /// Anything else.
+    Failed(AuthError),
+}
+
+/// What [`Authenticator::status`] reports: times and state, never secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// Provider name.
+    pub provider: String,
+    /// Environment name.
+    pub environment: String,
+    /// Base URL in use.
+    pub base_url: String,
+    /// The stored session, if any.
+    pub session: Option<SessionStatus>,
+}
+
+/// Times of a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionStatus {
+    /// Generation (logins + refreshes so far in this session's lineage).
+    pub generation: u64,
+    /// When the session's login was sent.
+    pub login_at: SystemTime,
+    /// When the current access token was requested.
+    pub issued_at: SystemTime,
+    /// When the access token expires, if known.
+    pub access_expires_at: Option<SystemTime>,
+    /// When the refresh token / session expires, if known.
+    pub refresh_expires_at: Option<SystemTime>,
+    /// Whether a refresh token is held.
+    pub has_refresh_token: bool,
+    /// Whether the access token is still valid by its known expiry.
+    pub access_valid: bool,
+}
+
+impl Authenticator {
+    /// Starts building an engine for `spec` with `credentials`.
+    pub fn builder(spec: Arc<ProviderSpec>, credentials: Credentials) -> AuthenticatorBuilder {
+        AuthenticatorBuilder {
+            spec,
+            credentials,
+            environment: None,
+            base_url: None,
+            store: None,
+            store_key: None,
+            http: None,
+            timeout: Duration::from_secs(30),
+            clock: Arc::new(SystemClock),
+            retry: None,
+        }
+    }
+
+    /// The spec this engine runs.
+    pub fn spec(&self) -> &Arc<ProviderSpec> {
+        &self.inner.spec
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base_url
+    }
+
+    /// The key the session is stored under.
+    pub fn store_key(&self) -> &str {
+        &self.inner.key
+    }
+
+    /// A valid access token: the cached one if still good, else one from a login or refresh
+    /// (exactly one for all concurrent callers).
+    pub async fn access_token(&self) -> Result<AccessToken, AuthError> {
+        if let Some(current) = &*self.inner.current.load()
+            && !current.invalidated
+            && current
+                .fresh_until
+                .is_none_or(|t| self.inner.clock.now() < t)
+        {
+            return Ok(AccessToken(Arc::clone(current)));
+        }
+        self.slow_path().await
+    }
+
+    async fn slow_path(&self) -> Result<AccessToken, AuthError> {
+        let current = self.inner.current.load_full();
+        let action = self.decide(current.as_deref());
+        match (action, current) {
+            (Action::Use, Some(current)) => Ok(AccessToken(current)),
+            (Action::UseAndRefresh, Some(current)) => {
+                self.spawn_background_refresh(current.session.generation);
+                Ok(AccessToken(current))
+            }
+            (_, current) => self.renew(current.map(|c| c.session.generation), false).await,
+        }
+    }
+
+    fn decide(&self, current: Option<&Current>) -> Action {
+        policy::decide(
+            &self.inner.spec.policy,
+            self.inner.spec.refresh.is_some(),
+            current,
+            self.inner.clock.now(),
+        )
+    }
+
+    /// Marks the token of `generation` as expired (an API call answered with the spec's
+    /// expired-token signal). Does nothing if a newer token is already current, so a burst of
+    /// such answers costs one refresh.
+    pub fn invalidate(&self, generation: u64) {
+        self.inner.current.rcu(|current| match current {
+            Some(c) if c.session.generation == generation && !c.invalidated => {
+                Some(Arc::new(Current {
+                    session: c.session.clone(),
+                    fresh_until: c.fresh_until,
+                    access_deadline: c.access_deadline,
+                    refresh_deadline: c.refresh_deadline,
+                    invalidated: true,
+                }))
+            }
+            other => other.clone(),
+        });
+    }
+
+    fn spawn_background_refresh(&self, generation: u64) {
+        if self.inner.background.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            self.inner.background.store(false, Ordering::Release);
+            return;
+        };
+        let this = self.clone();
+        handle.spawn(async move {
+            if let Err(error) = this.renew(Some(generation), true).await {
+                tracing::warn!(provider = %this.inner.spec.name, %error, "background refresh failed; the current token stays in use");
+            }
+            this.inner.background.store(false, Ordering::Release);
+        });
+    }
+
+    /// Login or refresh, once for everyone waiting. `seen` is the generation the caller saw;
+    /// `background` renews a still-valid token whose margin was reached.
+    async fn renew(&self, seen: Option<u64>, background: bool) -> Result<AccessToken, AuthError> {
+        let mut last_login = self.inner.flight.lock().await;
+        // Another task may have renewed while this one waited.
+        if let Some(token) = self.usable_after_wait(seen, background) {
+            return Ok(token);
+        }
+        let _store_lock = self.inner.store.lock(&self.inner.key).await?;
+        // Another process may have renewed: the store is the truth.
+        let stored = self.inner.store.load(&self.inner.key).await?;
+        let stored_generation = stored.as_ref().map(|s| s.generation);
+        let mine = self.inner.current.load_full();
+        let mine_generation = mine.as_ref().map(|c| c.session.generation);
+        if let Some(stored) = stored
+            && mine_generation.is_none_or(|g| stored.generation > g)
+        {
+            let adopted = Arc::new(self.current_from(stored, None));
+            self.inner.current.store(Some(Arc::clone(&adopted)));
+            if let Action::Use | Action::UseAndRefresh = self.decide(Some(&adopted))
+                && !(background && seen == Some(adopted.session.generation))
+            {
+                return Ok(AccessToken(adopted));
+            }
+        }
+        let current = self.inner.current.load_full();
+        let action = match self.decide(current.as_deref()) {
+            Action::UseAndRefresh if background => Action::Refresh,
+            Action::Use | Action::UseAndRefresh => {
+                if let Some(c) = current {
+                    return Ok(AccessToken(c));
+                }
+                Action::Login
+            }
+            other => other,
+        };
+        let next_generation = stored_generation.max(mine_generation).unwrap_or(0) + 1;
+        let (session, monotonic) = match (action, current.as_deref()) {
+            (Action::Refresh, Some(c)) => match self.refresh(&c.session, next_generation).await {
+                Ok(session) => session,
+                Err(RefreshFailure::SessionOver) => self
+                    .login(next_generation, &mut last_login, stored_login(current.as_deref()))
+                    .await
+                    .map_err(|e| AuthError::SessionExpired {
+                        provider: self.inner.spec.name.clone(),
+                        relogin: Box::new(e),
+                    })?,
+                Err(RefreshFailure::Failed(e)) => return Err(e),
+            },
+            _ => {
+                self.login(next_generation, &mut last_login, stored_login(current.as_deref()))
+                    .await?
+            }
+        };
+        match self
+            .inner
+            .store
+            .compare_and_set(&self.inner.key, stored_generation, &session)
+            .await
+        {
+            Ok(()) => {}
+            // Cannot happen while the lock is honoured; keep the new session in memory anyway.
+            Err(e @ StoreError::Conflict { .. }) => tracing::warn!(error = %e, "store conflict"),
+            Err(e) => return Err(e.into()),
+        }
+        let current = Arc::new(self.current_from(session, monotonic));
+        self.inner.current.store(Some(Arc::clone(&current)));
+        Ok(AccessToken(current))
+    }
+
+    fn usable_after_wait(&self, seen: Option<u64>, background: bool) -> Option<AccessToken> {
+        let current = self.inner.current.load_full()?;
+        let renewed = Some(current.session.generation) != seen;
+        match self.decide(Some(&current)) {
+            Action::Use => Some(AccessToken(current)),
+            Action::UseAndRefresh if renewed || !background => Some(AccessToken(current)),
+            _ => None,
+        }
+    }
+
+    fn template_context<'a>(&'a self, session: Option<&'a Session>) -> TemplateContext<'a> {
+        TemplateContext {
+            credentials: &self.inner.credentials,
+            session,
+        }
+    }
+
+    fn prepare(
+        &self,
+        endpoint: &Endpoint,
+        name: &str,
+        session: Option<&Session>,
+    ) -> Result<request::Prepared, AuthError> {
+        request::prepare(&self.inner.base_url, endpoint, &self.template_context(session)).map_err(
+            |reference: Reference| AuthError::MissingValue {
+                provider: self.inner.spec.name.clone(),
+                endpoint: name.to_owned(),
+                reference: reference.to_string(),
+            },
+        )
+    }
+
+    async fn send(
+        &self,
+        prepared: &request::Prepared,
+        endpoint: &str,
+        scope: RetryScope,
+    ) -> Result<auth_spec::extract::Answer, AuthError> {
+        let clock = Arc::clone(&self.inner.clock);
+        request::send(&self.inner.http, prepared, &self.inner.retry, scope, move || clock.wall())
+            .await
+            .map_err(|f| AuthError::Unreachable {
+                provider: self.inner.spec.name.clone(),
+                endpoint: endpoint.to_owned(),
+                attempts: f.attempts,
+                last: f.last,
+            })
+    }
+
+    async fn login(
+        &self,
+        generation: u64,
+        last_login: &mut Option<Instant>,
+        stored_login: Option<SystemTime>,
+    ) -> Result<(Session, Option<Instant>), AuthError> {
+        let spec = &self.inner.spec;
+        if let Some(interval) = spec.policy.min_login_interval {
+            let now = self.inner.clock.now();
+            let since_mine = last_login.map(|t| now.saturating_duration_since(t));
+            let since_stored = stored_login
+                .map(|t| self.inner.clock.wall().duration_since(t).unwrap_or_default());
+            if let Some(since) = since_mine.into_iter().chain(since_stored).min()
+                && since < interval
+            {
+                let wait = interval - since;
+                if wait > Duration::from_secs(10) {
+                    return Err(AuthError::LoginThrottled {
+                        provider: spec.name.clone(),
+                        interval,
+                        wait,
+                    });
+                }
+                tracing::debug!(provider = %spec.name, wait_ms = wait.as_millis() as u64, "spacing logins");
+                tokio::time::sleep(wait).await;
+            }
+        }
+        let endpoint = format!("login {}", spec.login.request.path);
+        let span = tracing::info_span!("auth.login", provider = %spec.name, endpoint = %spec.login.request.path, outcome = tracing::field::Empty, duration_ms = tracing::field::Empty);
+        async {
+            let started = Instant::now();
+            let prepared = self.prepare(&spec.login.request, &endpoint, None)?;
+            *last_login = Some(self.inner.clock.now());
+            let sent = self.inner.clock.now();
+            let sent_wall = self.inner.clock.wall();
+            let result = self.send(&prepared, &endpoint, RetryScope::Transient).await;
+            let span = tracing::Span::current();
+            span.record("duration_ms", started.elapsed().as_millis() as u64);
+            let answer = match result {
+                Ok(answer) => answer,
+                Err(e) => {
+                    span.record("outcome", "unreachable");
+                    return Err(e);
+                }
+            };
+            let secrets = self.template_context(None).secrets();
+            let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+            if !spec.login.request.is_success(answer.status) {
+                span.record("outcome", "rejected");
+                if spec.policy.credentials_rejected_status.contains(&answer.status) {
+                    let vars: Vec<&str> = spec.credentials.iter().map(|c| c.env.as_str()).collect();
+                    return Err(AuthError::CredentialsRejected {
+                        provider: spec.name.clone(),
+                        endpoint,
+                        status: answer.status,
+                        hint: vars.join(", "),
+                        excerpt: excerpt(&answer.body, &secrets),
+                    });
+                }
+                return Err(AuthError::UnexpectedResponse {
+                    provider: spec.name.clone(),
+                    endpoint,
+                    status: answer.status,
+                    detail: "the status is not a success".into(),
+                    excerpt: excerpt(&answer.body, &secrets),
+                });
+            }
+            let extracted = spec.login.response.extract(&answer).map_err(|e| {
+                span.record("outcome", "unexpected");
+                AuthError::unexpected(&spec.name, &endpoint, answer.status, &e, excerpt(&answer.body, &secrets))
+            })?;
+            span.record("outcome", "ok");
+            tracing::info!(generation, "logged in");
+            Ok(self.session_from(extracted, generation, sent, sent_wall, sent_wall, None))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn refresh(
+        &self,
+        previous: &Session,
+        generation: u64,
+    ) -> Result<(Session, Option<Instant>), RefreshFailure> {
+        let spec = &self.inner.spec;
+        let Some(TokenEndpoint { request, response }) = &spec.refresh else {
+            return Err(RefreshFailure::SessionOver);
+        };
+        let endpoint = format!("refresh {}", request.path);
+        let span = tracing::info_span!("auth.refresh", provider = %spec.name, endpoint = %request.path, outcome = tracing::field::Empty, duration_ms = tracing::field::Empty);
+        async {
+            let started = Instant::now();
+            let prepared = self
+                .prepare(request, &endpoint, Some(previous))
+                .map_err(RefreshFailure::Failed)?;
+            let sent = self.inner.clock.now();
+            let sent_wall = self.inner.clock.wall();
+            // A rotating refresh token must not be sent twice: retry only what the vendor
+            // cannot have processed.
+            let scope = match spec.policy.rotation {
+                Rotation::Rotates => RetryScope::NotProcessed,
+                Rotation::Reusable => RetryScope::Transient,
+            };
+            let result = self.send(&prepared, &endpoint, scope).await;
+            let span = tracing::Span::current();
+            span.record("duration_ms", started.elapsed().as_millis() as u64);
+            let answer = match result {
+                Ok(answer) => answer,
+                Err(e) => {
+                    span.record("outcome", "unreachable");
+                    return Err(RefreshFailure::Failed(e));
+                }
+            };
+            if !request.is_success(answer.status) {
+                if spec.policy.session_over_status.contains(&answer.status) {
+                    span.record("outcome", "session_over");
+                    tracing::info!(status = answer.status, "session over; logging in again");
+                    return Err(RefreshFailure::SessionOver);
+                }
+                span.record("outcome", "rejected");
+                let secrets = self.template_context(Some(previous)).secrets();
+                let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+                return Err(RefreshFailure::Failed(AuthError::UnexpectedResponse {
+                    provider: spec.name.clone(),
+                    endpoint,
+                    status: answer.status,
+                    detail: "the status is not a success".into(),
+                    excerpt: excerpt(&answer.body, &secrets),
+                }));
+            }
+            let extracted = response.extract(&answer).map_err(|e| {
+                span.record("outcome", "unexpected");
+                let secrets = self.template_context(Some(previous)).secrets();
+                let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+                RefreshFailure::Failed(AuthError::unexpected(&spec.name, &endpoint, answer.status, &e, excerpt(&answer.body, &secrets)))
+            })?;
+            span.record("outcome", "ok");
+            tracing::info!(generation, "refreshed");
+            Ok(self.session_from(extracted, generation, sent, sent_wall, previous.login_at, Some(previous)))
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// A session from a token answer. `previous` is the session a refresh replaced: its refresh
+    /// token and expiry are kept when the answer carries no new refresh token.
+    fn session_from(
+        &self,
+        extracted: Extracted,
+        generation: u64,
+        sent: Instant,
+        sent_wall: SystemTime,
+        login_at: SystemTime,
+        previous: Option<&Session>,
+    ) -> (Session, Option<Instant>) {
+        // Relative lifetimes count from the monotonic instant the request was sent.
+        let monotonic = match extracted.access_expiry {
+            Expiry::In(d) => Some(sent + d),
+            _ => None,
+        };
+        let wall = |expiry: Expiry| match expiry {
+            Expiry::Unknown => None,
+            Expiry::In(d) => Some(sent_wall + d),
+            Expiry::At(t) => Some(t),
+            Expiry::SinceLogin(d) => Some(login_at + d),
+        };
+        let (refresh_token, refresh_expires_at) = match (extracted.refresh_token, previous) {
+            (Some(token), _) => (Some(token), wall(extracted.refresh_expiry)),
+            (None, Some(prev)) => (prev.refresh_token.clone(), prev.refresh_expires_at),
+            (None, None) => (None, None),
+        };
+        let session = Session {
+            access_token: extracted.access_token,
+            refresh_token,
+            access_expires_at: wall(extracted.access_expiry),
+            refresh_expires_at,
+            issued_at: sent_wall,
+            login_at,
+            generation,
+            last_response: extracted.body,
+        };
+        (session, monotonic)
+    }
+
+    /// The in-memory view of a session: wall times become monotonic deadlines. A fresh answer
+    /// passes the monotonic deadline of a relative expiry (`sent + lifetime`) so that a wall
+    /// clock jump cannot move it.
+    fn current_from(&self, session: Session, monotonic: Option<Instant>) -> Current {
+        let now = self.inner.clock.now();
+        let wall_now = self.inner.clock.wall();
+        let to_instant = |t: SystemTime| instant_for(t, now, wall_now);
+        let issued = to_instant(session.issued_at);
+        let access_deadline = monotonic.or_else(|| session.access_expires_at.map(to_instant));
+        let refresh_deadline = session.refresh_expires_at.map(to_instant);
+        Current {
+            fresh_until: policy::fresh_until(&self.inner.spec.policy, issued, access_deadline),
+            access_deadline,
+            refresh_deadline,
+            invalidated: false,
+            session,
+        }
+    }
+
+    /// Puts the token on an outgoing request as the spec's `usage` says (headers, query).
+    pub fn apply(&self, token: &AccessToken, request: &mut reqwest::Request) -> Result<(), AuthError> {
+        let usage = &self.inner.spec.usage;
+        let ctx = self.template_context(Some(&token.0.session));
+        let missing = |reference: Reference| AuthError::MissingValue {
+            provider: self.inner.spec.name.clone(),
+            endpoint: "API call".into(),
+            reference: reference.to_string(),
+        };
+        for (name, template) in &usage.headers {
+            let value = ctx.render(template).map_err(missing)?;
+            let mut value = http::HeaderValue::from_str(&value).map_err(|_| {
+                AuthError::Config(format!("{}: header {name} has a value that is not valid in a header", self.inner.spec.name))
+            })?;
+            value.set_sensitive(true);
+            let name = http::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| AuthError::Config(format!("invalid header name {name}")))?;
+            request.headers_mut().insert(name, value);
+        }
+        if !usage.query.is_empty() {
+            let mut pairs = Vec::with_capacity(usage.query.len());
+            for (name, template) in &usage.query {
+                pairs.push((name, ctx.render(template).map_err(missing)?));
+            }
+            let mut query = request.url_mut().query_pairs_mut();
+            for (name, value) in pairs {
+                query.append_pair(name, &value);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the token to a request being built.
+    pub async fn authorize(&self, builder: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, AuthError> {
+        let token = self.access_token().await?;
+        let (client, request) = builder.build_split();
+        let mut request = request.map_err(|e| AuthError::Config(format!("invalid request: {e}")))?;
+        self.apply(&token, &mut request)?;
+        Ok(reqwest::RequestBuilder::from_parts(client, request))
+    }
+
+    /// Whether an API answer says the token expired, per the spec's `usage.expired`.
+    pub fn is_expired_answer(&self, status: u16, headers: &http::HeaderMap) -> bool {
+        self.inner.spec.usage.expired.as_ref().is_some_and(|signal| {
+            signal.matches(
+                status,
+                headers
+                    .iter()
+                    .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)))
+                    .collect::<Vec<_>>(),
+            )
+        })
+    }
+
+    /// A `reqwest_middleware` layer adding the token and refreshing on expired-token answers.
+    pub fn middleware(&self) -> AuthMiddleware {
+        AuthMiddleware::new(self.clone())
+    }
+
+    /// A client with [`Self::middleware`] over `client`.
+    pub fn client(&self, client: reqwest::Client) -> reqwest_middleware::ClientWithMiddleware {
+        reqwest_middleware::ClientBuilder::new(client)
+            .with(self.middleware())
+            .build()
+    }
+
+    /// Session state and times (from memory, else from the store). Never secrets.
+    pub async fn status(&self) -> Result<Status, AuthError> {
+        let session = match self.inner.current.load_full() {
+            Some(c) => Some(c.session.clone()),
+            None => self.inner.store.load(&self.inner.key).await?,
+        };
+        let wall = self.inner.clock.wall();
+        Ok(Status {
+            provider: self.inner.spec.name.clone(),
+            environment: self.inner.environment.clone(),
+            base_url: self.inner.base_url.as_str().trim_end_matches('/').to_owned(),
+            session: session.map(|s| SessionStatus {
+                generation: s.generation,
+                login_at: s.login_at,
+                issued_at: s.issued_at,
+                access_expires_at: s.access_expires_at,
+                refresh_expires_at: s.refresh_expires_at,
+                has_refresh_token: s.refresh_token.is_some(),
+                access_valid: s.access_expires_at.is_none_or(|t| wall < t),
+            }),
+        })
+    }
+
+    /// Ends the session: calls the vendor's logout endpoint if the spec has one (and there is a
+    /// session), then forgets the session locally and in the store.
+    pub async fn logout(&self) -> Result<(), AuthError> {
+        let _flight = self.inner.flight.lock().await;
+        let _lock = self.inner.store.lock(&self.inner.key).await?;
+        let session = match self.inner.current.load_full() {
+            Some(c) => Some(c.session.clone()),
+            None => self.inner.store.load(&self.inner.key).await?,
+        };
+        let mut result = Ok(());
+        if let (Some(endpoint), Some(session)) = (&self.inner.spec.logout, &session) {
+            let name = format!("logout {}", endpoint.path);
+            let prepared = self.prepare(endpoint, &name, Some(session))?;
+            match self.send(&prepared, &name, RetryScope::Transient).await {
+                Ok(answer) if endpoint.is_success(answer.status) || answer.status == 401 => {}
+                Ok(answer) => {
+                    result = Err(AuthError::UnexpectedResponse {
+                        provider: self.inner.spec.name.clone(),
+                        endpoint: name,
+                        status: answer.status,
+                        detail: "logout was not accepted".into(),
+                        excerpt: excerpt(&answer.body, &[]),
+                    })
+                }
+                Err(e) => result = Err(e),
+            }
+        }
+        self.inner.store.remove(&self.inner.key).await?;
+        self.inner.current.store(None);
+        result
+    }
+
+    /// The last token answer's JSON body (login or refresh), for typed access by generated
+    /// clients. Holds secrets: do not log it.
+    pub fn last_response(&self) -> Option<auth_spec::extract::SecretJson> {
+        self.inner
+            .current
+            .load()
+            .as_ref()
+            .and_then(|c| c.session.last_response.clone())
+    }
+}
+
+fn stored_login(current: Option<&Current>) -> Option<SystemTime> {
+    current.map(|c| c.session.login_at)
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("provider", &self.inner.spec.name)
+            .field("environment", &self.inner.environment)
+            .field("base_url", &self.inner.base_url.as_str())
+            .field("credentials", &self.inner.credentials)
+            .finish_non_exhaustive()
+    }
+}

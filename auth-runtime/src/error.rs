@@ -1,0 +1,164 @@
+//! What can go wrong, in terms a caller can act on. No variant ever carries a secret: bodies are
+//! shown as short excerpts with token-like values and known secrets removed.
+
+use std::time::Duration;
+
+use auth_spec::extract::ExtractError;
+
+/// An authentication failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// The vendor rejected the credentials (login answered with a rejection status). Not retried.
+    #[error("{provider}: the credentials were rejected (HTTP {status} from {endpoint}); check {hint}")]
+    CredentialsRejected {
+        /// Provider name.
+        provider: String,
+        /// The endpoint called.
+        endpoint: String,
+        /// HTTP status.
+        status: u16,
+        /// Which variables to check.
+        hint: String,
+        /// Redacted body excerpt.
+        excerpt: String,
+    },
+    /// The session ended (refresh refused) and logging in again failed too.
+    #[error("{provider}: the session expired and logging in again failed: {relogin}")]
+    SessionExpired {
+        /// Provider name.
+        provider: String,
+        /// Why the new login failed.
+        relogin: Box<AuthError>,
+    },
+    /// The vendor could not be reached, or kept failing, after every retry.
+    #[error("{provider}: {endpoint} unreachable after {attempts} attempt(s): {last}")]
+    Unreachable {
+        /// Provider name.
+        provider: String,
+        /// The endpoint called.
+        endpoint: String,
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure (network error or status), without secrets.
+        last: String,
+    },
+    /// The vendor answered something the spec does not describe.
+    #[error("{provider}: unexpected answer from {endpoint} (HTTP {status}): {detail}; body: {excerpt}")]
+    UnexpectedResponse {
+        /// Provider name.
+        provider: String,
+        /// The endpoint called.
+        endpoint: String,
+        /// HTTP status.
+        status: u16,
+        /// What was wrong (which path was missing, ...).
+        detail: String,
+        /// Redacted body excerpt.
+        excerpt: String,
+    },
+    /// A credential the spec needs was not supplied.
+    #[error("{provider}: credential `{name}` is missing; set the environment variable {env}")]
+    MissingCredential {
+        /// Provider name.
+        provider: String,
+        /// Credential name.
+        name: String,
+        /// Its environment variable.
+        env: String,
+    },
+    /// No base URL: the spec's environment has none and none was given.
+    #[error("{provider}: environment `{environment}` has no base URL; supply one (the vendor's documents name no host)")]
+    MissingBaseUrl {
+        /// Provider name.
+        provider: String,
+        /// Environment name.
+        environment: String,
+    },
+    /// The configuration is invalid (unknown environment, bad base URL, ...).
+    #[error("{0}")]
+    Config(String),
+    /// A template needed a value the session does not have.
+    #[error("{provider}: {reference} is not available for {endpoint}")]
+    MissingValue {
+        /// Provider name.
+        provider: String,
+        /// The endpoint whose request needed it.
+        endpoint: String,
+        /// The placeholder.
+        reference: String,
+    },
+    /// The token store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Logins are spaced out (`min_login_interval`) and the next one is not allowed yet.
+    #[error("{provider}: the vendor allows a login every {interval:?}; the next is possible in {wait:?}")]
+    LoginThrottled {
+        /// Provider name.
+        provider: String,
+        /// The declared interval.
+        interval: Duration,
+        /// How long until the next login is allowed.
+        wait: Duration,
+    },
+}
+
+impl AuthError {
+    /// Whether the failure is about rejected credentials (as opposed to the network or the vendor).
+    pub fn is_credentials_rejected(&self) -> bool {
+        match self {
+            AuthError::CredentialsRejected { .. } => true,
+            AuthError::SessionExpired { relogin, .. } => relogin.is_credentials_rejected(),
+            _ => false,
+        }
+    }
+
+    pub(crate) fn unexpected(
+        provider: &str,
+        endpoint: &str,
+        status: u16,
+        detail: &ExtractError,
+        excerpt: String,
+    ) -> Self {
+        AuthError::UnexpectedResponse {
+            provider: provider.to_owned(),
+            endpoint: endpoint.to_owned(),
+            status,
+            detail: detail.to_string(),
+            excerpt,
+        }
+    }
+}
+
+/// A token store failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// Reading or writing the store failed.
+    #[error("token store {path}: {source}")]
+    Io {
+        /// The store's location.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The store holds something this version cannot read.
+    #[error("token store {path}: {message}")]
+    Format {
+        /// The store's location.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Another writer changed the session first (compare-and-set on the generation failed).
+    #[error("token store: session `{key}` changed concurrently (expected generation {expected}, found {found})")]
+    Conflict {
+        /// The session key.
+        key: String,
+        /// The generation the writer based its update on.
+        expected: u64,
+        /// The generation found.
+        found: u64,
+    },
+}

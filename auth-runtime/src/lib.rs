@@ -1,0 +1,45 @@
+//! The one engine that runs any provider spec's token lifecycle.
+//!
+//! Give it a validated [`auth_spec::ProviderSpec`] and the user's [`Credentials`]; it logs in,
+//! refreshes as the spec's policy allows, keeps the session in a [`store::TokenStore`], and puts
+//! the token on requests (directly with [`Authenticator::authorize`], or as a
+//! `reqwest_middleware` layer that also refreshes and replays on an expired-token answer).
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use auth_runtime::{Authenticator, Credentials};
+//!
+//! let spec = Arc::new(auth_spec::parse_file("providers/apiax.yaml")?);
+//! let auth = Authenticator::builder(Arc::clone(&spec), Credentials::from_env(&spec)?).build()?;
+//! let client = auth.client(reqwest::Client::new());
+//! let answer = client.get("https://api.apiax.io/v1/things").send().await?;
+//! # let _ = answer; Ok(()) }
+//! ```
+//!
+//! Modules: [`policy`] (when to refresh), [`engine`] (single flight, generations, flows),
+//! [`store`] (memory and file stores), [`middleware`], [`clock`], [`retry`].
+
+pub mod clock;
+pub mod credentials;
+pub mod engine;
+pub mod error;
+pub mod middleware;
+pub mod policy;
+mod redact;
+mod request;
+pub mod retry;
+pub mod session;
+pub mod store;
+
+pub use auth_spec;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use credentials::Credentials;
+pub use engine::{Authenticator, AuthenticatorBuilder, SessionStatus, Status};
+pub use error::{AuthError, StoreError};
+pub use middleware::AuthMiddleware;
+pub use reqwest;
+pub use reqwest_middleware;
+pub use secrecy;
+pub use session::{AccessToken, Session};
+pub use store::{FileStore, MemoryStore, TokenStore};

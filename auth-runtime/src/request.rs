@@ -1,0 +1,311 @@
+//! Turning a spec endpoint into an HTTP request, and sending it with retries.
+
+use std::time::Duration;
+
+use auth_spec::extract::Answer;
+use auth_spec::model::{BodyValue, Encoding, Endpoint, Retry};
+use auth_spec::template::{Reference, Template};
+use secrecy::ExposeSecret;
+use serde_json::Value;
+use url::Url;
+
+use crate::credentials::Credentials;
+use crate::retry::{backoff, retry_after};
+use crate::session::Session;
+
+/// The values templates may name.
+pub(crate) struct TemplateContext<'a> {
+    pub(crate) credentials: &'a Credentials,
+    pub(crate) session: Option<&'a Session>,
+}
+
+impl TemplateContext<'_> {
+    pub(crate) fn lookup(&self, reference: &Reference) -> Option<Value> {
+        match reference {
+            Reference::Credential(name) => self
+                .credentials
+                .get(name)
+                .map(|v| Value::from(v.expose_secret())),
+            Reference::AccessToken => self
+                .session
+                .map(|s| Value::from(s.access_token.expose_secret())),
+            Reference::RefreshToken => self
+                .session?
+                .refresh_token
+                .as_ref()
+                .map(|t| Value::from(t.expose_secret())),
+            Reference::Response(path) => self
+                .session?
+                .last_response
+                .as_ref()
+                .and_then(|r| path.resolve(r.expose()))
+                .cloned(),
+        }
+    }
+
+    pub(crate) fn render(&self, template: &Template) -> Result<String, Reference> {
+        template.render(|r| self.lookup(r))
+    }
+
+    /// Every secret value this context holds, for scrubbing error excerpts.
+    pub(crate) fn secrets(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .credentials
+            .iter()
+            .map(|(_, v)| v.expose_secret().to_owned())
+            .collect();
+        if let Some(s) = self.session {
+            out.push(s.access_token.expose_secret().to_owned());
+            if let Some(r) = &s.refresh_token {
+                out.push(r.expose_secret().to_owned());
+            }
+        }
+        out
+    }
+}
+
+/// A fully rendered request, rebuildable for each attempt.
+pub(crate) struct Prepared {
+    pub(crate) method: reqwest::Method,
+    pub(crate) url: Url,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: PreparedBody,
+    pub(crate) basic_auth: Option<(String, String)>,
+}
+
+pub(crate) enum PreparedBody {
+    None,
+    Json(Value),
+    Form(Vec<(String, String)>),
+}
+
+fn render_body(value: &BodyValue, ctx: &TemplateContext<'_>) -> Result<Value, Reference> {
+    Ok(match value {
+        BodyValue::Null => Value::Null,
+        BodyValue::Bool(b) => Value::Bool(*b),
+        BodyValue::Number(n) => Value::Number(n.clone()),
+        BodyValue::Template(t) => t.render_value(|r| ctx.lookup(r))?,
+        BodyValue::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| render_body(i, ctx))
+                .collect::<Result<_, _>>()?,
+        ),
+        BodyValue::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), render_body(v, ctx)?)))
+                .collect::<Result<_, Reference>>()?,
+        ),
+    })
+}
+
+fn form_value(value: Value) -> String {
+    match value {
+        Value::String(s) => s,
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Renders `endpoint` against `base` with the values of `ctx`.
+pub(crate) fn prepare(
+    base: &Url,
+    endpoint: &Endpoint,
+    ctx: &TemplateContext<'_>,
+) -> Result<Prepared, Reference> {
+    let mut url = join(base, &endpoint.path);
+    if !endpoint.query.is_empty() {
+        let mut pairs = url.query_pairs_mut();
+        for (name, template) in &endpoint.query {
+            pairs.append_pair(name, &ctx.render(template)?);
+        }
+    }
+    let mut headers = Vec::with_capacity(endpoint.headers.len() + 1);
+    for (name, template) in &endpoint.headers {
+        headers.push((name.clone(), ctx.render(template)?));
+    }
+    if let Some(content_type) = endpoint.encoding.content_type()
+        && !headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+    {
+        headers.push(("Content-Type".into(), content_type.into()));
+    }
+    let body = match (&endpoint.body, endpoint.encoding) {
+        (Some(body), Encoding::Json) => PreparedBody::Json(render_body(body, ctx)?),
+        (Some(body), Encoding::Form) => match render_body(body, ctx)? {
+            Value::Object(map) => {
+                PreparedBody::Form(map.into_iter().map(|(k, v)| (k, form_value(v))).collect())
+            }
+            // The validator only admits flat mappings for form bodies.
+            _ => PreparedBody::Form(Vec::new()),
+        },
+        _ => PreparedBody::None,
+    };
+    let basic_auth = match &endpoint.basic_auth {
+        Some(b) => Some((ctx.render(&b.username)?, ctx.render(&b.password)?)),
+        None => None,
+    };
+    let method = reqwest::Method::from_bytes(endpoint.method.as_str().as_bytes())
+        .unwrap_or(reqwest::Method::POST);
+    Ok(Prepared {
+        method,
+        url,
+        headers,
+        body,
+        basic_auth,
+    })
+}
+
+/// `base` + `path`, keeping any path prefix of the base.
+pub(crate) fn join(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    let prefix = base.path().trim_end_matches('/');
+    let (path, query) = match path.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path, None),
+    };
+    url.set_path(&format!("{prefix}{path}"));
+    url.set_query(query);
+    url
+}
+
+impl Prepared {
+    fn build(&self, client: &reqwest::Client) -> reqwest::RequestBuilder {
+        let mut builder = client.request(self.method.clone(), self.url.clone());
+        for (name, value) in &self.headers {
+            builder = builder.header(name, value);
+        }
+        if let Some((user, password)) = &self.basic_auth {
+            builder = builder.basic_auth(user, Some(password));
+        }
+        match &self.body {
+            PreparedBody::None => builder,
+            PreparedBody::Json(value) => builder.body(value.to_string()),
+            PreparedBody::Form(pairs) => builder.form(pairs),
+        }
+    }
+}
+
+/// Why sending failed after every allowed attempt.
+pub(crate) struct SendFailure {
+    pub(crate) attempts: u32,
+    pub(crate) last: String,
+}
+
+/// Which faults may be retried.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RetryScope {
+    /// Connect errors, timeouts, 5xx, 429.
+    Transient,
+    /// Only failures where the vendor cannot have acted on the request: connect errors and 429.
+    /// Used for refreshes with rotating refresh tokens, which must not be sent twice.
+    NotProcessed,
+}
+
+/// Sends with retries. Returns the first non-transient answer (any status), or why it gave up.
+pub(crate) async fn send(
+    client: &reqwest::Client,
+    prepared: &Prepared,
+    retry: &Retry,
+    scope: RetryScope,
+    wall_now: impl Fn() -> std::time::SystemTime,
+) -> Result<Answer, SendFailure> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let last_attempt = attempt >= retry.max_attempts;
+        let (last, wait) = match prepared.build(client).send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let transient = status == 429 || (500..600).contains(&status);
+                let retryable = status == 429 || (transient && scope == RetryScope::Transient);
+                let headers: Vec<(String, String)> = response
+                    .headers()
+                    .iter()
+                    .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                    .collect();
+                if !retryable {
+                    let body = response.text().await.unwrap_or_default();
+                    return Ok(Answer {
+                        status,
+                        headers,
+                        body,
+                    });
+                }
+                let asked = headers
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case("retry-after"))
+                    .and_then(|(_, v)| retry_after(v, wall_now()));
+                if let Some(asked) = asked
+                    && asked > retry.max_backoff
+                {
+                    // Honour the vendor: do not come back sooner than it asked.
+                    return Err(SendFailure {
+                        attempts: attempt,
+                        last: format!("HTTP {status}, Retry-After {asked:?} exceeds the retry budget"),
+                    });
+                }
+                (format!("HTTP {status}"), asked)
+            }
+            Err(error) => {
+                let retryable = error.is_connect()
+                    || (scope == RetryScope::Transient && (error.is_timeout() || error.is_request()));
+                let described = describe(&error);
+                if !retryable {
+                    return Err(SendFailure {
+                        attempts: attempt,
+                        last: described,
+                    });
+                }
+                (described, None)
+            }
+        };
+        if last_attempt {
+            return Err(SendFailure {
+                attempts: attempt,
+                last,
+            });
+        }
+        let wait = wait.unwrap_or_else(|| backoff(retry, attempt));
+        tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, %last, "retrying");
+        tokio::time::sleep(wait.min(Duration::from_secs(300))).await;
+    }
+}
+
+/// A reqwest error without its URL (which may carry query-string secrets).
+fn describe(error: &reqwest::Error) -> String {
+    let kind = if error.is_connect() {
+        "connection failed"
+    } else if error.is_timeout() {
+        "timed out"
+    } else if error.is_body() || error.is_decode() {
+        "reading the answer failed"
+    } else {
+        "request failed"
+    };
+    let mut source = std::error::Error::source(error);
+    let mut detail = String::new();
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind}: {detail}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_keeps_prefix_and_query() {
+        let base = Url::parse("https://api.example.com").expect("url");
+        assert_eq!(join(&base, "/v3/auth/login").as_str(), "https://api.example.com/v3/auth/login");
+        let prefixed = Url::parse("http://127.0.0.1:9/mock/").expect("url");
+        assert_eq!(join(&prefixed, "/token?x=1").as_str(), "http://127.0.0.1:9/mock/token?x=1");
+    }
+}

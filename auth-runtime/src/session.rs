@@ -1,0 +1,101 @@
+//! A session: the tokens a login or refresh produced, when they expire, and its generation.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use auth_spec::extract::SecretJson;
+use secrecy::SecretString;
+
+/// What is kept between calls (and, with a file store, between processes).
+///
+/// Times are wall-clock here because they are persisted; in memory the engine works with
+/// monotonic deadlines derived from them.
+#[derive(Clone)]
+pub struct Session {
+    /// The access token.
+    pub access_token: SecretString,
+    /// The refresh token, if the vendor issued one.
+    pub refresh_token: Option<SecretString>,
+    /// When the access token expires; `None` = unknown (only an expired-token answer ends it).
+    pub access_expires_at: Option<SystemTime>,
+    /// When the refresh token / session expires; `None` = unknown.
+    pub refresh_expires_at: Option<SystemTime>,
+    /// When the request that produced the access token was sent.
+    pub issued_at: SystemTime,
+    /// When the login that started this session was sent.
+    pub login_at: SystemTime,
+    /// Increases by one with every login or refresh; an expired-token answer seen with
+    /// generation N only triggers a refresh while N is still current.
+    pub generation: u64,
+    /// The last token answer's JSON body, for `${response.PATH}` templates.
+    pub last_response: Option<SecretJson>,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("access_token", &"[redacted]")
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("access_expires_at", &self.access_expires_at)
+            .field("refresh_expires_at", &self.refresh_expires_at)
+            .field("issued_at", &self.issued_at)
+            .field("login_at", &self.login_at)
+            .field("generation", &self.generation)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The engine's in-memory view of a session: monotonic deadlines computed once, so the hot path
+/// is a comparison.
+pub(crate) struct Current {
+    pub(crate) session: Session,
+    /// Until this instant the token is used as is (`None` = no known expiry).
+    pub(crate) fresh_until: Option<Instant>,
+    /// When the access token expires (`None` = unknown).
+    pub(crate) access_deadline: Option<Instant>,
+    /// When the refresh token expires (`None` = unknown).
+    pub(crate) refresh_deadline: Option<Instant>,
+    /// Set when an API call answered "expired" for this generation.
+    pub(crate) invalidated: bool,
+}
+
+/// A valid access token handed to a caller, with the generation it belongs to.
+#[derive(Clone)]
+pub struct AccessToken(pub(crate) Arc<Current>);
+
+impl AccessToken {
+    /// The token. Do not log it.
+    pub fn secret(&self) -> &SecretString {
+        &self.0.session.access_token
+    }
+
+    /// The generation of the session this token belongs to; pass it to
+    /// [`crate::Authenticator::invalidate`] when an API call says the token expired.
+    pub fn generation(&self) -> u64 {
+        self.0.session.generation
+    }
+
+    /// When the token expires, if known.
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.0.session.access_expires_at
+    }
+
+    /// The session this token belongs to.
+    pub fn session(&self) -> &Session {
+        &self.0.session
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("token", &"[redacted]")
+            .field("generation", &self.generation())
+            .field("expires_at", &self.expires_at())
+            .finish()
+    }
+}

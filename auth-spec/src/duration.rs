@@ -11,7 +11,8 @@ pub fn parse_duration(input: &str) -> Result<Duration, String> {
             "`{input}` has no unit: write `{trimmed}s` for seconds or `{trimmed}ms` for milliseconds"
         ));
     }
-    humantime::parse_duration(trimmed).map_err(|e| format!("`{input}` is not a duration: {e}"))
+    // humantime's messages carry byte offsets ("expected number at 11") that read like columns.
+    humantime::parse_duration(trimmed).map_err(|_| format!("`{input}` is not a duration"))
 }
 
 #[cfg(test)]

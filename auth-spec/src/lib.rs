@@ -72,9 +72,11 @@ fn parse_located(file: &Path, source: &str) -> Result<(ProviderSpec, Locations),
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let raw: raw::RawSpec =
-        serde_saphyr::from_str(source).map_err(|e| Diagnostics(vec![yaml_error(&shown, &e)]))?;
-    Lowerer::new(&shown, &name).lower(raw).map_err(Diagnostics)
+    let raw: raw::RawSpec = serde_saphyr::from_str(source)
+        .map_err(|e| Diagnostics(vec![yaml_error(&shown, source, &e)]))?;
+    Lowerer::new(&shown, &name, source)
+        .lower(raw)
+        .map_err(Diagnostics)
 }
 
 /// Reads, parses and validates one spec file.
@@ -190,11 +192,11 @@ pub fn json_schema() -> String {
     text
 }
 
-fn yaml_error(file: &str, error: &serde_saphyr::Error) -> Diagnostic {
+fn yaml_error(file: &str, source: &str, error: &serde_saphyr::Error) -> Diagnostic {
     use serde_saphyr::Error as E;
     let inner = error.without_snippet();
     let location = inner.location().or_else(|| error.location());
-    let (line, column) = location.map_or((0, 0), |l| (l.line(), l.column()));
+    let (mut line, mut column) = location.map_or((1, 1), |l| (l.line(), l.column()));
     let (message, hint) = match inner {
         E::SerdeUnknownField {
             field, expected, ..
@@ -208,11 +210,22 @@ fn yaml_error(file: &str, error: &serde_saphyr::Error) -> Diagnostic {
             format!("unknown value `{variant}`"),
             Some(unknown_hint(variant, expected, "values allowed here")),
         ),
-        E::SerdeMissingField { field, .. } => (
-            format!("missing key `{field}`"),
-            Some(format!(
-                "add `{field}:` here; see the format reference in README.md"
-            )),
+        E::SerdeMissingField { field, .. } => {
+            // The parser notices at the end of the mapping; point at the mapping's first key.
+            (line, column) = mapping_start(source, line, column);
+            (
+                format!("missing key `{field}` in this mapping"),
+                Some(format!(
+                    "add `{field}:`; README.md's \"Spec format reference\" says what it holds"
+                )),
+            )
+        }
+        E::DuplicateMappingKey { key, .. } => (
+            match key {
+                Some(key) => format!("duplicate key `{key}`"),
+                None => "duplicate key".to_owned(),
+            },
+            Some("a key may appear once in a mapping; remove or merge the repeated one".into()),
         ),
         other => {
             let text = other.to_string();
@@ -221,7 +234,10 @@ fn yaml_error(file: &str, error: &serde_saphyr::Error) -> Diagnostic {
                 Some(i) => text[..i].to_owned(),
                 None => text,
             };
-            (text, None)
+            (
+                format!("not valid YAML: {text}"),
+                Some("check the indentation and quoting near here; quote values that start with `{`, `[`, `*`, `&`, `!`, `@` or contain `: `".into()),
+            )
         }
     };
     Diagnostic {
@@ -237,5 +253,58 @@ fn unknown_hint(input: &str, expected: &[&str], what: &str) -> String {
     match suggest::did_you_mean(input, expected) {
         Some(hint) => hint,
         None => format!("{what}: {}", expected.join(", ")),
+    }
+}
+
+/// The first key of the block mapping that contains the key at (`line`, `column`): the topmost
+/// line above it, at the same indentation, with no line indented less in between.
+fn mapping_start(source: &str, line: u64, column: u64) -> (u64, u64) {
+    let lines: Vec<&str> = source.lines().collect();
+    let Some(index) = usize::try_from(line).ok().and_then(|l| l.checked_sub(1)) else {
+        return (line, column);
+    };
+    let indent = usize::try_from(column).unwrap_or(1).saturating_sub(1);
+    let Some(text) = lines.get(index) else {
+        return (line, column);
+    };
+    // Only block mappings, where the key starts its line (after indentation or a `- `).
+    let lead: String = text.chars().take(indent).collect();
+    if !lead.chars().all(|c| c == ' ' || c == '-') {
+        return (line, column);
+    }
+    let mut first = index;
+    for i in (0..index).rev() {
+        let t = lines[i];
+        let trimmed = t.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let own = t.len() - trimmed.len();
+        if own < indent {
+            // A sequence item `- key:` opens the mapping at `indent`.
+            if trimmed.starts_with("- ") && own + 2 == indent {
+                first = i;
+            }
+            break;
+        }
+        if own == indent {
+            first = i;
+        }
+    }
+    (first as u64 + 1, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mapping_start;
+
+    #[test]
+    fn finds_the_first_key_of_a_block_mapping() {
+        let yaml = "title: T\nlogin:\n  method: POST\n  # note\n  path: /x\npolicy:\n  a: 1\n";
+        assert_eq!(mapping_start(yaml, 5, 3), (3, 3));
+        assert_eq!(mapping_start(yaml, 7, 3), (7, 3));
+        assert_eq!(mapping_start(yaml, 6, 1), (1, 1));
+        let seq = "examples:\n  - status: 200\n    body: {}\n";
+        assert_eq!(mapping_start(seq, 3, 5), (2, 5));
     }
 }

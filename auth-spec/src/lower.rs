@@ -54,8 +54,23 @@ pub(crate) struct Lowerer<'a> {
     name: String,
     diags: Vec<Diagnostic>,
     credentials: Vec<String>,
-    login_examples: Vec<Example>,
+    /// Success examples of every token answer, for `${response.PATH}` checks.
+    response_examples: Vec<Example>,
     has_refresh_token: bool,
+    /// Set when an access-token expiry source was rejected (so no follow-on errors).
+    expiry_rejected: bool,
+    /// Credentials some template names.
+    used_credentials: HashSet<String>,
+    /// The file's text, to point inside quoted scalars.
+    source: &'a str,
+}
+
+fn success_examples(examples: &[Example]) -> Vec<Example> {
+    examples
+        .iter()
+        .filter(|e| (200..300).contains(&e.status))
+        .cloned()
+        .collect()
 }
 
 const RUST_KEYWORDS: &[&str] = &[
@@ -81,15 +96,48 @@ fn is_header_name(s: &str) -> bool {
 }
 
 impl<'a> Lowerer<'a> {
-    pub(crate) fn new(file: &'a str, name: &str) -> Self {
+    pub(crate) fn new(file: &'a str, name: &str, source: &'a str) -> Self {
         Self {
             file,
             name: name.to_owned(),
             diags: Vec::new(),
             credentials: Vec::new(),
-            login_examples: Vec::new(),
+            response_examples: Vec::new(),
             has_refresh_token: false,
+            expiry_rejected: false,
+            used_credentials: HashSet::new(),
+            source,
         }
+    }
+
+    /// Reports at `offset` characters into the scalar at `at`, when the scalar sits on one line
+    /// (quoted or plain); otherwise at its start.
+    fn error_inside(
+        &mut self,
+        at: Location,
+        offset: usize,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) {
+        let line = self
+            .source
+            .lines()
+            .nth(usize::try_from(at.line()).unwrap_or(0).saturating_sub(1))
+            .unwrap_or("");
+        let start = usize::try_from(at.column()).unwrap_or(1).saturating_sub(1);
+        let quote = line
+            .chars()
+            .nth(start)
+            .is_some_and(|c| c == '"' || c == '\'');
+        let column = at.column() + offset as u64 + u64::from(quote);
+        let fits = line.chars().count() as u64 >= column;
+        self.diags.push(Diagnostic {
+            file: self.file.to_owned(),
+            line: at.line(),
+            column: if fits { column } else { at.column() },
+            message: message.into(),
+            hint,
+        });
     }
 
     fn error(&mut self, at: Location, message: impl Into<String>, hint: Option<String>) {
@@ -100,6 +148,24 @@ impl<'a> Lowerer<'a> {
             message: message.into(),
             hint,
         });
+    }
+
+    fn nonzero_duration(&mut self, value: &SpannedString, what: &str) -> Option<Duration> {
+        let d = self.duration(value)?;
+        if d.is_zero() {
+            let hint = if what == "a margin" {
+                "a zero margin never refreshes ahead: use `refresh: after_expiry`, or a margin such as `60s`"
+            } else {
+                "a token that expires at once cannot be used; declare the real lifetime, or `[]` if unknown"
+            };
+            self.error(
+                value.referenced,
+                format!("{what} of zero"),
+                Some(hint.into()),
+            );
+            return None;
+        }
+        Some(d)
     }
 
     fn duration(&mut self, value: &SpannedString) -> Option<Duration> {
@@ -121,14 +187,32 @@ impl<'a> Lowerer<'a> {
         let parsed = match url::Url::parse(&value.value) {
             Ok(u) => u,
             Err(e) => {
+                let reason = match e {
+                    url::ParseError::RelativeUrlWithoutBase => {
+                        "it has no scheme and host".to_owned()
+                    }
+                    other => other.to_string(),
+                };
                 self.error(
                     value.referenced,
-                    format!("{what} `{}` is not a URL: {e}", value.value),
-                    Some("write a full URL such as `https://api.example.com`".into()),
+                    format!("{what} `{}` is not a full URL: {reason}", value.value),
+                    Some(if origin_only {
+                        "write scheme and host, e.g. `https://api.example.com`".into()
+                    } else {
+                        "write a full link, e.g. `https://docs.example.com/authentication`".into()
+                    }),
                 );
                 return None;
             }
         };
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            self.error(
+                value.referenced,
+                format!("{what} contains a user name or password"),
+                Some("credentials never go into URLs; declare them under `credentials:` and send them with templates".into()),
+            );
+            return None;
+        }
         let loopback = match parsed.host() {
             Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
             Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -281,10 +365,15 @@ impl<'a> Lowerer<'a> {
                 None => (default_env_var(&self.name, &name.value), name.referenced),
             };
             if let Some((line, column)) = locations.env_vars.get(&env) {
+                let other = credentials
+                    .iter()
+                    .find(|c: &&Credential| c.env == env)
+                    .map(|c| c.name.clone())
+                    .unwrap_or_default();
                 self.error(
                     at,
-                    format!("environment variable `{env}` is already used by another credential (line {line}, column {column})"),
-                    Some("each credential needs its own variable".into()),
+                    format!("environment variable `{env}` is already used by credential `{other}` (line {line}, column {column})"),
+                    Some(format!("each credential needs its own variable, e.g. `{}`", default_env_var(&self.name, &name.value))),
                 );
             } else {
                 locations
@@ -302,11 +391,11 @@ impl<'a> Lowerer<'a> {
         self.credentials = credentials.iter().map(|c| c.name.clone()).collect();
 
         // Login first: its response decides what later templates may name.
-        let login_response = match &raw.login.response {
+        let login_response = match &raw.login.value.response {
             Some(r) => Some(self.token_response(r, "login")),
             None => {
                 self.error(
-                    raw.login.path.referenced,
+                    raw.login.referenced,
                     "the login endpoint has no `response` mapping",
                     Some("say where the tokens are: `response: { access_token: $.access_token, ... }`".into()),
                 );
@@ -314,15 +403,16 @@ impl<'a> Lowerer<'a> {
             }
         };
         if let Some(r) = &login_response {
-            self.login_examples = r.examples.clone();
+            self.response_examples = success_examples(&r.examples);
             self.has_refresh_token = r.refresh_token.is_some();
         }
-        let login_request = self.endpoint(&raw.login, Context::Login);
+        let login_request = self.endpoint(&raw.login.value, Context::Login);
 
-        let refresh = raw.refresh.as_ref().and_then(|endpoint| {
+        let refresh = raw.refresh.as_ref().and_then(|spanned| {
+            let endpoint = &spanned.value;
             if !self.has_refresh_token && login_response.is_some() {
                 self.error(
-                    endpoint.path.referenced,
+                    spanned.referenced,
                     "a refresh endpoint is declared but the login response maps no refresh token",
                     Some("add `refresh_token: $.refresh_token` (or where the vendor puts it) to `login.response`".into()),
                 );
@@ -331,32 +421,69 @@ impl<'a> Lowerer<'a> {
                 Some(r) => Some(self.token_response(r, "refresh")),
                 None => {
                     self.error(
-                        endpoint.path.referenced,
+                        spanned.referenced,
                         "the refresh endpoint has no `response` mapping",
                         Some("say where the new tokens are: `response: { access_token: $.access_token, ... }`".into()),
                     );
                     None
                 }
             };
+            // `${response.PATH}` names the last token answer: a login's or a refresh's.
+            if let Some(r) = &response {
+                self.response_examples.extend(success_examples(&r.examples));
+                if let (Some(RawRotation::Rotates), None) =
+                    (raw.policy.rotation.as_ref().map(|r| r.value), &r.refresh_token)
+                {
+                    self.error(
+                        spanned.referenced,
+                        "`rotation: rotates` but the refresh response maps no `refresh_token`: a rotating refresh token must come back with every refresh",
+                        Some("add `refresh_token: $.refresh_token` to `refresh.response`, or declare `rotation: reusable`".into()),
+                    );
+                }
+            }
             let request = self.endpoint(endpoint, Context::Refresh);
             Some(TokenEndpoint { request: request?, response: response? })
         });
 
-        let logout = raw.logout.as_ref().and_then(|endpoint| {
-            if let Some(r) = &endpoint.response {
+        let logout = raw.logout.as_ref().and_then(|spanned| {
+            if let Some(r) = &spanned.value.response {
                 self.error(
-                    r.access_token.referenced,
-                    "a logout endpoint has no token response",
+                    r.referenced,
+                    "`logout` takes no `response`: only login and refresh answer with tokens",
                     Some("remove `response` from `logout`".into()),
                 );
             }
-            self.endpoint(endpoint, Context::Logout)
+            self.endpoint(&spanned.value, Context::Logout)
         });
 
         let policy = self.policy(&raw, login_response.as_ref());
         let usage = self.usage(&raw.usage);
+        // Only on an otherwise clean file: a broken template would make its credential look unused.
+        let clean = self.diags.is_empty();
+        for credential in credentials.iter().filter(|_| clean) {
+            if !self.used_credentials.contains(&credential.name) {
+                let at = raw
+                    .credentials
+                    .keys()
+                    .find(|k| k.value == credential.name)
+                    .map_or(raw.default_environment.referenced, |k| k.referenced);
+                self.error(
+                    at,
+                    format!(
+                        "credential `{}` is declared but no request uses it",
+                        credential.name
+                    ),
+                    Some(format!(
+                        "send it with `${{credentials.{}}}` (e.g. in the login body), or remove it",
+                        credential.name
+                    )),
+                );
+            }
+        }
 
-        if let (Some(policy), Some(login)) = (&policy, &login_response) {
+        // A rejected expiry source was reported already; do not add a misleading "no expiry".
+        if let (Some(policy), Some(login), false) = (&policy, &login_response, self.expiry_rejected)
+        {
             let expiry_known = !login.access_token_expiry.is_empty();
             match policy.refresh {
                 RefreshTiming::AfterExpiry
@@ -485,9 +612,21 @@ impl<'a> Lowerer<'a> {
         context: Context,
         header_names: bool,
     ) -> Option<Vec<(String, Template)>> {
-        let mut out = Vec::new();
+        let mut out: Vec<(String, Template)> = Vec::new();
         let mut ok = true;
         for (name, value) in map {
+            // HTTP header names are case-insensitive: two spellings are one header sent twice.
+            if header_names && out.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name.value)) {
+                ok = false;
+                self.error(
+                    name.referenced,
+                    format!(
+                        "header `{}` is given twice (header names ignore case)",
+                        name.value
+                    ),
+                    Some("keep one of them".into()),
+                );
+            }
             if header_names && !is_header_name(&name.value) {
                 ok = false;
                 self.error(
@@ -515,8 +654,9 @@ impl<'a> Lowerer<'a> {
         let template = match Template::parse(&value.value) {
             Ok(t) => t,
             Err(e) => {
-                self.error(
+                self.error_inside(
                     value.referenced,
+                    e.offset,
                     format!("in `{}`: {}", value.value, e.message),
                     e.hint,
                 );
@@ -525,10 +665,15 @@ impl<'a> Lowerer<'a> {
         };
         let mut ok = true;
         let structured_ok = encoding == Encoding::Json && template.sole_reference().is_some();
-        for reference in template.references() {
+        let offsets = placeholder_offsets(&value.value);
+        for (i, reference) in template.references().enumerate() {
+            if let Reference::Credential(name) = reference {
+                self.used_credentials.insert(name.clone());
+            }
             if let Err((message, hint)) = self.check_reference(reference, context, structured_ok) {
                 ok = false;
-                self.error(value.referenced, message, hint);
+                let offset = offsets.get(i).copied().unwrap_or(0);
+                self.error_inside(value.referenced, offset, message, hint);
             }
         }
         ok.then_some(template)
@@ -570,23 +715,23 @@ impl<'a> Lowerer<'a> {
             Reference::AccessToken | Reference::RefreshToken => Ok(()),
             Reference::Response(_) if context == Context::Login => Err((
                 format!("`{reference}` cannot be used in the login request: there is no token response yet"),
-                None,
+                Some("the login request may use `${credentials.NAME}` and literals".into()),
             )),
             Reference::Response(path) => {
-                if self.login_examples.is_empty() {
-                    return Ok(());
-                }
-                for example in &self.login_examples {
+                for example in &self.response_examples {
                     match path.resolve(&example.body) {
                         None => {
                             return Err((
-                                format!("`{reference}` does not resolve in the login response example (status {})", example.status),
-                                Some(format!("the example has `{}`; check the path", path.resolved_prefix(&example.body))),
+                                format!(
+                                    "`{reference}` does not resolve in the example answers{}",
+                                    example.description.as_deref().map(|d| format!(" (\"{d}\")")).unwrap_or_default()
+                                ),
+                                path_hint(path, &example.body),
                             ));
                         }
                         Some(v @ (Value::Object(_) | Value::Array(_))) if !structured_ok => {
                             return Err((
-                                format!("`{reference}` is {} in the login response example; only a JSON body value may be structured", kind_of(v)),
+                                format!("`{reference}` is {} in the example answers; only a whole JSON body value may be structured", kind_of(v)),
                                 Some("use it as the whole value of a JSON body field, or point at a scalar inside it".into()),
                             ));
                         }
@@ -617,7 +762,7 @@ impl<'a> Lowerer<'a> {
                     "a form body must be a mapping of fields, not {}",
                     other.kind()
                 ),
-                None,
+                Some("write the fields as `key: value` lines under `body:`".into()),
             ),
         }
     }
@@ -673,7 +818,7 @@ impl<'a> Lowerer<'a> {
             self.error(
                 value.referenced,
                 format!("`{name}` is not a valid header name"),
-                None,
+                Some("write `@header:NAME` with a header name such as `X-Subject-Token`".into()),
             );
             return None;
         }
@@ -712,11 +857,13 @@ impl<'a> Lowerer<'a> {
         examples: &[Example],
         what: &str,
         every: bool,
-        kind_ok: &dyn Fn(&Value) -> Result<(), String>,
+        kind_ok: &dyn Fn(&Value) -> Result<(), (String, Option<String>)>,
     ) {
-        if examples.is_empty() {
-            return;
-        }
+        let miss_hint = |example: &Example| match source {
+            ValueSource::Body(path) => path_hint(path, &example.body),
+            ValueSource::Header(_) => Some("add the header to the example's `headers`".into()),
+            ValueSource::WholeBody => Some("the example's body is empty".into()),
+        };
         let mut found_any = false;
         for (i, example) in examples.iter().enumerate() {
             let answer = Answer::from_example(example);
@@ -727,7 +874,10 @@ impl<'a> Lowerer<'a> {
                     self.error(
                         at,
                         format!("{what} `{source}`: {e} (example {})", i + 1),
-                        None,
+                        Some(
+                            "for a plain-text answer use `@body`; for a header `@header:NAME`"
+                                .into(),
+                        ),
                     );
                     return;
                 }
@@ -735,118 +885,81 @@ impl<'a> Lowerer<'a> {
             match value {
                 Some(v) => {
                     found_any = true;
-                    if let Err(problem) = kind_ok(&v) {
+                    if let Err((problem, hint)) = kind_ok(&v) {
                         self.error(
                             at,
                             format!("{what} `{source}` in example {}: {problem}", i + 1),
-                            None,
+                            hint,
                         );
                         return;
                     }
                 }
                 None if every => {
-                    let hint = match source {
-                        ValueSource::Body(path) => {
-                            let prefix = path.resolved_prefix(&example.body);
-                            let keys = match prefix.resolve(&example.body) {
-                                Some(Value::Object(o)) => o.keys().cloned().collect::<Vec<_>>(),
-                                _ => Vec::new(),
-                            };
-                            let last = match path.segments().get(prefix.segments().len()) {
-                                Some(crate::path::Segment::Key(k)) => k.clone(),
-                                _ => String::new(),
-                            };
-                            did_you_mean(&last, &keys)
-                                .map(|d| {
-                                    if prefix.segments().is_empty() {
-                                        d
-                                    } else {
-                                        format!("{d} (under `{prefix}`)")
-                                    }
-                                })
-                                .or_else(|| {
-                                    Some(if keys.is_empty() {
-                                        format!("the example has nothing below `{prefix}`")
-                                    } else {
-                                        format!(
-                                            "under `{prefix}` the example has: {}",
-                                            keys.join(", ")
-                                        )
-                                    })
-                                })
-                        }
-                        ValueSource::Header(_) => {
-                            Some("add the header to the example's `headers`".into())
-                        }
-                        ValueSource::WholeBody => None,
-                    };
                     self.error(
                         at,
                         format!(
                             "{what} `{source}` does not resolve in example {} of the response",
                             i + 1
                         ),
-                        hint,
+                        miss_hint(example),
                     );
                     return;
                 }
                 None => {}
             }
         }
-        if !found_any {
+        if !found_any && let Some(first) = examples.first() {
             self.error(
                 at,
                 format!("{what} `{source}` does not resolve in any example of the response"),
-                Some(
-                    "every path must match the vendor's example answers; check the spelling".into(),
-                ),
+                miss_hint(first),
             );
         }
     }
 
-    fn token_response(&mut self, raw: &RawTokenResponse, endpoint: &str) -> TokenResponse {
-        let mut examples = Vec::new();
-        for example in &raw.examples {
-            let status = example.status.unwrap_or(200);
-            examples.push(Example {
+    fn token_response(
+        &mut self,
+        spanned: &Spanned<RawTokenResponse>,
+        endpoint: &str,
+    ) -> TokenResponse {
+        let raw = &spanned.value;
+        let examples: Vec<Example> = raw
+            .examples
+            .value
+            .iter()
+            .map(|example| Example {
                 description: example.description.clone(),
-                status,
+                status: example.status.unwrap_or(200),
                 headers: example
                     .headers
                     .iter()
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
                 body: example.body.value.clone(),
-            });
-        }
-        if examples.is_empty() {
+            })
+            .collect();
+        let success = success_examples(&examples);
+        if success.is_empty() {
             self.error(
-                raw.access_token.referenced,
-                format!("the {endpoint} response has no `examples`"),
-                Some(
-                    "copy the example answer from the vendor's document, so paths can be checked"
-                        .into(),
-                ),
+                raw.examples.referenced,
+                if examples.is_empty() {
+                    format!("the {endpoint} response has no `examples`")
+                } else {
+                    format!("the {endpoint} response has no success example (status 2xx)")
+                },
+                Some("copy the vendor's example answer from its document, so every path can be checked against it".into()),
             );
         }
-        let success: Vec<Example> = examples
-            .iter()
-            .filter(|e| (200..300).contains(&e.status))
-            .cloned()
-            .collect();
-        let string_kind = |v: &Value| match v {
-            Value::String(_) => Ok(()),
-            other => Err(format!("is {}, expected a string", kind_of(other))),
-        };
         let access_token = self.source(&raw.access_token);
         if let Some(source) = &access_token {
+            let kind = token_kind(source);
             self.check_in_examples(
                 raw.access_token.referenced,
                 source,
                 &success,
                 "access token",
                 true,
-                &string_kind,
+                &kind,
             );
         }
         let refresh_token = raw.refresh_token.as_ref().and_then(|r| {
@@ -857,13 +970,15 @@ impl<'a> Lowerer<'a> {
                 &success,
                 "refresh token",
                 true,
-                &string_kind,
+                &token_kind(&source),
             );
             Some(source)
         });
+        let before = self.diags.len();
         let access_token_expiry = self.expiry_sources(&raw.access_token_expiry, &success, false);
+        self.expiry_rejected |= self.diags.len() > before;
         let refresh_token_expiry = match (&raw.refresh_token, &raw.refresh_token_expiry) {
-            (Some(_), Some(sources)) => self.expiry_sources(sources, &success, true),
+            (Some(_), Some(sources)) => self.expiry_sources(&sources.value, &success, true),
             (Some(r), None) => {
                 self.error(
                     r.referenced,
@@ -872,11 +987,11 @@ impl<'a> Lowerer<'a> {
                 );
                 Vec::new()
             }
-            (None, Some(_)) => {
+            (None, Some(sources)) => {
                 self.error(
-                    raw.access_token.referenced,
+                    sources.referenced,
                     "`refresh_token_expiry` is declared but no `refresh_token` is mapped",
-                    Some("map the refresh token, or remove `refresh_token_expiry`".into()),
+                    Some("map the refresh token (`refresh_token: $.refresh_token`), or remove `refresh_token_expiry`".into()),
                 );
                 Vec::new()
             }
@@ -904,10 +1019,20 @@ impl<'a> Lowerer<'a> {
                     let Some(value_source) = self.source(&e.path) else {
                         continue;
                     };
-                    let number_kind = |v: &Value| match number_of(v) {
+                    let unit = if e.unit == Some(RawUnit::Milliseconds) {
+                        "milliseconds"
+                    } else {
+                        "seconds"
+                    };
+                    let number_kind = |v: &Value| {
+                        match number_of(v) {
                         Some(n) if n >= 0.0 => Ok(()),
-                        Some(n) => Err(format!("{n} is negative")),
-                        None => Err(format!("is {}, expected a number of seconds", kind_of(v))),
+                        Some(n) => Err((format!("{n} is negative"), Some("a lifetime cannot be negative; check the path".into()))),
+                        None => Err((
+                            format!("is {}, expected a number of {unit}", kind_of(v)),
+                            v.is_string().then(|| "if the value is a point in time, use `expires_at` with its `format`".to_owned()),
+                        )),
+                    }
                     };
                     self.check_in_examples(
                         e.path.referenced,
@@ -941,7 +1066,7 @@ impl<'a> Lowerer<'a> {
                                 self.error(
                                     pattern.referenced,
                                     format!("`{}` is not a valid strftime pattern", pattern.value),
-                                    Some("e.g. `%Y-%m-%d %H:%M:%S`".into()),
+                                    Some("patterns use strftime directives, e.g. `%Y-%m-%d %H:%M:%S`".into()),
                                 );
                                 continue;
                             }
@@ -949,7 +1074,7 @@ impl<'a> Lowerer<'a> {
                                 Some(z) => match Zone::parse(&z.value) {
                                     Ok(zone) => zone,
                                     Err(message) => {
-                                        self.error(z.referenced, message, None);
+                                        self.error(z.referenced, message, Some("abbreviations such as CEST are ambiguous; write `+02:00` or `Europe/Berlin`".into()));
                                         continue;
                                     }
                                 },
@@ -963,7 +1088,7 @@ impl<'a> Lowerer<'a> {
                         (RawTimeFormat::Pattern, None, _) => {
                             self.error(
                                 e.path.referenced,
-                                "`format: pattern` needs a `pattern`",
+                                "this `expires_at` has `format: pattern` but no `pattern`",
                                 Some("e.g. `pattern: \"%Y-%m-%d %H:%M:%S\"`".into()),
                             );
                             continue;
@@ -973,11 +1098,11 @@ impl<'a> Lowerer<'a> {
                                 self.error(
                                     p.referenced,
                                     "`pattern` is only used with `format: pattern`",
-                                    None,
+                                    Some("set `format: pattern`, or remove `pattern`".into()),
                                 );
                             }
                             if let Some(z) = zone {
-                                self.error(z.referenced, "`timezone` is only used with `format: pattern` (the other formats carry their own offset)", None);
+                                self.error(z.referenced, "`timezone` is only used with `format: pattern` (the other formats carry their own offset)", Some("remove `timezone`, or read the time with `format: pattern`".into()));
                             }
                             match other {
                                 RawTimeFormat::EpochSeconds => TimeFormat::EpochSeconds,
@@ -992,9 +1117,9 @@ impl<'a> Lowerer<'a> {
                     let check = move |v: &Value| {
                         fmt.parse_value(v).map(|_| ()).map_err(|e| {
                             if fmt == TimeFormat::EpochSeconds && number_of(v).is_some_and(|n| n > 1e11) {
-                                format!("{e}; it looks like milliseconds: use `format: epoch_milliseconds`")
+                                (e, Some("it looks like milliseconds (a Java timestamp): use `format: epoch_milliseconds`".to_owned()))
                             } else {
-                                e
+                                (e, None)
                             }
                         })
                     };
@@ -1012,7 +1137,7 @@ impl<'a> Lowerer<'a> {
                     }
                 }
                 RawExpirySource::JwtExp => ExpirySource::JwtExp,
-                RawExpirySource::Lifetime(d) => match self.duration(d) {
+                RawExpirySource::Lifetime(d) => match self.nonzero_duration(d, "a lifetime") {
                     Some(d) => ExpirySource::Lifetime(d),
                     None => continue,
                 },
@@ -1025,7 +1150,7 @@ impl<'a> Lowerer<'a> {
                         );
                         continue;
                     }
-                    match self.duration(d) {
+                    match self.nonzero_duration(d, "a session lifetime") {
                         Some(d) => ExpirySource::SinceLogin(d),
                         None => continue,
                     }
@@ -1080,7 +1205,7 @@ impl<'a> Lowerer<'a> {
                 Duration::ZERO
             }
             (RefreshTiming::AfterExpiry, None) => Duration::ZERO,
-            (_, Some(m)) => self.duration(m).unwrap_or_default(),
+            (_, Some(m)) => self.nonzero_duration(m, "a margin").unwrap_or_default(),
             (_, None) => {
                 self.error(
                     at,
@@ -1108,16 +1233,16 @@ impl<'a> Lowerer<'a> {
             Some(f) => f.value,
             None => 0.5,
         };
-        let rotation = match (&raw.refresh, p.rotation) {
-            (Some(_), Some(RawRotation::Rotates)) => Rotation::Rotates,
-            (Some(_), Some(RawRotation::Reusable)) => Rotation::Reusable,
+        let rotation = match (&raw.refresh, p.rotation.as_ref()) {
+            (Some(_), Some(r)) if r.value == RawRotation::Rotates => Rotation::Rotates,
+            (Some(_), Some(_)) => Rotation::Reusable,
             (Some(_), None) => {
                 self.error(at, "the spec has a refresh endpoint but the policy does not say whether refresh tokens rotate", Some("add `rotation: rotates` (each refresh issues a new refresh token) or `rotation: reusable`".into()));
                 Rotation::Reusable
             }
-            (None, Some(_)) => {
+            (None, Some(r)) => {
                 self.error(
-                    at,
+                    r.referenced,
                     "`rotation` is declared but the spec has no refresh endpoint",
                     Some("remove `rotation`, or add a `refresh` endpoint".into()),
                 );
@@ -1167,7 +1292,7 @@ impl<'a> Lowerer<'a> {
                 self.error(
                     d.referenced,
                     "`max_backoff` is shorter than `initial_backoff`",
-                    None,
+                    Some("the backoff doubles from `initial_backoff` up to `max_backoff`; make `max_backoff` the larger".into()),
                 );
             }
             Retry {
@@ -1189,39 +1314,27 @@ impl<'a> Lowerer<'a> {
         })
     }
 
-    fn usage(&mut self, raw: &RawUsage) -> Option<Usage> {
+    fn usage(&mut self, spanned: &Spanned<RawUsage>) -> Option<Usage> {
+        let raw = &spanned.value;
         let before = self.diags.len();
         let headers = self.template_map(&raw.headers, Context::Usage, true);
         let query = self.template_map(&raw.query, Context::Usage, false);
         let (Some(headers), Some(query)) = (headers, query) else {
             return None;
         };
-        let sends_token = headers.iter().chain(query.iter()).any(|(_, t)| {
-            t.references()
-                .any(|r| matches!(r, Reference::AccessToken | Reference::Response(_)))
-        });
+        let sends_token = headers
+            .iter()
+            .chain(query.iter())
+            .any(|(_, t)| t.references().any(|r| *r == Reference::AccessToken));
         if !sends_token {
-            let at = raw
-                .headers
-                .keys()
-                .chain(raw.query.keys())
-                .next()
-                .map(|k| k.referenced);
-            let message = "`usage` never sends the access token";
-            let hint = Some(
-                "add e.g. `headers: { Authorization: \"Bearer ${session.access_token}\" }`"
-                    .to_owned(),
+            self.error(
+                spanned.referenced,
+                "`usage` never sends the access token (`${session.access_token}`)",
+                Some(
+                    "add e.g. `headers: { Authorization: \"Bearer ${session.access_token}\" }`"
+                        .to_owned(),
+                ),
             );
-            match at {
-                Some(at) => self.error(at, message, hint),
-                None => self.diags.push(Diagnostic {
-                    file: self.file.to_owned(),
-                    line: 1,
-                    column: 1,
-                    message: message.into(),
-                    hint,
-                }),
-            }
         }
         let expired = raw.expired.as_ref().map(|e| {
             let status = self.statuses(&e.status, &[401], "`expired.status`");
@@ -1230,7 +1343,9 @@ impl<'a> Lowerer<'a> {
                     self.error(
                         name.referenced,
                         format!("`{}` is not a valid HTTP header name", name.value),
-                        None,
+                        Some(
+                            "header names are letters, digits and `-`, e.g. `Token-Expired`".into(),
+                        ),
                     );
                 }
             }
@@ -1294,4 +1409,81 @@ pub(crate) fn check_across(files: &[(String, ProviderSpec, Locations)]) -> Vec<D
         }
     }
     diags
+}
+
+/// Character offsets of each `${` placeholder in a template (skipping `$${` escapes).
+fn placeholder_offsets(text: &str) -> Vec<usize> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 1 < chars.len() {
+        if chars[i] == '$' && chars[i + 1] == '$' && chars.get(i + 2) == Some(&'{') {
+            i += 3;
+        } else if chars[i] == '$' && chars[i + 1] == '{' {
+            out.push(i);
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// A hint for a path that does not resolve in `doc`: the closest key where it stops, or the keys
+/// that are there.
+fn path_hint(path: &FieldPath, doc: &Value) -> Option<String> {
+    let prefix = path.resolved_prefix(doc);
+    let keys: Vec<String> = match prefix.resolve(doc) {
+        Some(Value::Object(o)) => o.keys().cloned().collect(),
+        _ => Vec::new(),
+    };
+    let missing = match path.segments().get(prefix.segments().len()) {
+        Some(crate::path::Segment::Key(k)) => k.clone(),
+        _ => String::new(),
+    };
+    let under = if prefix.segments().is_empty() {
+        String::new()
+    } else {
+        format!(" (under `{prefix}`)")
+    };
+    Some(match did_you_mean(&missing, &keys) {
+        Some(d) => format!("{d}{under}"),
+        None if keys.is_empty() => format!("the example has nothing below `{prefix}`"),
+        None if under.is_empty() => format!("the example has: {}", keys.join(", ")),
+        None => format!("under `{prefix}` the example has: {}", keys.join(", ")),
+    })
+}
+
+/// Checks that a token source yields a string; for an object, suggests the member to point at.
+fn token_kind(
+    source: &ValueSource,
+) -> impl Fn(&Value) -> Result<(), (String, Option<String>)> + '_ {
+    move |v: &Value| match v {
+        Value::String(_) => Ok(()),
+        Value::Object(o) => {
+            let member = o
+                .iter()
+                .find(|(k, v)| k.as_str() == "token" && v.is_string())
+                .or_else(|| {
+                    o.iter()
+                        .find(|(k, v)| k.contains("token") && !k.contains("type") && v.is_string())
+                })
+                .map(|(k, _)| k.clone());
+            let keys = o
+                .keys()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let hint = match (member, source) {
+                (Some(member), ValueSource::Body(path)) => format!(
+                    "the object has {keys}; point at the token inside it: `{path}.{member}`"
+                ),
+                _ => format!(
+                    "the object has {keys}; point at the string inside it that is the token"
+                ),
+            };
+            Err(("is an object, expected a string".to_owned(), Some(hint)))
+        }
+        other => Err((format!("is {}, expected a string", kind_of(other)), None)),
+    }
 }

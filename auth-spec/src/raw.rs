@@ -46,18 +46,22 @@ pub struct RawSpec {
     #[schemars(with = "IndexMap<String, RawCredential>")]
     pub credentials: IndexMap<SpannedString, RawCredential>,
     /// The call that trades credentials for tokens.
-    pub login: RawEndpoint,
+    #[schemars(with = "RawEndpoint")]
+    pub login: Spanned<RawEndpoint>,
     /// The call that trades a refresh token for new tokens; omit when the vendor has none
     /// (the runtime then logs in again when the token expires).
     #[serde(default)]
-    pub refresh: Option<RawEndpoint>,
+    #[schemars(with = "Option<RawEndpoint>")]
+    pub refresh: Option<Spanned<RawEndpoint>>,
     /// The call that ends a session or revokes a token, when the vendor has one.
     #[serde(default)]
-    pub logout: Option<RawEndpoint>,
+    #[schemars(with = "Option<RawEndpoint>")]
+    pub logout: Option<Spanned<RawEndpoint>>,
     /// When to refresh, what a refresh token does, and what a failed refresh means.
     pub policy: RawPolicy,
     /// How the access token is sent on API calls, and how an API call says it expired.
-    pub usage: RawUsage,
+    #[schemars(with = "RawUsage")]
+    pub usage: Spanned<RawUsage>,
 }
 
 /// A named deployment of the vendor.
@@ -173,7 +177,8 @@ pub struct RawEndpoint {
     /// Where the tokens and their expiry sit in the answer: required for `login` and `refresh`,
     /// not allowed for `logout`.
     #[serde(default)]
-    pub response: Option<RawTokenResponse>,
+    #[schemars(with = "Option<RawTokenResponse>")]
+    pub response: Option<Spanned<RawTokenResponse>>,
 }
 
 /// Where the tokens sit in a token answer, how their expiry is expressed, and example answers.
@@ -198,9 +203,11 @@ pub struct RawTokenResponse {
     /// Expiry of the refresh token (the session), same rules. Empty = unknown: discovered when a
     /// refresh fails. Required when `refresh_token` is given.
     #[serde(default)]
-    pub refresh_token_expiry: Option<Vec<RawExpirySource>>,
+    #[schemars(with = "Option<Vec<RawExpirySource>>")]
+    pub refresh_token_expiry: Option<Spanned<Vec<RawExpirySource>>>,
     /// Example answers copied from the vendor's document; every path above must resolve in each.
-    pub examples: Vec<RawExample>,
+    #[schemars(with = "Vec<RawExample>")]
+    pub examples: Spanned<Vec<RawExample>>,
 }
 
 /// An example answer from the vendor's document.
@@ -363,7 +370,8 @@ pub struct RawPolicy {
     pub max_margin_fraction: Option<Spanned<f64>>,
     /// `rotates` or `reusable`. Required when there is a refresh endpoint.
     #[serde(default)]
-    pub rotation: Option<RawRotation>,
+    #[schemars(with = "Option<RawRotation>")]
+    pub rotation: Option<Spanned<RawRotation>>,
     /// Refresh answers with these statuses mean the session is over: log in again with the
     /// credentials. Default `[400, 401, 403]`.
     #[serde(default)]

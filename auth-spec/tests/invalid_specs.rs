@@ -37,38 +37,51 @@ fn expectations(source: &str) -> Vec<Expected> {
 fn invalid_specs_report_every_problem_at_its_place() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/invalid");
     let mut count = 0;
+    // Every mismatch of every fixture is collected, so one run shows them all.
+    let mut failures = Vec::new();
     insta::glob!("invalid/*.yaml", |path| {
         count += 1;
         let source = std::fs::read_to_string(path).expect("readable fixture");
         let name = path.file_name().expect("file name").to_string_lossy();
         let shown = format!("tests/invalid/{name}");
         let expected = expectations(&source);
-        assert!(!expected.is_empty(), "{shown} declares no `# expect:` line");
-        let diags =
-            auth_spec::parse(&shown, &source).expect_err(&format!("{shown} must be rejected"));
-        for d in &diags {
-            assert_eq!(d.file, shown, "diagnostic names the wrong file");
-            assert!(d.hint.as_deref().is_none_or(|h| !h.is_empty()));
+        if expected.is_empty() {
+            failures.push(format!("{shown} declares no `# expect:` line"));
         }
+        let Err(diags) = auth_spec::parse(&shown, &source) else {
+            failures.push(format!("{shown} was accepted but must be rejected"));
+            return;
+        };
         let rendered = diags.to_string();
-        for e in &expected {
-            assert!(
-                diags.iter().any(|d| d.line == e.line
-                    && d.column == e.column
-                    && d.message.contains(&e.text)),
-                "{shown}: expected an error at {}:{} containing {:?}, got:\n{rendered}",
-                e.line,
-                e.column,
-                e.text
-            );
+        for d in &diags {
+            if d.file != shown {
+                failures.push(format!("{shown}: a diagnostic names {}", d.file));
+            }
+            if d.line == 0 || d.column == 0 {
+                failures.push(format!("{shown}: a diagnostic has no line and column: {d}"));
+            }
         }
-        assert_eq!(
-            diags.len(),
-            expected.len(),
-            "{shown}: unexpected extra diagnostics:\n{rendered}"
-        );
+        for e in &expected {
+            let hit = diags
+                .iter()
+                .any(|d| d.line == e.line && d.column == e.column && d.message.contains(&e.text));
+            if !hit {
+                failures.push(format!(
+                    "{shown}: expected an error at {}:{} containing {:?}, got:\n{rendered}",
+                    e.line, e.column, e.text
+                ));
+            }
+        }
+        if diags.len() != expected.len() {
+            failures.push(format!(
+                "{shown}: {} diagnostics for {} expected:\n{rendered}",
+                diags.len(),
+                expected.len()
+            ));
+        }
         insta::assert_snapshot!(rendered);
     });
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     let files = std::fs::read_dir(&dir).expect("fixtures").count();
     assert!(
         files >= 30,

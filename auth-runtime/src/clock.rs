@@ -98,7 +98,10 @@ mod tests {
         let (i, w) = (clock.now(), clock.wall());
         clock.advance(Duration::from_secs(90));
         assert_eq!(clock.now() - i, Duration::from_secs(90));
-        assert_eq!(clock.wall().duration_since(w).ok(), Some(Duration::from_secs(90)));
+        assert_eq!(
+            clock.wall().duration_since(w).ok(),
+            Some(Duration::from_secs(90))
+        );
     }
 
     #[test]

@@ -66,7 +66,11 @@ impl Credentials {
 
     /// Checks that every credential `spec` declares is present.
     pub fn check(&self, spec: &ProviderSpec) -> Result<(), AuthError> {
-        match spec.credentials.iter().find(|c| !self.values.contains_key(&c.name)) {
+        match spec
+            .credentials
+            .iter()
+            .find(|c| !self.values.contains_key(&c.name))
+        {
             Some(c) => Err(AuthError::MissingCredential {
                 provider: spec.name.clone(),
                 name: c.name.clone(),

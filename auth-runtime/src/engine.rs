@@ -129,7 +129,8 @@ impl AuthenticatorBuilder {
             Some(name) => spec
                 .environment(&name)
                 .ok_or_else(|| {
-                    let known: Vec<&str> = spec.environments.iter().map(|e| e.name.as_str()).collect();
+                    let known: Vec<&str> =
+                        spec.environments.iter().map(|e| e.name.as_str()).collect();
                     AuthError::Config(format!(
                         "{}: unknown environment `{name}` (known: {})",
                         spec.name,
@@ -149,7 +150,10 @@ impl AuthenticatorBuilder {
             }
         };
         let base_url = Url::parse(&base).map_err(|e| {
-            AuthError::Config(format!("{}: base URL `{base}` is not a URL: {e}", spec.name))
+            AuthError::Config(format!(
+                "{}: base URL `{base}` is not a URL: {e}",
+                spec.name
+            ))
         })?;
         if !matches!(base_url.scheme(), "http" | "https") {
             return Err(AuthError::Config(format!(
@@ -308,7 +312,10 @@ impl Authenticator {
                 self.spawn_background_refresh(current.session.generation);
                 Ok(AccessToken(current))
             }
-            (_, current) => self.renew(current.map(|c| c.session.generation), false).await,
+            (_, current) => {
+                self.renew(current.map(|c| c.session.generation), false)
+                    .await
+            }
         }
     }
 
@@ -397,7 +404,11 @@ impl Authenticator {
             (Action::Refresh, Some(c)) => match self.refresh(&c.session, next_generation).await {
                 Ok(session) => session,
                 Err(RefreshFailure::SessionOver) => self
-                    .login(next_generation, &mut last_login, stored_login(current.as_deref()))
+                    .login(
+                        next_generation,
+                        &mut last_login,
+                        stored_login(current.as_deref()),
+                    )
                     .await
                     .map_err(|e| AuthError::SessionExpired {
                         provider: self.inner.spec.name.clone(),
@@ -406,8 +417,12 @@ impl Authenticator {
                 Err(RefreshFailure::Failed(e)) => return Err(e),
             },
             _ => {
-                self.login(next_generation, &mut last_login, stored_login(current.as_deref()))
-                    .await?
+                self.login(
+                    next_generation,
+                    &mut last_login,
+                    stored_login(current.as_deref()),
+                )
+                .await?
             }
         };
         match self
@@ -449,13 +464,16 @@ impl Authenticator {
         name: &str,
         session: Option<&Session>,
     ) -> Result<request::Prepared, AuthError> {
-        request::prepare(&self.inner.base_url, endpoint, &self.template_context(session)).map_err(
-            |reference: Reference| AuthError::MissingValue {
-                provider: self.inner.spec.name.clone(),
-                endpoint: name.to_owned(),
-                reference: reference.to_string(),
-            },
+        request::prepare(
+            &self.inner.base_url,
+            endpoint,
+            &self.template_context(session),
         )
+        .map_err(|reference: Reference| AuthError::MissingValue {
+            provider: self.inner.spec.name.clone(),
+            endpoint: name.to_owned(),
+            reference: reference.to_string(),
+        })
     }
 
     async fn send(
@@ -465,14 +483,20 @@ impl Authenticator {
         scope: RetryScope,
     ) -> Result<auth_spec::extract::Answer, AuthError> {
         let clock = Arc::clone(&self.inner.clock);
-        request::send(&self.inner.http, prepared, &self.inner.retry, scope, move || clock.wall())
-            .await
-            .map_err(|f| AuthError::Unreachable {
-                provider: self.inner.spec.name.clone(),
-                endpoint: endpoint.to_owned(),
-                attempts: f.attempts,
-                last: f.last,
-            })
+        request::send(
+            &self.inner.http,
+            prepared,
+            &self.inner.retry,
+            scope,
+            move || clock.wall(),
+        )
+        .await
+        .map_err(|f| AuthError::Unreachable {
+            provider: self.inner.spec.name.clone(),
+            endpoint: endpoint.to_owned(),
+            attempts: f.attempts,
+            last: f.last,
+        })
     }
 
     async fn login(
@@ -485,8 +509,13 @@ impl Authenticator {
         if let Some(interval) = spec.policy.min_login_interval {
             let now = self.inner.clock.now();
             let since_mine = last_login.map(|t| now.saturating_duration_since(t));
-            let since_stored = stored_login
-                .map(|t| self.inner.clock.wall().duration_since(t).unwrap_or_default());
+            let since_stored = stored_login.map(|t| {
+                self.inner
+                    .clock
+                    .wall()
+                    .duration_since(t)
+                    .unwrap_or_default()
+            });
             if let Some(since) = since_mine.into_iter().chain(since_stored).min()
                 && since < interval
             {
@@ -524,7 +553,11 @@ impl Authenticator {
             let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
             if !spec.login.request.is_success(answer.status) {
                 span.record("outcome", "rejected");
-                if spec.policy.credentials_rejected_status.contains(&answer.status) {
+                if spec
+                    .policy
+                    .credentials_rejected_status
+                    .contains(&answer.status)
+                {
                     let vars: Vec<&str> = spec.credentials.iter().map(|c| c.env.as_str()).collect();
                     return Err(AuthError::CredentialsRejected {
                         provider: spec.name.clone(),
@@ -544,7 +577,13 @@ impl Authenticator {
             }
             let extracted = spec.login.response.extract(&answer).map_err(|e| {
                 span.record("outcome", "unexpected");
-                AuthError::unexpected(&spec.name, &endpoint, answer.status, &e, excerpt(&answer.body, &secrets))
+                AuthError::unexpected(
+                    &spec.name,
+                    &endpoint,
+                    answer.status,
+                    &e,
+                    excerpt(&answer.body, &secrets),
+                )
             })?;
             span.record("outcome", "ok");
             tracing::info!(generation, "logged in");
@@ -609,11 +648,24 @@ impl Authenticator {
                 span.record("outcome", "unexpected");
                 let secrets = self.template_context(Some(previous)).secrets();
                 let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-                RefreshFailure::Failed(AuthError::unexpected(&spec.name, &endpoint, answer.status, &e, excerpt(&answer.body, &secrets)))
+                RefreshFailure::Failed(AuthError::unexpected(
+                    &spec.name,
+                    &endpoint,
+                    answer.status,
+                    &e,
+                    excerpt(&answer.body, &secrets),
+                ))
             })?;
             span.record("outcome", "ok");
             tracing::info!(generation, "refreshed");
-            Ok(self.session_from(extracted, generation, sent, sent_wall, previous.login_at, Some(previous)))
+            Ok(self.session_from(
+                extracted,
+                generation,
+                sent,
+                sent_wall,
+                previous.login_at,
+                Some(previous),
+            ))
         }
         .instrument(span)
         .await
@@ -679,7 +731,11 @@ impl Authenticator {
     }
 
     /// Puts the token on an outgoing request as the spec's `usage` says (headers, query).
-    pub fn apply(&self, token: &AccessToken, request: &mut reqwest::Request) -> Result<(), AuthError> {
+    pub fn apply(
+        &self,
+        token: &AccessToken,
+        request: &mut reqwest::Request,
+    ) -> Result<(), AuthError> {
         let usage = &self.inner.spec.usage;
         let ctx = self.template_context(Some(&token.0.session));
         let missing = |reference: Reference| AuthError::MissingValue {
@@ -690,7 +746,10 @@ impl Authenticator {
         for (name, template) in &usage.headers {
             let value = ctx.render(template).map_err(missing)?;
             let mut value = http::HeaderValue::from_str(&value).map_err(|_| {
-                AuthError::Config(format!("{}: header {name} has a value that is not valid in a header", self.inner.spec.name))
+                AuthError::Config(format!(
+                    "{}: header {name} has a value that is not valid in a header",
+                    self.inner.spec.name
+                ))
             })?;
             value.set_sensitive(true);
             let name = http::HeaderName::from_bytes(name.as_bytes())
@@ -711,25 +770,34 @@ impl Authenticator {
     }
 
     /// Adds the token to a request being built.
-    pub async fn authorize(&self, builder: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, AuthError> {
+    pub async fn authorize(
+        &self,
+        builder: reqwest::RequestBuilder,
+    ) -> Result<reqwest::RequestBuilder, AuthError> {
         let token = self.access_token().await?;
         let (client, request) = builder.build_split();
-        let mut request = request.map_err(|e| AuthError::Config(format!("invalid request: {e}")))?;
+        let mut request =
+            request.map_err(|e| AuthError::Config(format!("invalid request: {e}")))?;
         self.apply(&token, &mut request)?;
         Ok(reqwest::RequestBuilder::from_parts(client, request))
     }
 
     /// Whether an API answer says the token expired, per the spec's `usage.expired`.
     pub fn is_expired_answer(&self, status: u16, headers: &http::HeaderMap) -> bool {
-        self.inner.spec.usage.expired.as_ref().is_some_and(|signal| {
-            signal.matches(
-                status,
-                headers
-                    .iter()
-                    .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)))
-                    .collect::<Vec<_>>(),
-            )
-        })
+        self.inner
+            .spec
+            .usage
+            .expired
+            .as_ref()
+            .is_some_and(|signal| {
+                signal.matches(
+                    status,
+                    headers
+                        .iter()
+                        .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)))
+                        .collect::<Vec<_>>(),
+                )
+            })
     }
 
     /// A `reqwest_middleware` layer adding the token and refreshing on expired-token answers.
@@ -754,7 +822,12 @@ impl Authenticator {
         Ok(Status {
             provider: self.inner.spec.name.clone(),
             environment: self.inner.environment.clone(),
-            base_url: self.inner.base_url.as_str().trim_end_matches('/').to_owned(),
+            base_url: self
+                .inner
+                .base_url
+                .as_str()
+                .trim_end_matches('/')
+                .to_owned(),
             session: session.map(|s| SessionStatus {
                 generation: s.generation,
                 login_at: s.login_at,

@@ -10,7 +10,9 @@ use auth_spec::extract::ExtractError;
 #[non_exhaustive]
 pub enum AuthError {
     /// The vendor rejected the credentials (login answered with a rejection status). Not retried.
-    #[error("{provider}: the credentials were rejected (HTTP {status} from {endpoint}); check {hint}")]
+    #[error(
+        "{provider}: the credentials were rejected (HTTP {status} from {endpoint}); check {hint}"
+    )]
     CredentialsRejected {
         /// Provider name.
         provider: String,
@@ -44,7 +46,9 @@ pub enum AuthError {
         last: String,
     },
     /// The vendor answered something the spec does not describe.
-    #[error("{provider}: unexpected answer from {endpoint} (HTTP {status}): {detail}; body: {excerpt}")]
+    #[error(
+        "{provider}: unexpected answer from {endpoint} (HTTP {status}): {detail}; body: {excerpt}"
+    )]
     UnexpectedResponse {
         /// Provider name.
         provider: String,
@@ -68,7 +72,9 @@ pub enum AuthError {
         env: String,
     },
     /// No base URL: the spec's environment has none and none was given.
-    #[error("{provider}: environment `{environment}` has no base URL; supply one (the vendor's documents name no host)")]
+    #[error(
+        "{provider}: environment `{environment}` has no base URL; supply one (the vendor's documents name no host)"
+    )]
     MissingBaseUrl {
         /// Provider name.
         provider: String,
@@ -92,7 +98,9 @@ pub enum AuthError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Logins are spaced out (`min_login_interval`) and the next one is not allowed yet.
-    #[error("{provider}: the vendor allows a login every {interval:?}; the next is possible in {wait:?}")]
+    #[error(
+        "{provider}: the vendor allows a login every {interval:?}; the next is possible in {wait:?}"
+    )]
     LoginThrottled {
         /// Provider name.
         provider: String,
@@ -152,7 +160,9 @@ pub enum StoreError {
         message: String,
     },
     /// Another writer changed the session first (compare-and-set on the generation failed).
-    #[error("token store: session `{key}` changed concurrently (expected generation {expected}, found {found})")]
+    #[error(
+        "token store: session `{key}` changed concurrently (expected generation {expected}, found {found})"
+    )]
     Conflict {
         /// The session key.
         key: String,

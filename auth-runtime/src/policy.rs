@@ -42,7 +42,11 @@ pub fn effective_margin(policy: &Policy, issued: Instant, deadline: Instant) -> 
 }
 
 /// Until when a token can be used with no action at all.
-pub(crate) fn fresh_until(policy: &Policy, issued: Instant, deadline: Option<Instant>) -> Option<Instant> {
+pub(crate) fn fresh_until(
+    policy: &Policy,
+    issued: Instant,
+    deadline: Option<Instant>,
+) -> Option<Instant> {
     deadline.map(|d| {
         let margin = effective_margin(policy, issued, d);
         d.checked_sub(margin).unwrap_or(d)
@@ -51,7 +55,12 @@ pub(crate) fn fresh_until(policy: &Policy, issued: Instant, deadline: Option<Ins
 
 /// Decides what to do with `current` at `now`. `can_refresh` says whether the spec has a
 /// refresh endpoint.
-pub(crate) fn decide(policy: &Policy, can_refresh: bool, current: Option<&Current>, now: Instant) -> Action {
+pub(crate) fn decide(
+    policy: &Policy,
+    can_refresh: bool,
+    current: Option<&Current>,
+    now: Instant,
+) -> Action {
     let Some(current) = current else {
         return Action::Login;
     };
@@ -126,9 +135,18 @@ mod tests {
         let p = policy(RefreshTiming::AfterExpiry, 0);
         let t0 = Instant::now();
         let c = current(&p, t0, Some(600), true);
-        assert_eq!(decide(&p, true, Some(&c), t0 + Duration::from_secs(599)), Action::Use);
-        assert_eq!(decide(&p, true, Some(&c), t0 + Duration::from_secs(600)), Action::Refresh);
-        assert_eq!(decide(&p, false, Some(&c), t0 + Duration::from_secs(600)), Action::Login);
+        assert_eq!(
+            decide(&p, true, Some(&c), t0 + Duration::from_secs(599)),
+            Action::Use
+        );
+        assert_eq!(
+            decide(&p, true, Some(&c), t0 + Duration::from_secs(600)),
+            Action::Refresh
+        );
+        assert_eq!(
+            decide(&p, false, Some(&c), t0 + Duration::from_secs(600)),
+            Action::Login
+        );
         assert_eq!(decide(&p, true, None, t0), Action::Login);
     }
 
@@ -137,13 +155,28 @@ mod tests {
         let p = policy(RefreshTiming::AheadOfExpiry, 60);
         let t0 = Instant::now();
         let c = current(&p, t0, Some(1800), true);
-        assert_eq!(decide(&p, true, Some(&c), t0 + Duration::from_secs(1739)), Action::Use);
-        assert_eq!(decide(&p, true, Some(&c), t0 + Duration::from_secs(1740)), Action::UseAndRefresh);
-        assert_eq!(decide(&p, true, Some(&c), t0 + Duration::from_secs(1800)), Action::Refresh);
+        assert_eq!(
+            decide(&p, true, Some(&c), t0 + Duration::from_secs(1739)),
+            Action::Use
+        );
+        assert_eq!(
+            decide(&p, true, Some(&c), t0 + Duration::from_secs(1740)),
+            Action::UseAndRefresh
+        );
+        assert_eq!(
+            decide(&p, true, Some(&c), t0 + Duration::from_secs(1800)),
+            Action::Refresh
+        );
         // A 30 s token: the margin is capped at 15 s, not 60 s (which would refresh every call).
         let short = current(&p, t0, Some(30), true);
-        assert_eq!(decide(&p, true, Some(&short), t0 + Duration::from_secs(14)), Action::Use);
-        assert_eq!(decide(&p, true, Some(&short), t0 + Duration::from_secs(15)), Action::UseAndRefresh);
+        assert_eq!(
+            decide(&p, true, Some(&short), t0 + Duration::from_secs(14)),
+            Action::Use
+        );
+        assert_eq!(
+            decide(&p, true, Some(&short), t0 + Duration::from_secs(15)),
+            Action::UseAndRefresh
+        );
     }
 
     #[test]
@@ -151,8 +184,14 @@ mod tests {
         let p = policy(RefreshTiming::BeforeExpiry, 60);
         let t0 = Instant::now();
         let c = current(&p, t0, Some(600), true);
-        assert_eq!(decide(&p, true, Some(&c), t0 + Duration::from_secs(550)), Action::UseAndRefresh);
-        assert_eq!(decide(&p, true, Some(&c), t0 + Duration::from_secs(600)), Action::Login);
+        assert_eq!(
+            decide(&p, true, Some(&c), t0 + Duration::from_secs(550)),
+            Action::UseAndRefresh
+        );
+        assert_eq!(
+            decide(&p, true, Some(&c), t0 + Duration::from_secs(600)),
+            Action::Login
+        );
     }
 
     #[test]
@@ -160,7 +199,10 @@ mod tests {
         let p = policy(RefreshTiming::AfterExpiry, 0);
         let t0 = Instant::now();
         let mut c = current(&p, t0, None, true);
-        assert_eq!(decide(&p, true, Some(&c), t0 + Duration::from_secs(86_400)), Action::Use);
+        assert_eq!(
+            decide(&p, true, Some(&c), t0 + Duration::from_secs(86_400)),
+            Action::Use
+        );
         c.invalidated = true;
         assert_eq!(decide(&p, true, Some(&c), t0), Action::Refresh);
     }
@@ -171,8 +213,19 @@ mod tests {
         let t0 = Instant::now();
         let mut c = current(&p, t0, Some(60), true);
         c.refresh_deadline = Some(t0 + Duration::from_secs(30));
-        assert_eq!(decide(&p, true, Some(&c), t0 + Duration::from_secs(61)), Action::Login);
+        assert_eq!(
+            decide(&p, true, Some(&c), t0 + Duration::from_secs(61)),
+            Action::Login
+        );
         let no_refresh_token = current(&p, t0, Some(60), false);
-        assert_eq!(decide(&p, true, Some(&no_refresh_token), t0 + Duration::from_secs(61)), Action::Login);
+        assert_eq!(
+            decide(
+                &p,
+                true,
+                Some(&no_refresh_token),
+                t0 + Duration::from_secs(61)
+            ),
+            Action::Login
+        );
     }
 }

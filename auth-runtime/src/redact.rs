@@ -7,9 +7,18 @@ const MAX_EXCERPT: usize = 200;
 /// Keys whose values are never shown.
 fn is_sensitive_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    ["token", "secret", "password", "assertion", "api_key", "apikey", "session", "code"]
-        .iter()
-        .any(|s| k.contains(s))
+    [
+        "token",
+        "secret",
+        "password",
+        "assertion",
+        "api_key",
+        "apikey",
+        "session",
+        "code",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
 }
 
 fn redact_value(value: &mut Value) {
@@ -62,7 +71,10 @@ mod tests {
         assert!(!out.contains("k-9999"), "{out}");
         assert!(out.contains("invalid_grant"), "{out}");
         let html = "<html>\n  <body>Bad   Gateway</body>\n</html>";
-        assert_eq!(excerpt(html, &[]), "<html> <body>Bad Gateway</body> </html>");
+        assert_eq!(
+            excerpt(html, &[]),
+            "<html> <body>Bad Gateway</body> </html>"
+        );
         assert_eq!(excerpt("", &[]), "(empty)");
         assert!(excerpt(&"x".repeat(500), &[]).chars().count() <= 201);
     }

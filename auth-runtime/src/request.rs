@@ -223,7 +223,12 @@ pub(crate) async fn send(
                 let headers: Vec<(String, String)> = response
                     .headers()
                     .iter()
-                    .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                    .map(|(n, v)| {
+                        (
+                            n.as_str().to_owned(),
+                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        )
+                    })
                     .collect();
                 if !retryable {
                     let body = response.text().await.unwrap_or_default();
@@ -243,14 +248,17 @@ pub(crate) async fn send(
                     // Honour the vendor: do not come back sooner than it asked.
                     return Err(SendFailure {
                         attempts: attempt,
-                        last: format!("HTTP {status}, Retry-After {asked:?} exceeds the retry budget"),
+                        last: format!(
+                            "HTTP {status}, Retry-After {asked:?} exceeds the retry budget"
+                        ),
                     });
                 }
                 (format!("HTTP {status}"), asked)
             }
             Err(error) => {
                 let retryable = error.is_connect()
-                    || (scope == RetryScope::Transient && (error.is_timeout() || error.is_request()));
+                    || (scope == RetryScope::Transient
+                        && (error.is_timeout() || error.is_request()));
                 let described = describe(&error);
                 if !retryable {
                     return Err(SendFailure {
@@ -304,8 +312,14 @@ mod tests {
     #[test]
     fn join_keeps_prefix_and_query() {
         let base = Url::parse("https://api.example.com").expect("url");
-        assert_eq!(join(&base, "/v3/auth/login").as_str(), "https://api.example.com/v3/auth/login");
+        assert_eq!(
+            join(&base, "/v3/auth/login").as_str(),
+            "https://api.example.com/v3/auth/login"
+        );
         let prefixed = Url::parse("http://127.0.0.1:9/mock/").expect("url");
-        assert_eq!(join(&prefixed, "/token?x=1").as_str(), "http://127.0.0.1:9/mock/token?x=1");
+        assert_eq!(
+            join(&prefixed, "/token?x=1").as_str(),
+            "http://127.0.0.1:9/mock/token?x=1"
+        );
     }
 }

@@ -11,7 +11,8 @@ pub fn backoff(retry: &Retry, attempt: u32) -> Duration {
     let exp = retry
         .initial_backoff
         .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
-    exp.min(retry.max_backoff).mul_f64(0.5 + fastrand::f64() * 0.5)
+    exp.min(retry.max_backoff)
+        .mul_f64(0.5 + fastrand::f64() * 0.5)
 }
 
 /// A `Retry-After` header: delay-seconds or an HTTP-date.
@@ -20,7 +21,9 @@ pub fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
-    let at = auth_spec::timefmt::TimeFormat::HttpDate.parse_str(value).ok()?;
+    let at = auth_spec::timefmt::TimeFormat::HttpDate
+        .parse_str(value)
+        .ok()?;
     Some(at.duration_since(now).unwrap_or_default())
 }
 

@@ -29,6 +29,9 @@ pub(crate) struct Locations {
     pub env_vars: IndexMap<String, (u64, u64)>,
 }
 
+/// A message and an optional hint.
+type Problem = (String, Option<String>);
+
 /// Which placeholders an endpoint may use.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Context {
@@ -684,7 +687,7 @@ impl<'a> Lowerer<'a> {
         reference: &Reference,
         context: Context,
         structured_ok: bool,
-    ) -> Result<(), (String, Option<String>)> {
+    ) -> Result<(), Problem> {
         match reference {
             Reference::Credential(name) => {
                 if self.credentials.contains(name) {
@@ -857,7 +860,7 @@ impl<'a> Lowerer<'a> {
         examples: &[Example],
         what: &str,
         every: bool,
-        kind_ok: &dyn Fn(&Value) -> Result<(), (String, Option<String>)>,
+        kind_ok: &dyn Fn(&Value) -> Result<(), Problem>,
     ) {
         let miss_hint = |example: &Example| match source {
             ValueSource::Body(path) => path_hint(path, &example.body),
@@ -1457,7 +1460,7 @@ fn path_hint(path: &FieldPath, doc: &Value) -> Option<String> {
 /// Checks that a token source yields a string; for an object, suggests the member to point at.
 fn token_kind(
     source: &ValueSource,
-) -> impl Fn(&Value) -> Result<(), (String, Option<String>)> + '_ {
+) -> impl Fn(&Value) -> Result<(), Problem> + '_ {
     move |v: &Value| match v {
         Value::String(_) => Ok(()),
         Value::Object(o) => {

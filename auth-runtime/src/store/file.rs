@@ -67,7 +67,10 @@ impl From<&Session> for StoredSession {
     fn from(s: &Session) -> Self {
         Self {
             access_token: s.access_token.expose_secret().to_owned(),
-            refresh_token: s.refresh_token.as_ref().map(|t| t.expose_secret().to_owned()),
+            refresh_token: s
+                .refresh_token
+                .as_ref()
+                .map(|t| t.expose_secret().to_owned()),
             access_expires_at_ms: s.access_expires_at.map(to_ms),
             refresh_expires_at_ms: s.refresh_expires_at.map(to_ms),
             issued_at_ms: to_ms(s.issued_at),
@@ -276,14 +279,12 @@ where
     T: Send + 'static,
     F: FnOnce() -> Result<T, StoreError> + Send + 'static,
 {
-    tokio::task::spawn_blocking(work)
-        .await
-        .unwrap_or_else(|e| {
-            Err(StoreError::Io {
-                path: String::new(),
-                source: std::io::Error::other(format!("store task failed: {e}")),
-            })
+    tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| {
+        Err(StoreError::Io {
+            path: String::new(),
+            source: std::io::Error::other(format!("store task failed: {e}")),
         })
+    })
 }
 
 #[cfg(test)]
@@ -305,7 +306,11 @@ mod tests {
 
     fn temp_path(name: &str) -> PathBuf {
         std::env::temp_dir()
-            .join(format!("auth-runtime-{}-{}", std::process::id(), fastrand::u64(..)))
+            .join(format!(
+                "auth-runtime-{}-{}",
+                std::process::id(),
+                fastrand::u64(..)
+            ))
             .join(name)
     }
 
@@ -315,10 +320,19 @@ mod tests {
         let store = FileStore::new(&path);
         assert!(store.load("k").await.expect("load").is_none());
         let _lock = store.lock("k").await.expect("lock");
-        store.compare_and_set("k", None, &session(1)).await.expect("first write");
+        store
+            .compare_and_set("k", None, &session(1))
+            .await
+            .expect("first write");
         let conflict = store.compare_and_set("k", None, &session(2)).await;
-        assert!(matches!(conflict, Err(StoreError::Conflict { found: 1, .. })));
-        store.compare_and_set("k", Some(1), &session(2)).await.expect("second write");
+        assert!(matches!(
+            conflict,
+            Err(StoreError::Conflict { found: 1, .. })
+        ));
+        store
+            .compare_and_set("k", Some(1), &session(2))
+            .await
+            .expect("second write");
         let loaded = store.load("k").await.expect("load").expect("present");
         assert_eq!(loaded.generation, 2);
         assert_eq!(loaded.access_token.expose_secret(), "access-secret");
@@ -328,7 +342,10 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
-            let lock_mode = std::fs::metadata(store.lock_path()).expect("meta").permissions().mode();
+            let lock_mode = std::fs::metadata(store.lock_path())
+                .expect("meta")
+                .permissions()
+                .mode();
             assert_eq!(lock_mode & 0o777, 0o600);
         }
         store.remove("k").await.expect("remove");

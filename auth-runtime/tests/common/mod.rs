@@ -1,0 +1,76 @@
+//! Helpers shared by the scenario tests. The vendor servers themselves live in each test file,
+//! written from the vendor's document.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use auth_runtime::auth_spec::model::Retry;
+use auth_runtime::auth_spec::{self, ProviderSpec};
+use base64::Engine as _;
+
+/// A provider spec from the repository's `providers/` folder.
+pub fn spec(name: &str) -> Arc<ProviderSpec> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../providers")
+        .join(format!("{name}.yaml"));
+    Arc::new(auth_spec::parse_file(&path).unwrap_or_else(|d| panic!("{d}")))
+}
+
+/// An unsigned JWT with these claims (clients read `exp` without verifying).
+pub fn jwt(claims: serde_json::Value) -> String {
+    let enc = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    format!(
+        "{}.{}.c2lnbmF0dXJl",
+        enc.encode(r#"{"kid":"1","alg":"RS256"}"#),
+        enc.encode(claims.to_string())
+    )
+}
+
+/// Seconds since the epoch of a wall time.
+pub fn epoch(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Fast retries so fault tests stay well under a second.
+pub fn fast_retry() -> Retry {
+    Retry {
+        max_attempts: 3,
+        initial_backoff: Duration::from_millis(5),
+        max_backoff: Duration::from_millis(50),
+    }
+}
+
+/// The JSON body of a wiremock request.
+pub fn json_body(request: &wiremock::Request) -> serde_json::Value {
+    serde_json::from_slice(&request.body).unwrap_or(serde_json::Value::Null)
+}
+
+/// The form fields of a wiremock request.
+pub fn form_body(request: &wiremock::Request) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(&request.body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// One form field.
+pub fn form_field(request: &wiremock::Request, name: &str) -> Option<String> {
+    form_body(request)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+/// How many received requests went to `path`.
+pub async fn count(server: &wiremock::MockServer, path: &str) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == path)
+        .count()
+}

@@ -54,7 +54,9 @@ impl Respond for Counted {
     fn respond(&self, _: &Request) -> ResponseTemplate {
         let n = self.logins.fetch_add(1, Ordering::SeqCst);
         ResponseTemplate::new(200)
-            .set_body_json(serde_json::json!({"access_token": format!("token-{n}"), "expires_in": 3600}))
+            .set_body_json(
+                serde_json::json!({"access_token": format!("token-{n}"), "expires_in": 3600}),
+            )
             .set_delay(self.delay)
     }
 }
@@ -64,7 +66,10 @@ async fn vendor(delay: Duration) -> (MockServer, Arc<AtomicUsize>) {
     let logins = Arc::new(AtomicUsize::new(0));
     Mock::given(method("POST"))
         .and(path("/login"))
-        .respond_with(Counted { logins: Arc::clone(&logins), delay })
+        .respond_with(Counted {
+            logins: Arc::clone(&logins),
+            delay,
+        })
         .mount(&server)
         .await;
     Mock::given(method("GET"))
@@ -98,8 +103,9 @@ fn hot_path(c: &mut Criterion) {
     let (server, _) = rt.block_on(vendor(Duration::ZERO));
     let auth = engine(&server);
     rt.block_on(auth.access_token()).expect("login");
-    let naive: Arc<tokio::sync::Mutex<Option<Arc<SecretString>>>> =
-        Arc::new(tokio::sync::Mutex::new(Some(Arc::new(SecretString::from("token")))));
+    let naive: Arc<tokio::sync::Mutex<Option<Arc<SecretString>>>> = Arc::new(
+        tokio::sync::Mutex::new(Some(Arc::new(SecretString::from("token")))),
+    );
 
     let mut group = c.benchmark_group("hot_path");
     group.bench_function("engine_1_thread", |b| {
@@ -109,27 +115,31 @@ fn hot_path(c: &mut Criterion) {
         b.iter(|| poll_once(async { naive.lock().await.clone() }).expect("cached"))
     });
     group.bench_function("engine_2_threads", |b| {
-        b.iter_custom(|iters| two_threads(iters, || {
-            let auth = auth.clone();
-            move || {
-                let _ = poll_once(auth.access_token()).expect("cached");
-            }
-        }))
+        b.iter_custom(|iters| {
+            two_threads(iters, || {
+                let auth = auth.clone();
+                move || {
+                    let _ = poll_once(auth.access_token()).expect("cached");
+                }
+            })
+        })
     });
     group.bench_function("naive_mutex_2_threads", |b| {
-        b.iter_custom(|iters| two_threads(iters, || {
-            let naive = Arc::clone(&naive);
-            move || {
-                // Contended, the naive lock may have to wait: spin on try_lock like a waiter would.
-                loop {
-                    if let Ok(guard) = naive.try_lock() {
-                        let _ = guard.clone();
-                        break;
+        b.iter_custom(|iters| {
+            two_threads(iters, || {
+                let naive = Arc::clone(&naive);
+                move || {
+                    // Contended, the naive lock may have to wait: spin on try_lock like a waiter would.
+                    loop {
+                        if let Ok(guard) = naive.try_lock() {
+                            let _ = guard.clone();
+                            break;
+                        }
+                        std::hint::spin_loop();
                     }
-                    std::hint::spin_loop();
                 }
-            }
-        }))
+            })
+        })
     });
     group.finish();
     drop(server);
@@ -194,7 +204,11 @@ fn herd(c: &mut Criterion) {
                     let mut set = tokio::task::JoinSet::new();
                     for _ in 0..10_000 {
                         let auth = auth.clone();
-                        set.spawn(async move { auth.access_token().await.map(|t| t.secret().expose_secret().len()) });
+                        set.spawn(async move {
+                            auth.access_token()
+                                .await
+                                .map(|t| t.secret().expose_secret().len())
+                        });
                     }
                     while let Some(result) = set.join_next().await {
                         result.expect("task").expect("token");
@@ -207,7 +221,10 @@ fn herd(c: &mut Criterion) {
     });
     group.finish();
     let sent = logins.load(Ordering::SeqCst) - before;
-    println!("herd: {runs} runs of 10,000 callers sent {sent} login request(s) ({} per run)", sent as f64 / runs.max(1) as f64);
+    println!(
+        "herd: {runs} runs of 10,000 callers sent {sent} login request(s) ({} per run)",
+        sent as f64 / runs.max(1) as f64
+    );
     drop(server);
 }
 
@@ -221,7 +238,17 @@ fn middleware(c: &mut Criterion) {
     let url = format!("{}/api", server.uri());
     let mut group = c.benchmark_group("middleware");
     group.bench_function("plain_reqwest", |b| {
-        b.iter(|| rt.block_on(async { plain.get(&url).bearer_auth("token").send().await.expect("sent").status() }))
+        b.iter(|| {
+            rt.block_on(async {
+                plain
+                    .get(&url)
+                    .bearer_auth("token")
+                    .send()
+                    .await
+                    .expect("sent")
+                    .status()
+            })
+        })
     });
     group.bench_function("with_auth_middleware", |b| {
         b.iter(|| rt.block_on(async { with_auth.get(&url).send().await.expect("sent").status() }))

@@ -4,8 +4,13 @@
 //! revive a token. Wall-clock time ([`SystemTime`]) is only used for what is persisted or shown,
 //! and converted to a monotonic deadline when a session is loaded.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
+
+/// A boxed future of a [`Clock::sleep`].
+pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// A source of monotonic and wall-clock time.
 pub trait Clock: Send + Sync + 'static {
@@ -13,6 +18,8 @@ pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> Instant;
     /// Wall-clock now.
     fn wall(&self) -> SystemTime;
+    /// Waits `duration` (backoff between retries, spacing between logins).
+    fn sleep(&self, duration: Duration) -> Sleep;
 }
 
 /// The real clocks.
@@ -28,9 +35,14 @@ impl Clock for SystemClock {
     fn wall(&self) -> SystemTime {
         SystemTime::now()
     }
+
+    fn sleep(&self, duration: Duration) -> Sleep {
+        Box::pin(tokio::time::sleep(duration))
+    }
 }
 
-/// A clock that only moves when told to, for tests: both readings advance together.
+/// A clock that only moves when told to (or when something sleeps on it), for tests: both
+/// readings advance together.
 #[derive(Debug)]
 pub struct ManualClock {
     start: Instant,
@@ -77,6 +89,13 @@ impl Clock for ManualClock {
 
     fn wall(&self) -> SystemTime {
         self.wall_start + self.offset()
+    }
+
+    /// Does not wait: moves the clock forward by `duration` instead, so tests of backoff and
+    /// login spacing run instantly and still see the time pass.
+    fn sleep(&self, duration: Duration) -> Sleep {
+        self.advance(duration);
+        Box::pin(std::future::ready(()))
     }
 }
 

@@ -403,8 +403,11 @@ impl Authenticator {
         let (session, monotonic) = match (action, current.as_deref()) {
             (Action::Refresh, Some(c)) => match self.refresh(&c.session, next_generation).await {
                 Ok(session) => session,
-                Err(RefreshFailure::SessionOver) => self
-                    .login(
+                Err(RefreshFailure::SessionOver) => {
+                    // The refresh token is dead: never send it again, here or from another
+                    // process, even if the new login below fails.
+                    self.forget_refresh_token(c, stored_generation).await?;
+                    self.login(
                         next_generation,
                         &mut last_login,
                         stored_login(current.as_deref()),
@@ -413,7 +416,8 @@ impl Authenticator {
                     .map_err(|e| AuthError::SessionExpired {
                         provider: self.inner.spec.name.clone(),
                         relogin: Box::new(e),
-                    })?,
+                    })?
+                }
                 Err(RefreshFailure::Failed(e)) => return Err(e),
             },
             _ => {
@@ -439,6 +443,31 @@ impl Authenticator {
         let current = Arc::new(self.current_from(session, monotonic));
         self.inner.current.store(Some(Arc::clone(&current)));
         Ok(AccessToken(current))
+    }
+
+    /// Keeps the session but drops its refresh token, in memory and in the store.
+    async fn forget_refresh_token(
+        &self,
+        current: &Current,
+        stored_generation: Option<u64>,
+    ) -> Result<(), AuthError> {
+        let mut session = current.session.clone();
+        session.refresh_token = None;
+        session.refresh_expires_at = None;
+        if stored_generation == Some(session.generation) {
+            self.inner
+                .store
+                .compare_and_set(&self.inner.key, stored_generation, &session)
+                .await?;
+        }
+        self.inner.current.store(Some(Arc::new(Current {
+            session,
+            fresh_until: current.fresh_until,
+            access_deadline: current.access_deadline,
+            refresh_deadline: current.refresh_deadline,
+            invalidated: true,
+        })));
+        Ok(())
     }
 
     fn usable_after_wait(&self, seen: Option<u64>, background: bool) -> Option<AccessToken> {
@@ -482,13 +511,12 @@ impl Authenticator {
         endpoint: &str,
         scope: RetryScope,
     ) -> Result<auth_spec::extract::Answer, AuthError> {
-        let clock = Arc::clone(&self.inner.clock);
         request::send(
             &self.inner.http,
             prepared,
             &self.inner.retry,
             scope,
-            move || clock.wall(),
+            &*self.inner.clock,
         )
         .await
         .map_err(|f| AuthError::Unreachable {
@@ -528,7 +556,7 @@ impl Authenticator {
                     });
                 }
                 tracing::debug!(provider = %spec.name, wait_ms = wait.as_millis() as u64, "spacing logins");
-                tokio::time::sleep(wait).await;
+                self.inner.clock.sleep(wait).await;
             }
         }
         let endpoint = format!("login {}", spec.login.request.path);

@@ -37,6 +37,32 @@ fn redact_value(value: &mut Value) {
     }
 }
 
+/// Replaces runs that look like tokens (16+ characters of base64/JWT alphabet mixing letters
+/// and digits) in text that is not JSON, such as a cut-off token answer or an HTML page.
+fn redact_token_like(text: &str) -> String {
+    let is_token_char =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+' | '/' | '=');
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        let looks_secret = run.len() >= 16
+            && run.chars().any(|c| c.is_ascii_digit())
+            && run.chars().any(|c| c.is_ascii_alphabetic());
+        out.push_str(if looks_secret { "[redacted]" } else { run });
+        run.clear();
+    };
+    for c in text.chars() {
+        if is_token_char(c) {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 /// A short, single-line excerpt of a body: JSON with sensitive members replaced, anything else
 /// with whitespace collapsed; every string in `secrets` removed; at most 200 characters.
 pub fn excerpt(body: &str, secrets: &[&str]) -> String {
@@ -45,7 +71,7 @@ pub fn excerpt(body: &str, secrets: &[&str]) -> String {
             redact_value(&mut json);
             json.to_string()
         }
-        Err(_) => body.split_whitespace().collect::<Vec<_>>().join(" "),
+        Err(_) => redact_token_like(&body.split_whitespace().collect::<Vec<_>>().join(" ")),
     };
     for secret in secrets.iter().filter(|s| s.len() >= 4) {
         text = text.replace(secret, "[redacted]");
@@ -76,6 +102,10 @@ mod tests {
             "<html> <body>Bad Gateway</body> </html>"
         );
         assert_eq!(excerpt("", &[]), "(empty)");
+        let cut = r#"{"access_token": {"token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln", "expires_in": 36"#;
+        let out = excerpt(cut, &[]);
+        assert!(!out.contains("eyJhbGciOiJIUzI1NiJ9"), "{out}");
+        assert!(out.contains("expires_in"), "{out}");
         assert!(excerpt(&"x".repeat(500), &[]).chars().count() <= 201);
     }
 }

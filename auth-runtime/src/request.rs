@@ -9,6 +9,7 @@ use secrecy::ExposeSecret;
 use serde_json::Value;
 use url::Url;
 
+use crate::clock::Clock;
 use crate::credentials::Credentials;
 use crate::retry::{backoff, retry_after};
 use crate::session::Session;
@@ -209,7 +210,7 @@ pub(crate) async fn send(
     prepared: &Prepared,
     retry: &Retry,
     scope: RetryScope,
-    wall_now: impl Fn() -> std::time::SystemTime,
+    clock: &dyn Clock,
 ) -> Result<Answer, SendFailure> {
     let mut attempt = 0;
     loop {
@@ -241,7 +242,7 @@ pub(crate) async fn send(
                 let asked = headers
                     .iter()
                     .find(|(n, _)| n.eq_ignore_ascii_case("retry-after"))
-                    .and_then(|(_, v)| retry_after(v, wall_now()));
+                    .and_then(|(_, v)| retry_after(v, clock.wall()));
                 if let Some(asked) = asked
                     && asked > retry.max_backoff
                 {
@@ -277,7 +278,7 @@ pub(crate) async fn send(
         }
         let wait = wait.unwrap_or_else(|| backoff(retry, attempt));
         tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, %last, "retrying");
-        tokio::time::sleep(wait.min(Duration::from_secs(300))).await;
+        clock.sleep(wait.min(Duration::from_secs(300))).await;
     }
 }
 

@@ -38,6 +38,8 @@ struct State {
     reused: usize,
     /// When set, the session is over: every refresh fails.
     session_over: bool,
+    /// When set, the login endpoint is down.
+    login_down: bool,
 }
 
 impl Vendor {
@@ -70,6 +72,9 @@ impl Respond for Login {
                 .set_body_json(serde_json::json!({"error": "invalid api key"}));
         }
         let mut state = self.0.state.lock().expect("state");
+        if state.login_down {
+            return ResponseTemplate::new(503);
+        }
         self.0.issue(&mut state)
     }
 }
@@ -240,6 +245,28 @@ async fn session_end_means_one_new_login() {
         "exactly one new login"
     );
     assert_eq!(token.generation(), 2);
+}
+
+#[tokio::test]
+async fn a_dead_refresh_token_is_never_sent_again_even_if_the_new_login_fails() {
+    let (server, vendor, clock, auth) = setup().await;
+    auth.access_token().await.expect("login");
+    {
+        let mut state = vendor.state.lock().expect("state");
+        state.session_over = true;
+        state.login_down = true;
+    }
+    clock.advance(Duration::from_secs(LIFETIME + 1));
+    let error = auth.access_token().await.expect_err("login is down");
+    assert!(matches!(error, AuthError::SessionExpired { .. }), "{error}");
+    assert_eq!(common::count(&server, "/v3/auth/refresh").await, 1);
+    vendor.state.lock().expect("state").login_down = false;
+    auth.access_token().await.expect("logged in");
+    assert_eq!(
+        common::count(&server, "/v3/auth/refresh").await,
+        1,
+        "the dead refresh token was not sent again"
+    );
 }
 
 #[tokio::test]

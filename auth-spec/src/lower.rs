@@ -1458,9 +1458,7 @@ fn path_hint(path: &FieldPath, doc: &Value) -> Option<String> {
 }
 
 /// Checks that a token source yields a string; for an object, suggests the member to point at.
-fn token_kind(
-    source: &ValueSource,
-) -> impl Fn(&Value) -> Result<(), Problem> + '_ {
+fn token_kind(source: &ValueSource) -> impl Fn(&Value) -> Result<(), Problem> + '_ {
     move |v: &Value| match v {
         Value::String(_) => Ok(()),
         Value::Object(o) => {

@@ -102,15 +102,20 @@ impl TimeFormat {
             TimeFormat::EpochSeconds | TimeFormat::EpochMilliseconds => {
                 let number = number_of(value)
                     .ok_or_else(|| format!("expected a number, found {}", kind_of(value)))?;
-                let seconds = if *self == TimeFormat::EpochMilliseconds {
-                    number / 1000.0
-                } else {
-                    number
-                };
+                let millis = *self == TimeFormat::EpochMilliseconds;
+                let seconds = if millis { number / 1000.0 } else { number };
                 if !(0.0..=1e11).contains(&seconds) {
                     return Err(format!("{number} is not a plausible epoch time"));
                 }
-                Ok(UNIX_EPOCH + Duration::from_secs_f64(seconds))
+                // Whole numbers are converted exactly; a float would lose the last millisecond.
+                let offset = if number.fract() == 0.0 && millis {
+                    Duration::from_millis(number as u64)
+                } else if number.fract() == 0.0 {
+                    Duration::from_secs(number as u64)
+                } else {
+                    Duration::from_secs_f64(seconds)
+                };
+                Ok(UNIX_EPOCH + offset)
             }
             _ => {
                 let text = value
@@ -211,6 +216,16 @@ mod tests {
             1_767_225_600
         );
         assert!(TimeFormat::EpochSeconds.parse_value(&json!(true)).is_err());
+        // Milliseconds are exact (a float division would give ...122 ms).
+        let at = TimeFormat::EpochMilliseconds
+            .parse_value(&json!(1767229201123_u64))
+            .expect("ok");
+        assert_eq!(
+            at.duration_since(UNIX_EPOCH)
+                .expect("after epoch")
+                .as_millis(),
+            1_767_229_201_123
+        );
     }
 
     #[test]

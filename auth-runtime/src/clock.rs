@@ -7,10 +7,14 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 /// A boxed future of a [`Clock::sleep`].
 pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Work for [`Clock::schedule`].
+pub type Task = Box<dyn FnOnce() + Send>;
 
 /// A source of monotonic and wall-clock time.
 pub trait Clock: Send + Sync + 'static {
@@ -20,6 +24,9 @@ pub trait Clock: Send + Sync + 'static {
     fn wall(&self) -> SystemTime;
     /// Waits `duration` (backoff between retries, spacing between logins).
     fn sleep(&self, duration: Duration) -> Sleep;
+    /// Runs `task` once `at` has passed (never before). The engine uses it to flag a token as
+    /// due for renewal, so that the hot path reads a flag instead of the clock.
+    fn schedule(&self, at: Instant, task: Task);
 }
 
 /// The real clocks.
@@ -39,15 +46,37 @@ impl Clock for SystemClock {
     fn sleep(&self, duration: Duration) -> Sleep {
         Box::pin(tokio::time::sleep(duration))
     }
+
+    fn schedule(&self, at: Instant, task: Task) {
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                handle.spawn(async move {
+                    tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+                    task();
+                });
+            }
+            // No runtime to wait on: run it now, which only sends callers to the slow path
+            // (where the clock is read) early; never late.
+            Err(_) => task(),
+        }
+    }
 }
 
 /// A clock that only moves when told to (or when something sleeps on it), for tests: both
-/// readings advance together.
-#[derive(Debug)]
+/// readings advance together, and scheduled tasks run when time passes their instant.
 pub struct ManualClock {
     start: Instant,
     wall_start: SystemTime,
     offset_nanos: AtomicU64,
+    scheduled: Mutex<Vec<(Instant, Task)>>,
+}
+
+impl std::fmt::Debug for ManualClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ManualClock")
+            .field("offset", &self.offset())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ManualClock {
@@ -62,13 +91,31 @@ impl ManualClock {
             start: Instant::now(),
             wall_start: wall,
             offset_nanos: AtomicU64::new(0),
+            scheduled: Mutex::new(Vec::new()),
         }
     }
 
-    /// Moves time forward.
+    /// Moves time forward, running the scheduled tasks that fall due.
     pub fn advance(&self, by: Duration) {
         let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
         self.offset_nanos.fetch_add(nanos, Ordering::SeqCst);
+        self.run_due();
+    }
+
+    fn run_due(&self) {
+        let now = self.now();
+        let due: Vec<Task> = {
+            let mut scheduled = self
+                .scheduled
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut *scheduled)
+                .into_iter()
+                .partition(|(at, _)| *at <= now);
+            *scheduled = later;
+            due.into_iter().map(|(_, task)| task).collect()
+        };
+        due.into_iter().for_each(|task| task());
     }
 
     fn offset(&self) -> Duration {
@@ -97,6 +144,14 @@ impl Clock for ManualClock {
         self.advance(duration);
         Box::pin(std::future::ready(()))
     }
+
+    fn schedule(&self, at: Instant, task: Task) {
+        self.scheduled
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((at, task));
+        self.run_due();
+    }
 }
 
 /// The monotonic instant matching wall time `at`, as seen from (`now`, `wall_now`).
@@ -121,6 +176,31 @@ mod tests {
             clock.wall().duration_since(w).ok(),
             Some(Duration::from_secs(90))
         );
+    }
+
+    #[test]
+    fn manual_clock_runs_tasks_when_due() {
+        let clock = ManualClock::new();
+        let ran = std::sync::Arc::new(AtomicU64::new(0));
+        let r = std::sync::Arc::clone(&ran);
+        clock.schedule(
+            clock.now() + Duration::from_secs(10),
+            Box::new(move || {
+                r.fetch_add(1, Ordering::SeqCst);
+            }),
+        );
+        clock.advance(Duration::from_secs(9));
+        assert_eq!(ran.load(Ordering::SeqCst), 0, "never early");
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(ran.load(Ordering::SeqCst), 1);
+        let r = std::sync::Arc::clone(&ran);
+        clock.schedule(
+            clock.now(),
+            Box::new(move || {
+                r.fetch_add(1, Ordering::SeqCst);
+            }),
+        );
+        assert_eq!(ran.load(Ordering::SeqCst), 2, "already due: runs at once");
     }
 
     #[test]

@@ -292,11 +292,9 @@ impl Authenticator {
     /// A valid access token: the cached one if still good, else one from a login or refresh
     /// (exactly one for all concurrent callers).
     pub async fn access_token(&self) -> Result<AccessToken, AuthError> {
+        // No clock read here: a clock task flags the token once its `fresh_until` passes.
         if let Some(current) = &*self.inner.current.load()
-            && !current.invalidated
-            && current
-                .fresh_until
-                .is_none_or(|t| self.inner.clock.now() < t)
+            && current.is_fresh()
         {
             return Ok(AccessToken(Arc::clone(current)));
         }
@@ -340,6 +338,7 @@ impl Authenticator {
                     access_deadline: c.access_deadline,
                     refresh_deadline: c.refresh_deadline,
                     invalidated: true,
+                    due: AtomicBool::new(true),
                 }))
             }
             other => other.clone(),
@@ -380,8 +379,7 @@ impl Authenticator {
         if let Some(stored) = stored
             && mine_generation.is_none_or(|g| stored.generation > g)
         {
-            let adopted = Arc::new(self.current_from(stored, None));
-            self.inner.current.store(Some(Arc::clone(&adopted)));
+            let adopted = self.install(self.current_from(stored, None));
             if let Action::Use | Action::UseAndRefresh = self.decide(Some(&adopted))
                 && !(background && seen == Some(adopted.session.generation))
             {
@@ -440,9 +438,28 @@ impl Authenticator {
             Err(e @ StoreError::Conflict { .. }) => tracing::warn!(error = %e, "store conflict"),
             Err(e) => return Err(e.into()),
         }
-        let current = Arc::new(self.current_from(session, monotonic));
+        Ok(AccessToken(
+            self.install(self.current_from(session, monotonic)),
+        ))
+    }
+
+    /// Makes `current` the engine's token, and asks the clock to flag it when it is due for
+    /// renewal.
+    fn install(&self, current: Current) -> Arc<Current> {
+        let current = Arc::new(current);
+        if let Some(at) = current.fresh_until {
+            let weak = Arc::downgrade(&current);
+            self.inner.clock.schedule(
+                at,
+                Box::new(move || {
+                    if let Some(current) = weak.upgrade() {
+                        current.due.store(true, Ordering::Release);
+                    }
+                }),
+            );
+        }
         self.inner.current.store(Some(Arc::clone(&current)));
-        Ok(AccessToken(current))
+        current
     }
 
     /// Keeps the session but drops its refresh token, in memory and in the store.
@@ -466,6 +483,7 @@ impl Authenticator {
             access_deadline: current.access_deadline,
             refresh_deadline: current.refresh_deadline,
             invalidated: true,
+            due: AtomicBool::new(true),
         })));
         Ok(())
     }
@@ -754,6 +772,7 @@ impl Authenticator {
             access_deadline,
             refresh_deadline,
             invalidated: false,
+            due: AtomicBool::new(false),
             session,
         }
     }

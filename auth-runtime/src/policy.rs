@@ -127,6 +127,7 @@ mod tests {
             access_deadline: deadline,
             refresh_deadline: None,
             invalidated: false,
+            due: std::sync::atomic::AtomicBool::new(false),
         }
     }
 

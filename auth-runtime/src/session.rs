@@ -61,6 +61,17 @@ pub(crate) struct Current {
     pub(crate) refresh_deadline: Option<Instant>,
     /// Set when an API call answered "expired" for this generation.
     pub(crate) invalidated: bool,
+    /// Set by a clock task once `fresh_until` has passed: the hot path reads this flag instead
+    /// of the clock. Only ever goes from false to true.
+    pub(crate) due: std::sync::atomic::AtomicBool,
+}
+
+impl Current {
+    /// Whether the token can be handed out without any check of the clock.
+    #[inline]
+    pub(crate) fn is_fresh(&self) -> bool {
+        !self.invalidated && !self.due.load(std::sync::atomic::Ordering::Acquire)
+    }
 }
 
 /// A valid access token handed to a caller, with the generation it belongs to.

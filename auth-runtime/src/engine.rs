@@ -28,7 +28,7 @@ use crate::middleware::AuthMiddleware;
 use crate::policy::{self, Action};
 use crate::redact::excerpt;
 use crate::request::{self, RetryScope, TemplateContext};
-use crate::session::{AccessToken, Current, Session};
+use crate::session::{AccessToken, Current, RenderedUsage, Session};
 use crate::store::{MemoryStore, TokenStore};
 
 /// Gets and keeps valid tokens for one provider, as its spec says.
@@ -292,23 +292,32 @@ impl Authenticator {
     /// A valid access token: the cached one if still good, else one from a login or refresh
     /// (exactly one for all concurrent callers).
     pub async fn access_token(&self) -> Result<AccessToken, AuthError> {
-        // No clock read here: a clock task flags the token once its `fresh_until` passes.
-        if let Some(current) = &*self.inner.current.load()
-            && current.is_fresh()
-        {
-            return Ok(AccessToken(Arc::clone(current)));
+        if let Some(token) = self.cached() {
+            return Ok(token);
         }
-        self.slow_path().await
+        // Boxed so that this future stays small: the renewal's state is large, and the hot
+        // path should not pay for setting it up.
+        Box::pin(self.slow_path()).await
+    }
+
+    /// The cached token if it can be used as is, without waiting: no lock, no clock read (a
+    /// clock task flags the token once it is due), one `Arc` clone.
+    #[inline]
+    pub fn cached(&self) -> Option<AccessToken> {
+        match &*self.inner.current.load() {
+            Some(current) if current.is_fresh() => Some(current.token()),
+            _ => None,
+        }
     }
 
     async fn slow_path(&self) -> Result<AccessToken, AuthError> {
         let current = self.inner.current.load_full();
         let action = self.decide(current.as_deref());
         match (action, current) {
-            (Action::Use, Some(current)) => Ok(AccessToken(current)),
+            (Action::Use, Some(current)) => Ok(current.token()),
             (Action::UseAndRefresh, Some(current)) => {
                 self.spawn_background_refresh(current.session.generation);
-                Ok(AccessToken(current))
+                Ok(current.token())
             }
             (_, current) => {
                 self.renew(current.map(|c| c.session.generation), false)
@@ -332,14 +341,13 @@ impl Authenticator {
     pub fn invalidate(&self, generation: u64) {
         self.inner.current.rcu(|current| match current {
             Some(c) if c.session.generation == generation && !c.invalidated => {
-                Some(Arc::new(Current {
-                    session: c.session.clone(),
-                    fresh_until: c.fresh_until,
-                    access_deadline: c.access_deadline,
-                    refresh_deadline: c.refresh_deadline,
-                    invalidated: true,
-                    due: AtomicBool::new(true),
-                }))
+                Some(Arc::new(Current::new(
+                    Arc::clone(&c.session),
+                    c.fresh_until,
+                    c.access_deadline,
+                    c.refresh_deadline,
+                    true,
+                )))
             }
             other => other.clone(),
         });
@@ -383,7 +391,7 @@ impl Authenticator {
             if let Action::Use | Action::UseAndRefresh = self.decide(Some(&adopted))
                 && !(background && seen == Some(adopted.session.generation))
             {
-                return Ok(AccessToken(adopted));
+                return Ok(adopted.token());
             }
         }
         let current = self.inner.current.load_full();
@@ -391,7 +399,7 @@ impl Authenticator {
             Action::UseAndRefresh if background => Action::Refresh,
             Action::Use | Action::UseAndRefresh => {
                 if let Some(c) = current {
-                    return Ok(AccessToken(c));
+                    return Ok(c.token());
                 }
                 Action::Login
             }
@@ -438,9 +446,7 @@ impl Authenticator {
             Err(e @ StoreError::Conflict { .. }) => tracing::warn!(error = %e, "store conflict"),
             Err(e) => return Err(e.into()),
         }
-        Ok(AccessToken(
-            self.install(self.current_from(session, monotonic)),
-        ))
+        Ok(self.install(self.current_from(session, monotonic)).token())
     }
 
     /// Makes `current` the engine's token, and asks the clock to flag it when it is due for
@@ -468,7 +474,7 @@ impl Authenticator {
         current: &Current,
         stored_generation: Option<u64>,
     ) -> Result<(), AuthError> {
-        let mut session = current.session.clone();
+        let mut session = Session::clone(&current.session);
         session.refresh_token = None;
         session.refresh_expires_at = None;
         if stored_generation == Some(session.generation) {
@@ -477,14 +483,13 @@ impl Authenticator {
                 .compare_and_set(&self.inner.key, stored_generation, &session)
                 .await?;
         }
-        self.inner.current.store(Some(Arc::new(Current {
-            session,
-            fresh_until: current.fresh_until,
-            access_deadline: current.access_deadline,
-            refresh_deadline: current.refresh_deadline,
-            invalidated: true,
-            due: AtomicBool::new(true),
-        })));
+        self.inner.current.store(Some(Arc::new(Current::new(
+            Arc::new(session),
+            current.fresh_until,
+            current.access_deadline,
+            current.refresh_deadline,
+            true,
+        ))));
         Ok(())
     }
 
@@ -492,8 +497,8 @@ impl Authenticator {
         let current = self.inner.current.load_full()?;
         let renewed = Some(current.session.generation) != seen;
         match self.decide(Some(&current)) {
-            Action::Use => Some(AccessToken(current)),
-            Action::UseAndRefresh if renewed || !background => Some(AccessToken(current)),
+            Action::Use => Some(current.token()),
+            Action::UseAndRefresh if renewed || !background => Some(current.token()),
             _ => None,
         }
     }
@@ -767,14 +772,13 @@ impl Authenticator {
         let issued = to_instant(session.issued_at);
         let access_deadline = monotonic.or_else(|| session.access_expires_at.map(to_instant));
         let refresh_deadline = session.refresh_expires_at.map(to_instant);
-        Current {
-            fresh_until: policy::fresh_until(&self.inner.spec.policy, issued, access_deadline),
+        Current::new(
+            Arc::new(session),
+            policy::fresh_until(&self.inner.spec.policy, issued, access_deadline),
             access_deadline,
             refresh_deadline,
-            invalidated: false,
-            due: AtomicBool::new(false),
-            session,
-        }
+            false,
+        )
     }
 
     /// Puts the token on an outgoing request as the spec's `usage` says (headers, query).
@@ -783,13 +787,35 @@ impl Authenticator {
         token: &AccessToken,
         request: &mut reqwest::Request,
     ) -> Result<(), AuthError> {
+        let rendered = match token.0.usage.get() {
+            Some(rendered) => rendered,
+            None => {
+                let rendered = self.render_usage(&token.0.session)?;
+                token.0.usage.get_or_init(|| rendered)
+            }
+        };
+        let headers = request.headers_mut();
+        for (name, value) in &rendered.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        if !rendered.query.is_empty() {
+            let mut query = request.url_mut().query_pairs_mut();
+            for (name, value) in &rendered.query {
+                query.append_pair(name, value);
+            }
+        }
+        Ok(())
+    }
+
+    fn render_usage(&self, session: &Session) -> Result<RenderedUsage, AuthError> {
         let usage = &self.inner.spec.usage;
-        let ctx = self.template_context(Some(&token.0.session));
+        let ctx = self.template_context(Some(session));
         let missing = |reference: Reference| AuthError::MissingValue {
             provider: self.inner.spec.name.clone(),
             endpoint: "API call".into(),
             reference: reference.to_string(),
         };
+        let mut headers = Vec::with_capacity(usage.headers.len());
         for (name, template) in &usage.headers {
             let value = ctx.render(template).map_err(missing)?;
             let mut value = http::HeaderValue::from_str(&value).map_err(|_| {
@@ -798,22 +824,17 @@ impl Authenticator {
                     self.inner.spec.name
                 ))
             })?;
+            // Keeps the value out of http's Debug output.
             value.set_sensitive(true);
             let name = http::HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| AuthError::Config(format!("invalid header name {name}")))?;
-            request.headers_mut().insert(name, value);
+            headers.push((name, value));
         }
-        if !usage.query.is_empty() {
-            let mut pairs = Vec::with_capacity(usage.query.len());
-            for (name, template) in &usage.query {
-                pairs.push((name, ctx.render(template).map_err(missing)?));
-            }
-            let mut query = request.url_mut().query_pairs_mut();
-            for (name, value) in pairs {
-                query.append_pair(name, &value);
-            }
+        let mut query = Vec::with_capacity(usage.query.len());
+        for (name, template) in &usage.query {
+            query.push((name.clone(), ctx.render(template).map_err(missing)?));
         }
-        Ok(())
+        Ok(RenderedUsage { headers, query })
     }
 
     /// Adds the token to a request being built.
@@ -831,20 +852,20 @@ impl Authenticator {
 
     /// Whether an API answer says the token expired, per the spec's `usage.expired`.
     pub fn is_expired_answer(&self, status: u16, headers: &http::HeaderMap) -> bool {
-        self.inner
-            .spec
-            .usage
-            .expired
-            .as_ref()
-            .is_some_and(|signal| {
-                signal.matches(
-                    status,
-                    headers
-                        .iter()
-                        .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)))
-                        .collect::<Vec<_>>(),
-                )
-            })
+        let Some(signal) = &self.inner.spec.usage.expired else {
+            return false;
+        };
+        // Most answers are not a listed status: decide without looking at the headers.
+        if !signal.status.contains(&status) {
+            return false;
+        }
+        signal.matches(
+            status,
+            headers
+                .iter()
+                .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)))
+                .collect::<Vec<_>>(),
+        )
     }
 
     /// A `reqwest_middleware` layer adding the token and refreshing on expired-token answers.
@@ -862,7 +883,7 @@ impl Authenticator {
     /// Session state and times (from memory, else from the store). Never secrets.
     pub async fn status(&self) -> Result<Status, AuthError> {
         let session = match self.inner.current.load_full() {
-            Some(c) => Some(c.session.clone()),
+            Some(c) => Some(Session::clone(&c.session)),
             None => self.inner.store.load(&self.inner.key).await?,
         };
         let wall = self.inner.clock.wall();
@@ -893,7 +914,7 @@ impl Authenticator {
         let _flight = self.inner.flight.lock().await;
         let _lock = self.inner.store.lock(&self.inner.key).await?;
         let session = match self.inner.current.load_full() {
-            Some(c) => Some(c.session.clone()),
+            Some(c) => Some(Session::clone(&c.session)),
             None => self.inner.store.load(&self.inner.key).await?,
         };
         let mut result = Ok(());

@@ -112,8 +112,8 @@ mod tests {
 
     fn current(p: &Policy, issued: Instant, lifetime: Option<u64>, refresh: bool) -> Current {
         let deadline = lifetime.map(|s| issued + Duration::from_secs(s));
-        Current {
-            session: Session {
+        Current::new(
+            std::sync::Arc::new(Session {
                 access_token: SecretString::from("a"),
                 refresh_token: refresh.then(|| SecretString::from("r")),
                 access_expires_at: None,
@@ -122,13 +122,12 @@ mod tests {
                 login_at: SystemTime::now(),
                 generation: 1,
                 last_response: None,
-            },
-            fresh_until: fresh_until(p, issued, deadline),
-            access_deadline: deadline,
-            refresh_deadline: None,
-            invalidated: false,
-            due: std::sync::atomic::AtomicBool::new(false),
-        }
+            }),
+            fresh_until(p, issued, deadline),
+            deadline,
+            None,
+            false,
+        )
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! A session: the tokens a login or refresh produced, when they expire, and its generation.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Instant, SystemTime};
 
 use auth_spec::extract::SecretJson;
@@ -49,10 +50,10 @@ impl fmt::Debug for Session {
     }
 }
 
-/// The engine's in-memory view of a session: monotonic deadlines computed once, so the hot path
-/// is a comparison.
+/// The engine's in-memory view of a session: monotonic deadlines computed once, and the
+/// handles given to callers.
 pub(crate) struct Current {
-    pub(crate) session: Session,
+    pub(crate) session: Arc<Session>,
     /// Until this instant the token is used as is (`None` = no known expiry).
     pub(crate) fresh_until: Option<Instant>,
     /// When the access token expires (`None` = unknown).
@@ -63,20 +64,82 @@ pub(crate) struct Current {
     pub(crate) invalidated: bool,
     /// Set by a clock task once `fresh_until` has passed: the hot path reads this flag instead
     /// of the clock. Only ever goes from false to true.
-    pub(crate) due: std::sync::atomic::AtomicBool,
+    pub(crate) due: AtomicBool,
+    /// Several handles to the same token, each its own allocation on its own cache lines.
+    /// Threads clone different ones, so handing out a token does not make cores fight over one
+    /// reference count.
+    shards: Box<[Arc<Shard>]>,
+}
+
+/// One handle of a [`Current`]; aligned so that two never share a cache line.
+#[repr(align(128))]
+pub(crate) struct Shard {
+    pub(crate) session: Arc<Session>,
+    /// The headers and query parameters `usage` puts on API calls, rendered once per token.
+    pub(crate) usage: Arc<OnceLock<RenderedUsage>>,
+}
+
+/// What [`crate::Authenticator::apply`] adds to a request, computed once per token.
+pub(crate) struct RenderedUsage {
+    pub(crate) headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    pub(crate) query: Vec<(String, String)>,
+}
+
+const SHARDS: usize = 16;
+
+thread_local! {
+    /// Which shard this thread clones, assigned round-robin on first use.
+    static SHARD: usize = {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS
+    };
 }
 
 impl Current {
+    pub(crate) fn new(
+        session: Arc<Session>,
+        fresh_until: Option<Instant>,
+        access_deadline: Option<Instant>,
+        refresh_deadline: Option<Instant>,
+        invalidated: bool,
+    ) -> Self {
+        let usage = Arc::new(OnceLock::new());
+        let shards = (0..SHARDS)
+            .map(|_| {
+                Arc::new(Shard {
+                    session: Arc::clone(&session),
+                    usage: Arc::clone(&usage),
+                })
+            })
+            .collect();
+        Self {
+            session,
+            fresh_until,
+            access_deadline,
+            refresh_deadline,
+            invalidated,
+            due: AtomicBool::new(invalidated),
+            shards,
+        }
+    }
+
     /// Whether the token can be handed out without any check of the clock.
     #[inline]
     pub(crate) fn is_fresh(&self) -> bool {
-        !self.invalidated && !self.due.load(std::sync::atomic::Ordering::Acquire)
+        !self.invalidated && !self.due.load(Ordering::Acquire)
+    }
+
+    /// A handle for the calling thread.
+    #[inline]
+    pub(crate) fn token(&self) -> AccessToken {
+        let shard = SHARD.with(|s| *s);
+        AccessToken(Arc::clone(&self.shards[shard]))
     }
 }
 
 /// A valid access token handed to a caller, with the generation it belongs to.
 #[derive(Clone)]
-pub struct AccessToken(pub(crate) Arc<Current>);
+pub struct AccessToken(pub(crate) Arc<Shard>);
 
 impl AccessToken {
     /// The token. Do not log it.

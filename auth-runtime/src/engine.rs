@@ -28,7 +28,7 @@ use crate::middleware::AuthMiddleware;
 use crate::policy::{self, Action};
 use crate::redact::excerpt;
 use crate::request::{self, RetryScope, TemplateContext};
-use crate::session::{AccessToken, Current, RenderedUsage, Session};
+use crate::session::{AccessToken, Current, Flow, RenderedUsage, Session};
 use crate::store::{MemoryStore, TokenStore};
 
 /// Gets and keeps valid tokens for one provider, as its spec says.
@@ -758,6 +758,11 @@ impl Authenticator {
             login_at,
             generation,
             last_response: extracted.body,
+            last_flow: if previous.is_some() {
+                Flow::Refresh
+            } else {
+                Flow::Login
+            },
         };
         (session, monotonic)
     }
@@ -940,14 +945,15 @@ impl Authenticator {
         result
     }
 
-    /// The last token answer's JSON body (login or refresh), for typed access by generated
-    /// clients. Holds secrets: do not log it.
-    pub fn last_response(&self) -> Option<auth_spec::extract::SecretJson> {
-        self.inner
-            .current
-            .load()
-            .as_ref()
-            .and_then(|c| c.session.last_response.clone())
+    /// The last token answer's JSON body and which call produced it, for typed access by
+    /// generated clients. Holds secrets: do not log it.
+    pub fn last_response(&self) -> Option<(Flow, auth_spec::extract::SecretJson)> {
+        self.inner.current.load().as_ref().and_then(|c| {
+            c.session
+                .last_response
+                .clone()
+                .map(|r| (c.session.last_flow, r))
+        })
     }
 }
 

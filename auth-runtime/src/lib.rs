@@ -41,5 +41,5 @@ pub use middleware::AuthMiddleware;
 pub use reqwest;
 pub use reqwest_middleware;
 pub use secrecy;
-pub use session::{AccessToken, Session};
+pub use session::{AccessToken, Flow, Session};
 pub use store::{FileStore, MemoryStore, TokenStore};

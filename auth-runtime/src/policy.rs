@@ -122,6 +122,7 @@ mod tests {
                 login_at: SystemTime::now(),
                 generation: 1,
                 last_response: None,
+                last_flow: crate::session::Flow::Login,
             }),
             fresh_until(p, issued, deadline),
             deadline,

@@ -31,6 +31,18 @@ pub struct Session {
     pub generation: u64,
     /// The last token answer's JSON body, for `${response.PATH}` templates.
     pub last_response: Option<SecretJson>,
+    /// Which call produced `last_response`.
+    pub last_flow: Flow,
+}
+
+/// The two calls that answer with tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Flow {
+    /// The login with credentials.
+    #[default]
+    Login,
+    /// The refresh with a refresh token.
+    Refresh,
 }
 
 impl fmt::Debug for Session {
@@ -46,6 +58,7 @@ impl fmt::Debug for Session {
             .field("issued_at", &self.issued_at)
             .field("login_at", &self.login_at)
             .field("generation", &self.generation)
+            .field("last_flow", &self.last_flow)
             .finish_non_exhaustive()
     }
 }

@@ -311,6 +311,7 @@ async fn eight_processes_sharing_a_file_send_one_refresh() {
         login_at: past - Duration::from_secs(600),
         generation: 1,
         last_response: None,
+        last_flow: auth_runtime::Flow::Login,
     };
     let lock = store.lock(probe.store_key()).await.expect("lock");
     store

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{StoreLock, TokenStore};
 use crate::error::StoreError;
-use crate::session::Session;
+use crate::session::{Flow, Session};
 
 const FORMAT_VERSION: u32 = 1;
 
@@ -51,6 +51,8 @@ struct StoredSession {
     generation: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     last_response: Option<serde_json::Value>,
+    #[serde(default)]
+    last_flow_refresh: bool,
 }
 
 fn to_ms(t: SystemTime) -> u64 {
@@ -77,6 +79,7 @@ impl From<&Session> for StoredSession {
             login_at_ms: to_ms(s.login_at),
             generation: s.generation,
             last_response: s.last_response.as_ref().map(|r| r.expose().clone()),
+            last_flow_refresh: s.last_flow == Flow::Refresh,
         }
     }
 }
@@ -92,6 +95,11 @@ impl From<StoredSession> for Session {
             login_at: from_ms(s.login_at_ms),
             generation: s.generation,
             last_response: s.last_response.map(SecretJson::new),
+            last_flow: if s.last_flow_refresh {
+                Flow::Refresh
+            } else {
+                Flow::Login
+            },
         }
     }
 }
@@ -301,6 +309,7 @@ mod tests {
             login_at: from_ms(1_767_225_000_000),
             generation,
             last_response: Some(SecretJson::new(serde_json::json!({"a": 1}))),
+            last_flow: Flow::Refresh,
         }
     }
 
@@ -337,6 +346,7 @@ mod tests {
         assert_eq!(loaded.generation, 2);
         assert_eq!(loaded.access_token.expose_secret(), "access-secret");
         assert_eq!(loaded.access_expires_at, Some(from_ms(1_767_225_600_000)));
+        assert_eq!(loaded.last_flow, Flow::Refresh);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

@@ -347,6 +347,60 @@ fn middleware(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    // The machine is shared: measure both clients alternately, in the same minute, and compare
+    // medians (time for 256 requests; the throughput ratio is plain time / middleware time).
+    let mut plain_times = Vec::new();
+    let mut auth_times = Vec::new();
+    for round in 0..30 {
+        let run_plain = || {
+            rt.block_on(batch(count, concurrency, || {
+                let (client, url) = (plain.clone(), url.clone());
+                async move {
+                    client
+                        .get(url)
+                        .bearer_auth("token")
+                        .send()
+                        .await
+                        .expect("sent")
+                        .status()
+                        .as_u16()
+                }
+            }))
+        };
+        let run_auth = || {
+            rt.block_on(batch(count, concurrency, || {
+                let (client, url) = (with_auth.clone(), url.clone());
+                async move {
+                    client
+                        .get(url)
+                        .send()
+                        .await
+                        .expect("sent")
+                        .status()
+                        .as_u16()
+                }
+            }))
+        };
+        if round % 2 == 0 {
+            plain_times.push(run_plain());
+            auth_times.push(run_auth());
+        } else {
+            auth_times.push(run_auth());
+            plain_times.push(run_plain());
+        }
+    }
+    let median = |times: &mut Vec<Duration>| {
+        times.sort();
+        times[times.len() / 2]
+    };
+    let (p, a) = (median(&mut plain_times), median(&mut auth_times));
+    println!(
+        "middleware A/B (30 alternating rounds of {count} requests): plain {:.0} req/s, with auth middleware {:.0} req/s, ratio {:.3}",
+        count as f64 / p.as_secs_f64(),
+        count as f64 / a.as_secs_f64(),
+        p.as_secs_f64() / a.as_secs_f64()
+    );
     drop(server);
 }
 

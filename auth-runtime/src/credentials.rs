@@ -4,7 +4,7 @@ use std::fmt;
 
 use auth_spec::ProviderSpec;
 use indexmap::IndexMap;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::AuthError;
 
@@ -57,6 +57,23 @@ impl Credentials {
             }
         }
         Ok(out)
+    }
+
+    /// Adds or replaces a credential value that is already a secret.
+    pub fn insert_secret(&mut self, name: impl Into<String>, value: SecretString) {
+        self.values.insert(name.into(), value);
+    }
+
+    /// Removes a secret credential and returns it (typed clients build their fields with it).
+    pub fn take_secret(&mut self, name: &str) -> Result<SecretString, AuthError> {
+        self.values
+            .shift_remove(name)
+            .ok_or_else(|| AuthError::Config(format!("credential `{name}` is missing")))
+    }
+
+    /// Removes a non-secret credential (an account id, a tenant) and returns it as text.
+    pub fn take_plain(&mut self, name: &str) -> Result<String, AuthError> {
+        self.take_secret(name).map(|v| v.expose_secret().to_owned())
     }
 
     /// The value of a credential.

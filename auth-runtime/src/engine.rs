@@ -52,6 +52,9 @@ struct Inner {
     current: ArcSwapOption<Current>,
     /// Held for the whole of a renewal; the value is when this engine last logged in.
     flight: tokio::sync::Mutex<Option<Instant>>,
+    /// Announces the end of each renewal, with its error if it failed, so that the callers who
+    /// waited for it share its outcome instead of each trying again in turn.
+    landed: tokio::sync::watch::Sender<Landing>,
     background: AtomicBool,
 }
 
@@ -186,6 +189,7 @@ impl AuthenticatorBuilder {
                 retry,
                 current: ArcSwapOption::empty(),
                 flight: tokio::sync::Mutex::new(None),
+                landed: tokio::sync::watch::Sender::new(Landing::default()),
                 background: AtomicBool::new(false),
             }),
         })
@@ -215,6 +219,15 @@ pub fn store_key(spec: &ProviderSpec, base_url: &Url, credentials: &Credentials)
         spec.name,
         base_url.as_str().trim_end_matches('/')
     )
+}
+
+/// The end of a renewal, as announced to the callers waiting for it.
+#[derive(Clone, Default)]
+struct Landing {
+    /// Counts renewals that ended.
+    seq: u64,
+    /// Why the last one failed, if it did.
+    error: Option<AuthError>,
 }
 
 /// Why a refresh did not produce a session.
@@ -373,8 +386,66 @@ impl Authenticator {
     /// Login or refresh, once for everyone waiting. `seen` is the generation the caller saw;
     /// `background` renews a still-valid token whose margin was reached.
     async fn renew(&self, seen: Option<u64>, background: bool) -> Result<AccessToken, AuthError> {
-        let mut last_login = self.inner.flight.lock().await;
-        // Another task may have renewed while this one waited.
+        // Subscribed before trying the lock: a renewal that ends from now on is seen.
+        let mut landed = self.inner.landed.subscribe();
+        let started = landed.borrow().seq;
+        let last_login = match self.inner.flight.try_lock() {
+            Ok(guard) => guard,
+            // Someone is renewing: wait for their outcome and share it.
+            Err(_) => return self.follow(&mut landed, started, seen, background).await,
+        };
+        let result = self.renew_locked(last_login, seen, background).await;
+        self.inner.landed.send_modify(|landing| {
+            landing.seq += 1;
+            landing.error = result.as_ref().err().cloned();
+        });
+        result
+    }
+
+    /// Waits for the renewal in flight and takes its result.
+    async fn follow(
+        &self,
+        landed: &mut tokio::sync::watch::Receiver<Landing>,
+        started: u64,
+        seen: Option<u64>,
+        background: bool,
+    ) -> Result<AccessToken, AuthError> {
+        if background {
+            // Someone is already renewing; the current token stays in use meanwhile.
+            return self
+                .inner
+                .current
+                .load()
+                .as_ref()
+                .map(|c| c.token())
+                .ok_or_else(|| {
+                    AuthError::Config("no session to refresh in the background".into())
+                });
+        }
+        let landing = match landed.wait_for(|l| l.seq > started).await {
+            Ok(landing) => landing.clone(),
+            // The engine is being dropped.
+            Err(_) => return Err(AuthError::Config("the engine was shut down".into())),
+        };
+        if let Some(error) = landing.error {
+            return Err(error);
+        }
+        match self.inner.current.load_full() {
+            Some(current) if Some(current.session.generation) != seen || current.is_fresh() => {
+                Ok(current.token())
+            }
+            // Renewed and already stale again, or logged out: go round once more.
+            _ => Box::pin(self.slow_path()).await,
+        }
+    }
+
+    async fn renew_locked(
+        &self,
+        mut last_login: tokio::sync::MutexGuard<'_, Option<Instant>>,
+        seen: Option<u64>,
+        background: bool,
+    ) -> Result<AccessToken, AuthError> {
+        // Another task may have renewed just before this one took the lock.
         if let Some(token) = self.usable_after_wait(seen, background) {
             return Ok(token);
         }
@@ -942,6 +1013,10 @@ impl Authenticator {
         }
         self.inner.store.remove(&self.inner.key).await?;
         self.inner.current.store(None);
+        self.inner.landed.send_modify(|landing| {
+            landing.seq += 1;
+            landing.error = None;
+        });
         result
     }
 

@@ -1,12 +1,14 @@
 //! What can go wrong, in terms a caller can act on. No variant ever carries a secret: bodies are
 //! shown as short excerpts with token-like values and known secrets removed.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use auth_spec::extract::ExtractError;
 
-/// An authentication failure.
-#[derive(Debug, thiserror::Error)]
+/// An authentication failure. Cloneable, so that every caller waiting for one renewal gets
+/// its outcome.
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {
     /// The vendor rejected the credentials (login answered with a rejection status). Not retried.
@@ -139,7 +141,7 @@ impl AuthError {
 }
 
 /// A token store failure.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// Reading or writing the store failed.
@@ -149,7 +151,7 @@ pub enum StoreError {
         path: String,
         /// The I/O error.
         #[source]
-        source: std::io::Error,
+        source: Arc<std::io::Error>,
     },
     /// The store holds something this version cannot read.
     #[error("token store {path}: {message}")]

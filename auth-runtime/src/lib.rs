@@ -31,6 +31,7 @@ mod request;
 pub mod retry;
 pub mod session;
 pub mod store;
+pub mod typed;
 
 pub use auth_spec;
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -41,5 +42,7 @@ pub use middleware::AuthMiddleware;
 pub use reqwest;
 pub use reqwest_middleware;
 pub use secrecy;
+pub use serde;
+pub use serde_json;
 pub use session::{AccessToken, Flow, Session};
 pub use store::{FileStore, MemoryStore, TokenStore};

@@ -403,3 +403,44 @@ fn fastrand_suffix() -> u64 {
         .map(|d| d.subsec_nanos() as u64)
         .unwrap_or(0)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_waiting_for_a_failed_login_share_its_error_instead_of_retrying_in_turn() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v3/auth/login"))
+        .respond_with(ResponseTemplate::new(503).set_delay(Duration::from_millis(50)))
+        .mount(&server)
+        .await;
+    let auth = Authenticator::builder(
+        common::spec("intergiro"),
+        Credentials::new().with("api_key", "k"),
+    )
+    .base_url(server.uri())
+    .retry(common::fast_retry())
+    .build()
+    .expect("builds");
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..100 {
+        let auth = auth.clone();
+        tasks.spawn(async move { auth.access_token().await.map(|t| t.generation()) });
+    }
+    let mut failures = 0;
+    while let Some(result) = tasks.join_next().await {
+        let error = result.expect("task").expect_err("the vendor is down");
+        assert!(
+            matches!(
+                error,
+                auth_runtime::AuthError::Unreachable { attempts: 3, .. }
+            ),
+            "{error}"
+        );
+        failures += 1;
+    }
+    assert_eq!(failures, 100);
+    assert_eq!(
+        common::count(&server, "/v3/auth/login").await,
+        3,
+        "one flight of three attempts, not 100"
+    );
+}

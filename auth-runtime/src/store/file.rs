@@ -128,7 +128,7 @@ impl FileStore {
     fn io(&self, source: std::io::Error) -> StoreError {
         StoreError::Io {
             path: self.path.display().to_string(),
-            source,
+            source: std::sync::Arc::new(source),
         }
     }
 
@@ -290,7 +290,7 @@ where
     tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| {
         Err(StoreError::Io {
             path: String::new(),
-            source: std::io::Error::other(format!("store task failed: {e}")),
+            source: std::sync::Arc::new(std::io::Error::other(format!("store task failed: {e}"))),
         })
     })
 }

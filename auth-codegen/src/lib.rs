@@ -341,9 +341,9 @@ fn response_struct(response: &TokenResponse, name: &str, what: &str) -> TokenStr
 
 /// Code navigating `self` along `path` through the typed fields, when the shape allows it.
 fn accessor(fields: &[Field], path: &FieldPath) -> Option<TokenStream> {
-    let mut code = quote!(self);
+    let mut expr = quote!(self);
     let mut fields = fields;
-    let mut optional = false;
+    let mut in_option = false;
     let segments = path.segments();
     for (i, segment) in segments.iter().enumerate() {
         let Segment::Key(key) = segment else {
@@ -351,13 +351,14 @@ fn accessor(fields: &[Field], path: &FieldPath) -> Option<TokenStream> {
         };
         let field = fields.iter().find(|f| &f.key == key)?;
         let name = ident(&snake(key));
-        code = if optional {
-            quote!(#code.and_then(|v| v.#name.as_ref()))
-        } else if field.required {
-            quote!((&#code.#name))
-        } else {
-            optional = true;
-            quote!(#code.#name.as_ref())
+        expr = match (in_option, field.required) {
+            (false, true) => quote!(#expr.#name),
+            (false, false) => {
+                in_option = true;
+                quote!(#expr.#name.as_ref())
+            }
+            (true, true) => quote!(#expr.map(|v| &v.#name)),
+            (true, false) => quote!(#expr.and_then(|v| v.#name.as_ref())),
         };
         let last = i + 1 == segments.len();
         match (&field.shape, last) {
@@ -366,10 +367,10 @@ fn accessor(fields: &[Field], path: &FieldPath) -> Option<TokenStream> {
             _ => return None,
         }
     }
-    Some(if optional {
-        code
+    Some(if in_option {
+        expr
     } else {
-        quote!(::std::option::Option::Some(#code))
+        quote!(::std::option::Option::Some(&#expr))
     })
 }
 

@@ -85,13 +85,11 @@ pub fn providers(input: TokenStream) -> TokenStream {
 
 /// Finds a path relative to the manifest folder, else to the invoking file's folder.
 fn resolve(written: &str, span: Span) -> Result<PathBuf, proc_macro2::TokenStream> {
-    let mut tried = Vec::new();
     if let Ok(dir) = std::env::var("CARGO_MANIFEST_DIR") {
         let candidate = Path::new(&dir).join(written);
         if candidate.exists() {
             return Ok(candidate);
         }
-        tried.push(candidate);
     }
     if let Some(parent) = proc_macro::Span::call_site()
         .local_file()
@@ -101,12 +99,10 @@ fn resolve(written: &str, span: Span) -> Result<PathBuf, proc_macro2::TokenStrea
         if candidate.exists() {
             return Ok(candidate);
         }
-        tried.push(candidate);
     }
-    let tried: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
+    // The absolute paths tried are not shown: they differ per machine and checkout.
     let message = format!(
-        "{written}: no such file or folder (looked for it relative to the crate root and to this source file: {})",
-        tried.join(", ")
+        "{written}: no such file or folder (paths are relative to the crate root, CARGO_MANIFEST_DIR, or to the file that invokes the macro)"
     );
     Err(quote::quote_spanned!(span => compile_error!(#message);))
 }

@@ -1,0 +1,4 @@
+// The file does not exist: the macro says where it looked.
+auth_macros::provider!("no_such_vendor.yaml");
+
+fn main() {}

@@ -1,0 +1,4 @@
+// The spec has a problem: the macro reports it as file:line:col.
+auth_macros::provider!("unknown_key.yaml");
+
+fn main() {}

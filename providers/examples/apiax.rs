@@ -1,0 +1,42 @@
+//! Logs in to Apiax and calls a protected endpoint, printing the status and the body.
+//!
+//! ```sh
+//! APIAX_USERNAME=... APIAX_PASSWORD=... cargo run -p providers --example apiax -- BASE_URL
+//! ```
+//!
+//! The token is fetched, cached and renewed by the generated client; this program only makes an
+//! API call through it.
+
+use std::process::ExitCode;
+
+use providers::apiax::{Client, Credentials, Environment};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let Some(base_url) = std::env::args().nth(1) else {
+        eprintln!("usage: apiax BASE_URL   (credentials from APIAX_USERNAME, APIAX_PASSWORD)");
+        return ExitCode::from(2);
+    };
+    match run(&base_url).await {
+        Ok((status, body)) => {
+            println!("{status} {body}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(base_url: &str) -> Result<(u16, String), Box<dyn std::error::Error>> {
+    let client = Client::builder(Credentials::from_env()?)
+        .environment(Environment::Url(base_url.to_owned()))
+        .build()?;
+    let answer = client
+        .http()
+        .get(format!("{base_url}/api/v1/rules"))
+        .send()
+        .await?;
+    Ok((answer.status().as_u16(), answer.text().await?))
+}

@@ -1,0 +1,44 @@
+//! Logs in to ID Issuer and calls a protected endpoint, printing the status and the body.
+//!
+//! ```sh
+//! IDISSUER_USERNAME=... IDISSUER_PASSWORD=... cargo run -p providers --example idissuer -- BASE_URL
+//! ```
+//!
+//! The token is fetched, cached and renewed by the generated client; this program only makes an
+//! API call through it.
+
+use std::process::ExitCode;
+
+use providers::idissuer::{Client, Credentials, Environment};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let Some(base_url) = std::env::args().nth(1) else {
+        eprintln!(
+            "usage: idissuer BASE_URL   (credentials from IDISSUER_USERNAME, IDISSUER_PASSWORD)"
+        );
+        return ExitCode::from(2);
+    };
+    match run(&base_url).await {
+        Ok((status, body)) => {
+            println!("{status} {body}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(base_url: &str) -> Result<(u16, String), Box<dyn std::error::Error>> {
+    let client = Client::builder(Credentials::from_env()?)
+        .environment(Environment::Url(base_url.to_owned()))
+        .build()?;
+    let answer = client
+        .http()
+        .get(format!("{base_url}/v2/documents"))
+        .send()
+        .await?;
+    Ok((answer.status().as_u16(), answer.text().await?))
+}

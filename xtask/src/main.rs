@@ -3,9 +3,15 @@
 //! - `validate [PATH...]`: check spec files or folders (default: `providers/`); prints
 //!   `file:line:col: error: ...` diagnostics and exits non-zero when any spec is invalid.
 //! - `schema`: rewrite `providers/schema.json` from the spec model.
+//! - `snapshots`: regenerate every snapshot (generated code per provider, diagnostics of the
+//!   invalid specs, the macro's compile errors), dropping orphaned ones.
+//! - `bench`: measure code generation: macro expansion time and `providers` build time for the
+//!   three vendors and for 50 generated copies of them.
+
+mod bench;
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::process::{Command, ExitCode};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -13,6 +19,8 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("validate") => validate(&root, &args[1..]),
         Some("schema") => schema(&root),
+        Some("snapshots") => snapshots(&root),
+        Some("bench") => bench::run(&root),
         Some("help" | "--help" | "-h") | None => {
             eprintln!("{USAGE}");
             if args.is_empty() {
@@ -32,7 +40,9 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   validate [PATH...]   check spec files or folders (default: providers/)
-  schema               rewrite providers/schema.json from the spec model";
+  schema               rewrite providers/schema.json from the spec model
+  snapshots            regenerate every snapshot and drop orphaned ones
+  bench                measure macro expansion and build time (3 vendors, 50 copies)";
 
 /// The workspace root: xtask lives one level below it.
 fn project_root() -> PathBuf {
@@ -84,4 +94,61 @@ fn schema(root: &Path) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Folders holding insta snapshots, and the test that writes each.
+const SNAPSHOT_TESTS: &[(&str, &str, &str)] = &[
+    ("auth-spec/tests/snapshots", "auth-spec", "invalid_specs"),
+    ("auth-codegen/tests/snapshots", "auth-codegen", "generated"),
+];
+
+fn snapshots(root: &Path) -> ExitCode {
+    // Deleting first means whatever the tests do not write again was orphaned.
+    for (dir, _, _) in SNAPSHOT_TESTS {
+        let dir = root.join(dir);
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = path.to_string_lossy();
+            if (name.ends_with(".snap") || name.ends_with(".snap.new"))
+                && let Err(e) = std::fs::remove_file(&path)
+            {
+                eprintln!("error: cannot remove {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    for (_, package, test) in SNAPSHOT_TESTS {
+        eprintln!("== {package} --test {test}");
+        let status = Command::new(env!("CARGO"))
+            .current_dir(root)
+            .args(["test", "-p", package, "--test", test])
+            .env("INSTA_UPDATE", "always")
+            .status();
+        if !matches!(status, Ok(s) if s.success()) {
+            eprintln!("error: `cargo test -p {package} --test {test}` failed");
+            return ExitCode::FAILURE;
+        }
+    }
+    // The macro's compile errors are snapshots too (trybuild's .stderr files).
+    let ui = root.join("auth-macros/tests/ui");
+    if let Ok(entries) = std::fs::read_dir(&ui) {
+        for entry in entries.flatten() {
+            if entry.path().extension().is_some_and(|e| e == "stderr") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+    eprintln!("== auth-macros --test ui");
+    let status = Command::new(env!("CARGO"))
+        .current_dir(root)
+        .args(["test", "-p", "auth-macros", "--test", "ui", "bad_specs"])
+        .env("TRYBUILD", "overwrite")
+        .status();
+    if !matches!(status, Ok(s) if s.success()) {
+        eprintln!("error: the trybuild cases failed");
+        return ExitCode::FAILURE;
+    }
+    eprintln!("snapshots regenerated; review them with `git diff` and commit");
+    ExitCode::SUCCESS
 }

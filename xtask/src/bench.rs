@@ -27,7 +27,8 @@ fn vendors(root: &Path) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
     for name in ["apiax", "idissuer", "intergiro"] {
         let path = root.join(format!("providers/{name}.yaml"));
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         out.push((name.to_owned(), text));
     }
     Ok(out)
@@ -40,7 +41,10 @@ fn copies(vendors: &[(String, String)], count: usize) -> Vec<(String, String)> {
             let (name, text) = &vendors[i % vendors.len()];
             let copy = format!("{name}_{i:02}");
             let upper = name.to_ascii_uppercase();
-            let text = text.replace(&format!("env: {upper}_"), &format!("env: {}_", copy.to_ascii_uppercase()));
+            let text = text.replace(
+                &format!("env: {upper}_"),
+                &format!("env: {}_", copy.to_ascii_uppercase()),
+            );
             (copy, text)
         })
         .collect()
@@ -50,7 +54,10 @@ fn expand(specs: &[(String, String)]) -> Result<Duration, String> {
     let mut times = Vec::new();
     for _ in 0..20 {
         let start = Instant::now();
-        let set: Vec<(String, &str)> = specs.iter().map(|(n, t)| (format!("{n}.yaml"), t.as_str())).collect();
+        let set: Vec<(String, &str)> = specs
+            .iter()
+            .map(|(n, t)| (format!("{n}.yaml"), t.as_str()))
+            .collect();
         let parsed = auth_spec::parse_set(&set).map_err(|d| d.to_string())?;
         for (spec, (name, _)) in parsed.iter().zip(specs) {
             let options = Options {
@@ -68,6 +75,8 @@ fn expand(specs: &[(String, String)]) -> Result<Duration, String> {
 
 /// A crate with `specs` in `specs/` and `providers!("specs")`, next to the workspace target.
 fn write_crate(root: &Path, dir: &Path, specs: &[(String, String)]) -> Result<(), String> {
+    // A name per crate: cargo keys build state by package name for root packages.
+    let package = format!("bench-providers-{}", specs.len());
     let _ = std::fs::remove_dir_all(dir);
     let io = |e: std::io::Error| format!("{}: {e}", dir.display());
     std::fs::create_dir_all(dir.join("specs")).map_err(io)?;
@@ -76,12 +85,16 @@ fn write_crate(root: &Path, dir: &Path, specs: &[(String, String)]) -> Result<()
     std::fs::write(
         dir.join("Cargo.toml"),
         format!(
-            "[package]\nname = \"bench-providers\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[dependencies]\nauth-macros = {{ path = \"{root}/auth-macros\" }}\nauth-runtime = {{ path = \"{root}/auth-runtime\" }}\n\n[workspace]\n"
+            "[package]\nname = \"{package}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[dependencies]\nauth-macros = {{ path = \"{root}/auth-macros\" }}\nauth-runtime = {{ path = \"{root}/auth-runtime\" }}\n\n[workspace]\n"
         ),
     )
     .map_err(io)?;
     std::fs::copy(format!("{root}/Cargo.lock"), dir.join("Cargo.lock")).map_err(io)?;
-    std::fs::write(dir.join("src/lib.rs"), "//! Benchmark crate.\nauth_macros::providers!(\"specs\");\n").map_err(io)?;
+    std::fs::write(
+        dir.join("src/lib.rs"),
+        "//! Benchmark crate.\nauth_macros::providers!(\"specs\");\n",
+    )
+    .map_err(io)?;
     for (name, text) in specs {
         std::fs::write(dir.join(format!("specs/{name}.yaml")), text).map_err(io)?;
     }
@@ -122,8 +135,16 @@ fn measure(root: &Path) -> Result<(), String> {
     let expand3 = expand(&vendors)?;
     let expand50 = expand(&fifty)?;
     println!("macro expansion (parse + validate + generate), median of 20:");
-    println!("  3 vendors:  {:>8.2} ms ({:.2} ms per provider)", ms(expand3), ms(expand3) / 3.0);
-    println!("  50 copies:  {:>8.2} ms ({:.2} ms per provider)", ms(expand50), ms(expand50) / 50.0);
+    println!(
+        "  3 vendors:  {:>8.2} ms ({:.2} ms per provider)",
+        ms(expand3),
+        ms(expand3) / 3.0
+    );
+    println!(
+        "  50 copies:  {:>8.2} ms ({:.2} ms per provider)",
+        ms(expand50),
+        ms(expand50) / 50.0
+    );
 
     let base: PathBuf = root.join("target/xtask-bench");
     let dir3 = base.join("crate-3");

@@ -106,7 +106,9 @@ fn snapshots(root: &Path) -> ExitCode {
     // Deleting first means whatever the tests do not write again was orphaned.
     for (dir, _, _) in SNAPSHOT_TESTS {
         let dir = root.join(dir);
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             let name = path.to_string_lossy();

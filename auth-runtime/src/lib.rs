@@ -25,6 +25,8 @@ pub mod credentials;
 pub mod engine;
 pub mod error;
 pub mod middleware;
+#[cfg(feature = "mock")]
+pub mod mock;
 pub mod policy;
 mod redact;
 mod request;
@@ -39,6 +41,8 @@ pub use credentials::Credentials;
 pub use engine::{Authenticator, AuthenticatorBuilder, SessionStatus, Status};
 pub use error::{AuthError, StoreError};
 pub use middleware::AuthMiddleware;
+#[cfg(feature = "mock")]
+pub use mock::{MockOptions, MockServer, MockStats};
 pub use reqwest;
 pub use reqwest_middleware;
 pub use secrecy;

@@ -96,6 +96,29 @@ impl TimeFormat {
         )
     }
 
+    /// Writes `at` in this format (what a vendor would send); the inverse of
+    /// [`TimeFormat::parse_value`], used by simulators.
+    pub fn render(&self, at: SystemTime) -> Value {
+        let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let timestamp = Timestamp::try_from(at).unwrap_or(Timestamp::UNIX_EPOCH);
+        match self {
+            TimeFormat::EpochSeconds => Value::from(since.as_secs()),
+            TimeFormat::EpochMilliseconds => {
+                Value::from(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+            }
+            TimeFormat::Rfc3339 => Value::from(timestamp.to_string()),
+            TimeFormat::HttpDate => Value::from(
+                jiff::fmt::rfc2822::DateTimePrinter::new()
+                    .timestamp_to_rfc9110_string(&timestamp)
+                    .unwrap_or_default(),
+            ),
+            TimeFormat::Pattern { pattern, zone } => Value::from(
+                jiff::fmt::strtime::format(pattern, &timestamp.to_zoned(zone.tz.clone()))
+                    .unwrap_or_default(),
+            ),
+        }
+    }
+
     /// Reads a JSON value written in this format.
     pub fn parse_value(&self, value: &Value) -> Result<SystemTime, String> {
         match self {
@@ -285,5 +308,28 @@ mod tests {
         );
         assert!(TimeFormat::Rfc3339.parse_str("yesterday").is_err());
         assert!(Zone::parse("Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn render_is_the_inverse_of_parse() {
+        let at = UNIX_EPOCH + Duration::from_secs(1_767_225_600);
+        let formats = [
+            TimeFormat::EpochSeconds,
+            TimeFormat::EpochMilliseconds,
+            TimeFormat::Rfc3339,
+            TimeFormat::HttpDate,
+            TimeFormat::Pattern {
+                pattern: "%Y-%m-%d %H:%M:%S".into(),
+                zone: Zone::parse("Europe/Warsaw").expect("zone"),
+            },
+        ];
+        for format in formats {
+            let written = format.render(at);
+            assert_eq!(
+                format.parse_value(&written).expect("reads back"),
+                at,
+                "{format:?}: {written}"
+            );
+        }
     }
 }

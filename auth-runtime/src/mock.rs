@@ -1,0 +1,778 @@
+//! A simulator of a vendor, built from its spec (feature `mock`): `auth-cli mock` serves it, and
+//! Rust tests and `auth-cli demo` run the engine against it.
+//!
+//! It answers the spec's login and refresh calls with tokens in the spec's shape (a JWT with `exp`
+//! where the spec reads `jwt_exp`, `expires_in` / `expires_at` where the answer carries them),
+//! and enforces what the spec says the vendor enforces:
+//! - the credentials must be sent (the test values it prints);
+//! - `after_expiry`: a refresh before the access token expired is rejected;
+//! - `before_expiry`: a refresh after it expired is rejected;
+//! - `rotates`: a refresh token works once; sending it again is rejected;
+//! - sessions end after `session_ttl` (or on `POST /__end_session`): refreshes are rejected;
+//! - `GET /__protected` (any method) needs the token as `usage` sends it, and answers an expired
+//!   or revoked token with the spec's expired-token signal.
+//!
+//! `GET /__stats` counts logins, refreshes and rejections; `POST /__expire` makes every access
+//! token expired (to see the expired-token signal and a replay); `POST /__end_session` ends every
+//! session. It is a test double: state lives in memory and it listens on loopback only.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use auth_spec::ProviderSpec;
+use auth_spec::model::{
+    Encoding, ExpirySource, RefreshTiming, Rotation, TokenResponse, Unit, ValueSource,
+};
+use auth_spec::path::{FieldPath, Segment};
+use auth_spec::template::Reference;
+use base64::Engine as _;
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper::{Request, Response, StatusCode};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::credentials::Credentials;
+
+/// Where a simulated API call goes.
+pub const PROTECTED_PATH: &str = "/__protected";
+
+/// How early a refresh may come without counting as premature.
+const CLOCK_SLACK: Duration = Duration::from_millis(100);
+
+/// How the simulator behaves.
+#[derive(Debug, Clone)]
+pub struct MockOptions {
+    /// Port on 127.0.0.1 (0: any free port).
+    pub port: u16,
+    /// Lifetime of each access token.
+    pub access_ttl: Duration,
+    /// Lifetime of a session from its login (`None`: until `POST /__end_session`).
+    pub session_ttl: Option<Duration>,
+}
+
+impl Default for MockOptions {
+    fn default() -> Self {
+        Self {
+            port: 0,
+            access_ttl: Duration::from_secs(60),
+            session_ttl: None,
+        }
+    }
+}
+
+/// What the simulator has seen.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MockStats {
+    /// Successful logins.
+    pub logins: u64,
+    /// Successful refreshes.
+    pub refreshes: u64,
+    /// API calls to the protected endpoint (any outcome).
+    pub api_calls: u64,
+    /// Logins with wrong or missing credentials.
+    pub rejected_credentials: u64,
+    /// Refreshes refused because the access token had not expired (`after_expiry`).
+    pub premature_refreshes: u64,
+    /// Refreshes with a refresh token that had already been used (`rotates`).
+    pub reused_refresh_tokens: u64,
+    /// Refreshes refused because the session had ended (or the token was unknown).
+    pub session_over: u64,
+    /// API calls answered with the expired-token signal.
+    pub expired_answers: u64,
+}
+
+struct AccessState {
+    expires: SystemTime,
+    revoked: bool,
+    answer: Value,
+}
+
+struct RefreshState {
+    session: u64,
+    spent: bool,
+}
+
+struct SessionState {
+    login_at: SystemTime,
+    ended: bool,
+    access: String,
+}
+
+#[derive(Default)]
+struct Inner {
+    serial: u64,
+    sessions: HashMap<u64, SessionState>,
+    access: HashMap<String, AccessState>,
+    refresh: HashMap<String, RefreshState>,
+    stats: MockStats,
+}
+
+struct State {
+    spec: Arc<ProviderSpec>,
+    options: MockOptions,
+    credentials: Vec<(String, String)>,
+    inner: Mutex<Inner>,
+}
+
+/// A running simulator; stops when dropped.
+pub struct MockServer {
+    addr: SocketAddr,
+    state: Arc<State>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl std::fmt::Debug for MockServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockServer")
+            .field("provider", &self.state.spec.name)
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MockServer {
+    /// Starts a simulator of `spec` on 127.0.0.1.
+    pub async fn start(spec: Arc<ProviderSpec>, options: MockOptions) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port)).await?;
+        let addr = listener.local_addr()?;
+        let credentials = spec
+            .credentials
+            .iter()
+            .map(|c| {
+                let value = c
+                    .example
+                    .clone()
+                    .unwrap_or_else(|| format!("test-{}", c.name.replace('_', "-")));
+                (c.name.clone(), value)
+            })
+            .collect();
+        let state = Arc::new(State {
+            spec,
+            options,
+            credentials,
+            inner: Mutex::new(Inner::default()),
+        });
+        let (shutdown, mut stop) = tokio::sync::oneshot::channel();
+        let serving = Arc::clone(&state);
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = &mut stop => break,
+                    accepted = listener.accept() => {
+                        let Ok((stream, _)) = accepted else { continue };
+                        let state = Arc::clone(&serving);
+                        tokio::spawn(async move {
+                            let service = hyper::service::service_fn(move |request| {
+                                let state = Arc::clone(&state);
+                                async move { Ok::<_, Infallible>(state.handle(request).await) }
+                            });
+                            let io = hyper_util::rt::TokioIo::new(stream);
+                            let _ = hyper::server::conn::http1::Builder::new()
+                                .serve_connection(io, service)
+                                .await;
+                        });
+                    }
+                }
+            }
+        });
+        Ok(Self {
+            addr,
+            state,
+            shutdown: Some(shutdown),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The credentials the simulator accepts: each credential's `example` from the spec, or
+    /// `test-<name>`.
+    pub fn credentials(&self) -> Credentials {
+        let mut out = Credentials::new();
+        for (name, value) in &self.state.credentials {
+            out.insert(name.clone(), value.clone());
+        }
+        out
+    }
+
+    /// The accepted credentials as (environment variable, value), to print or export.
+    pub fn credential_env(&self) -> Vec<(String, String)> {
+        self.state
+            .spec
+            .credentials
+            .iter()
+            .zip(&self.state.credentials)
+            .map(|(c, (_, value))| (c.env.clone(), value.clone()))
+            .collect()
+    }
+
+    /// What it has seen so far.
+    pub fn stats(&self) -> MockStats {
+        self.state.lock().stats.clone()
+    }
+
+    /// Makes every access token expired.
+    pub fn expire_tokens(&self) {
+        self.state.expire_tokens();
+    }
+
+    /// Ends every session: refreshes are refused from now on.
+    pub fn end_sessions(&self) {
+        self.state.end_sessions();
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// What a request carried, as text to search for tokens and credentials.
+struct Seen {
+    method: String,
+    path: String,
+    content_type: String,
+    /// Header values, query and body together, with HTTP Basic credentials decoded.
+    haystack: String,
+    headers: Vec<(String, String)>,
+    query: Vec<(String, String)>,
+}
+
+fn json_response(status: u16, body: &Value) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn error(status: u16, message: &str) -> Response<Full<Bytes>> {
+    json_response(status, &serde_json::json!({ "error": message }))
+}
+
+/// Sets `value` at `path` in `doc`, creating objects on the way.
+fn set_path(doc: &mut Value, path: &FieldPath, value: Value) {
+    let mut here = doc;
+    for segment in path.segments() {
+        here = match segment {
+            Segment::Key(key) => {
+                if !here.is_object() {
+                    *here = Value::Object(serde_json::Map::new());
+                }
+                match here.as_object_mut() {
+                    Some(map) => map.entry(key.clone()).or_insert(Value::Null),
+                    None => return,
+                }
+            }
+            Segment::Index(index) => match here.as_array_mut().and_then(|a| a.get_mut(*index)) {
+                Some(item) => item,
+                None => return,
+            },
+        };
+    }
+    *here = value;
+}
+
+fn jwt(exp: u64, serial: u64) -> String {
+    let enc = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let claims = serde_json::json!({ "sub": "mock", "exp": exp, "jti": format!("mock-{serial}-{}", fastrand::u64(..)) });
+    format!(
+        "{}.{}.{}",
+        enc.encode(r#"{"alg":"none","typ":"JWT"}"#),
+        enc.encode(claims.to_string()),
+        enc.encode("mock-signature")
+    )
+}
+
+fn epoch_secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl State {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn expire_tokens(&self) {
+        for access in self.lock().access.values_mut() {
+            access.revoked = true;
+        }
+    }
+
+    fn end_sessions(&self) {
+        for session in self.lock().sessions.values_mut() {
+            session.ended = true;
+        }
+    }
+
+    async fn handle(
+        self: Arc<Self>,
+        request: Request<hyper::body::Incoming>,
+    ) -> Response<Full<Bytes>> {
+        let (parts, body) = request.into_parts();
+        let body = match body.collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => return error(400, "unreadable body"),
+        };
+        let body = String::from_utf8_lossy(&body).into_owned();
+        let headers: Vec<(String, String)> = parts
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let query: Vec<(String, String)> =
+            url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+        let mut haystack = body.clone();
+        let decoded_body: String = url::form_urlencoded::parse(body.as_bytes())
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect();
+        haystack.push('\n');
+        haystack.push_str(&decoded_body);
+        for (name, value) in &headers {
+            haystack.push('\n');
+            haystack.push_str(value);
+            if name.eq_ignore_ascii_case("authorization")
+                && let Some(basic) = value.strip_prefix("Basic ")
+                && let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(basic.trim())
+            {
+                haystack.push('\n');
+                haystack.push_str(&String::from_utf8_lossy(&bytes));
+            }
+        }
+        for (name, value) in &query {
+            haystack.push_str(&format!("\n{name}={value}"));
+        }
+        let content_type = headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let seen = Seen {
+            method: parts.method.as_str().to_owned(),
+            path: parts.uri.path().to_owned(),
+            content_type,
+            haystack,
+            headers,
+            query,
+        };
+        self.route(&seen)
+    }
+
+    fn route(&self, seen: &Seen) -> Response<Full<Bytes>> {
+        match (seen.method.as_str(), seen.path.as_str()) {
+            ("GET", "/__stats") => {
+                return json_response(
+                    200,
+                    &serde_json::to_value(&self.lock().stats).unwrap_or(Value::Null),
+                );
+            }
+            ("POST", "/__expire") => {
+                self.expire_tokens();
+                return json_response(200, &serde_json::json!({ "expired": true }));
+            }
+            ("POST", "/__end_session") => {
+                self.end_sessions();
+                return json_response(200, &serde_json::json!({ "ended": true }));
+            }
+            (_, PROTECTED_PATH) => return self.api(seen),
+            _ => {}
+        }
+        let spec = &self.spec;
+        let matches = |e: &auth_spec::model::Endpoint| {
+            e.method.as_str() == seen.method && e.path.split('?').next() == Some(seen.path.as_str())
+        };
+        let refresh_matches = spec.refresh.as_ref().is_some_and(|r| matches(&r.request));
+        let presented_refresh = self.presented_refresh(seen);
+        if refresh_matches && (presented_refresh.is_some() || !matches(&spec.login.request)) {
+            return self.refresh(seen, presented_refresh);
+        }
+        if matches(&spec.login.request) {
+            return self.login(seen);
+        }
+        if let Some(logout) = &spec.logout
+            && matches(logout)
+        {
+            let token = self.presented_access(seen);
+            if let Some(token) = token
+                && let Some(access) = self.lock().access.get_mut(&token)
+            {
+                access.revoked = true;
+            }
+            return json_response(200, &serde_json::json!({ "logged_out": true }));
+        }
+        error(404, "no such endpoint in the simulator")
+    }
+
+    fn encoding_ok(&self, endpoint: &auth_spec::model::Endpoint, seen: &Seen) -> bool {
+        match endpoint.encoding {
+            Encoding::Json => seen.content_type.starts_with("application/json"),
+            Encoding::Form => seen
+                .content_type
+                .starts_with("application/x-www-form-urlencoded"),
+            Encoding::None => true,
+        }
+    }
+
+    fn login(&self, seen: &Seen) -> Response<Full<Bytes>> {
+        let spec = &self.spec;
+        let rejected = spec
+            .policy
+            .credentials_rejected_status
+            .first()
+            .copied()
+            .unwrap_or(401);
+        let all_sent = self
+            .credentials
+            .iter()
+            .all(|(_, value)| seen.haystack.contains(value.as_str()));
+        if !all_sent || !self.encoding_ok(&spec.login.request, seen) {
+            self.lock().stats.rejected_credentials += 1;
+            return error(rejected, "invalid credentials");
+        }
+        let mut inner = self.lock();
+        inner.serial += 1;
+        let session = inner.serial;
+        let now = SystemTime::now();
+        inner.sessions.insert(
+            session,
+            SessionState {
+                login_at: now,
+                ended: false,
+                access: String::new(),
+            },
+        );
+        inner.stats.logins += 1;
+        let refresh = spec
+            .login
+            .response
+            .refresh_token
+            .as_ref()
+            .map(|_| self.new_refresh_token(&mut inner, session));
+        self.issue(&mut inner, session, &spec.login.response, refresh)
+    }
+
+    fn new_refresh_token(&self, inner: &mut Inner, session: u64) -> String {
+        inner.serial += 1;
+        let token = format!("mock-refresh-{}-{:016x}", inner.serial, fastrand::u64(..));
+        inner.refresh.insert(
+            token.clone(),
+            RefreshState {
+                session,
+                spent: false,
+            },
+        );
+        token
+    }
+
+    /// Answers with new tokens for `session`, shaped as `mapping` says.
+    fn issue(
+        &self,
+        inner: &mut Inner,
+        session: u64,
+        mapping: &TokenResponse,
+        refresh: Option<String>,
+    ) -> Response<Full<Bytes>> {
+        let now = SystemTime::now();
+        let ttl = self.options.access_ttl;
+        let jwt_exp = mapping.access_token_expiry.contains(&ExpirySource::JwtExp);
+        // A JWT says its expiry in whole seconds: the simulator holds itself to what it said.
+        let expires = if jwt_exp {
+            UNIX_EPOCH + Duration::from_secs(epoch_secs(now + ttl))
+        } else {
+            now + ttl
+        };
+        inner.serial += 1;
+        let access = if jwt_exp {
+            jwt(epoch_secs(expires), inner.serial)
+        } else {
+            format!("mock-access-{}-{:016x}", inner.serial, fastrand::u64(..))
+        };
+        let mut body = mapping
+            .examples
+            .iter()
+            .find(|e| (200..300).contains(&e.status))
+            .map(|e| e.body.clone())
+            .unwrap_or(Value::Object(serde_json::Map::new()));
+        let mut headers = Vec::new();
+        let mut text_body = None;
+        let mut put = |source: &ValueSource, value: Value, body: &mut Value| match source {
+            ValueSource::Body(path) => set_path(body, path, value),
+            ValueSource::Header(name) => {
+                let text = match value {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                headers.push((name.clone(), text));
+            }
+            ValueSource::WholeBody => text_body = value.as_str().map(str::to_owned),
+        };
+        put(
+            &mapping.access_token,
+            Value::from(access.clone()),
+            &mut body,
+        );
+        if let (Some(source), Some(token)) = (&mapping.refresh_token, &refresh) {
+            put(source, Value::from(token.clone()), &mut body);
+        }
+        for source in &mapping.access_token_expiry {
+            match source {
+                ExpirySource::ExpiresIn { source, unit, .. } => {
+                    let value = match unit {
+                        Unit::Seconds => Value::from(ttl.as_secs()),
+                        Unit::Milliseconds => {
+                            Value::from(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
+                        }
+                    };
+                    put(source, value, &mut body);
+                }
+                ExpirySource::ExpiresAt { source, format } => {
+                    put(source, format.render(expires), &mut body)
+                }
+                _ => {}
+            }
+        }
+        let login_at = inner
+            .sessions
+            .get(&session)
+            .map(|s| s.login_at)
+            .unwrap_or(now);
+        if let Some(session_ttl) = self.options.session_ttl {
+            let end = login_at + session_ttl;
+            for source in &mapping.refresh_token_expiry {
+                match source {
+                    ExpirySource::ExpiresIn { source, unit, .. } => {
+                        let left = end.duration_since(now).unwrap_or_default();
+                        let value = match unit {
+                            Unit::Seconds => Value::from(left.as_secs()),
+                            Unit::Milliseconds => {
+                                Value::from(u64::try_from(left.as_millis()).unwrap_or(u64::MAX))
+                            }
+                        };
+                        put(source, value, &mut body);
+                    }
+                    ExpirySource::ExpiresAt { source, format } => {
+                        put(source, format.render(end), &mut body)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        inner.access.insert(
+            access.clone(),
+            AccessState {
+                expires,
+                revoked: false,
+                answer: body.clone(),
+            },
+        );
+        if let Some(s) = inner.sessions.get_mut(&session) {
+            s.access = access;
+        }
+        let mut response = match text_body {
+            Some(text) => {
+                let mut r = Response::new(Full::new(Bytes::from(text)));
+                r.headers_mut().insert(
+                    hyper::header::CONTENT_TYPE,
+                    hyper::header::HeaderValue::from_static("text/plain"),
+                );
+                r
+            }
+            None => json_response(200, &body),
+        };
+        for (name, value) in headers {
+            if let (Ok(name), Ok(value)) = (
+                hyper::header::HeaderName::from_bytes(name.as_bytes()),
+                hyper::header::HeaderValue::from_str(&value),
+            ) {
+                response.headers_mut().insert(name, value);
+            }
+        }
+        response
+    }
+
+    /// The issued refresh token the request carries, if any (longest match).
+    fn presented_refresh(&self, seen: &Seen) -> Option<String> {
+        self.lock()
+            .refresh
+            .keys()
+            .filter(|t| seen.haystack.contains(t.as_str()))
+            .max_by_key(|t| t.len())
+            .cloned()
+    }
+
+    fn presented_access(&self, seen: &Seen) -> Option<String> {
+        self.lock()
+            .access
+            .keys()
+            .filter(|t| seen.haystack.contains(t.as_str()))
+            .max_by_key(|t| t.len())
+            .cloned()
+    }
+
+    fn refresh(&self, seen: &Seen, presented: Option<String>) -> Response<Full<Bytes>> {
+        let spec = &self.spec;
+        let Some(refresh) = &spec.refresh else {
+            return error(404, "no refresh endpoint");
+        };
+        let over = spec
+            .policy
+            .session_over_status
+            .first()
+            .copied()
+            .unwrap_or(400);
+        let mut inner = self.lock();
+        let Some(token) = presented else {
+            inner.stats.session_over += 1;
+            return error(over, "unknown refresh token");
+        };
+        if !self.encoding_ok(&refresh.request, seen) {
+            return error(415, "wrong content type for the refresh request");
+        }
+        let Some(state) = inner.refresh.get(&token) else {
+            inner.stats.session_over += 1;
+            return error(over, "unknown refresh token");
+        };
+        let session_id = state.session;
+        if state.spent {
+            inner.stats.reused_refresh_tokens += 1;
+            return error(over, "refresh token already used");
+        }
+        let now = SystemTime::now();
+        let Some(session) = inner.sessions.get(&session_id) else {
+            inner.stats.session_over += 1;
+            return error(over, "unknown session");
+        };
+        let ended = session.ended
+            || self
+                .options
+                .session_ttl
+                .is_some_and(|ttl| now >= session.login_at + ttl);
+        if ended {
+            inner.stats.session_over += 1;
+            return error(over, "session expired: log in again");
+        }
+        // 100 ms of slack: the client counts a relative lifetime from when it sent its request,
+        // a little before this simulator started counting.
+        let access_expired = inner
+            .access
+            .get(&session.access)
+            .is_none_or(|a| a.revoked || now + CLOCK_SLACK >= a.expires);
+        match spec.policy.refresh {
+            RefreshTiming::AfterExpiry if !access_expired => {
+                inner.stats.premature_refreshes += 1;
+                return error(400, "the access token has not expired yet");
+            }
+            RefreshTiming::BeforeExpiry if access_expired => {
+                inner.stats.session_over += 1;
+                return error(over, "the access token expired: log in again");
+            }
+            _ => {}
+        }
+        let next = match spec.policy.rotation {
+            Rotation::Rotates => {
+                if let Some(state) = inner.refresh.get_mut(&token) {
+                    state.spent = true;
+                }
+                Some(self.new_refresh_token(&mut inner, session_id))
+            }
+            Rotation::Reusable => Some(token),
+        };
+        inner.stats.refreshes += 1;
+        let next = refresh.response.refresh_token.as_ref().and(next);
+        self.issue(&mut inner, session_id, &refresh.response, next)
+    }
+
+    fn api(&self, seen: &Seen) -> Response<Full<Bytes>> {
+        let usage = &self.spec.usage;
+        let mut inner = self.lock();
+        inner.stats.api_calls += 1;
+        // The token must arrive exactly as `usage` sends it.
+        let presented = inner.access.iter().find_map(|(token, state)| {
+            let lookup = |r: &Reference| match r {
+                Reference::AccessToken => Some(Value::from(token.clone())),
+                Reference::Response(path) => path.resolve(&state.answer).cloned(),
+                Reference::Credential(name) => self
+                    .credentials
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| Value::from(v.clone())),
+                Reference::RefreshToken => None,
+            };
+            let headers_ok = usage.headers.iter().all(|(name, template)| {
+                let Ok(expected) = template.render(lookup) else {
+                    return false;
+                };
+                seen.headers
+                    .iter()
+                    .any(|(n, v)| n.eq_ignore_ascii_case(name) && v == &expected)
+            });
+            let query_ok = usage.query.iter().all(|(name, template)| {
+                let Ok(expected) = template.render(lookup) else {
+                    return false;
+                };
+                seen.query.iter().any(|(n, v)| n == name && v == &expected)
+            });
+            (headers_ok && query_ok).then(|| token.clone())
+        });
+        let Some(token) = presented else {
+            return error(401, "missing or unknown token");
+        };
+        let now = SystemTime::now();
+        let expired = inner
+            .access
+            .get(&token)
+            .is_none_or(|a| a.revoked || now >= a.expires);
+        if !expired {
+            return json_response(
+                200,
+                &serde_json::json!({ "ok": true, "provider": self.spec.name }),
+            );
+        }
+        inner.stats.expired_answers += 1;
+        let Some(signal) = &usage.expired else {
+            return error(401, "token expired");
+        };
+        let mut response = Response::new(Full::new(Bytes::new()));
+        *response.status_mut() =
+            StatusCode::from_u16(signal.status.first().copied().unwrap_or(401))
+                .unwrap_or(StatusCode::UNAUTHORIZED);
+        for (name, value) in &signal.headers {
+            if let (Ok(name), Ok(value)) = (
+                hyper::header::HeaderName::from_bytes(name.as_bytes()),
+                hyper::header::HeaderValue::from_str(value),
+            ) {
+                response.headers_mut().insert(name, value);
+            }
+        }
+        if let Some(error) = &signal.www_authenticate_error
+            && let Ok(value) = hyper::header::HeaderValue::from_str(&format!(
+                "Bearer error=\"{error}\", error_description=\"The token is expired\""
+            ))
+        {
+            response
+                .headers_mut()
+                .insert(hyper::header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}

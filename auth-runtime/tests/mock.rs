@@ -1,0 +1,194 @@
+//! The spec-driven simulator enforces what the specs say the vendors enforce, so that the demo
+//! and the CLI tests that run against it can fail.
+
+mod common;
+
+use auth_runtime::mock::PROTECTED_PATH;
+use auth_runtime::{MockOptions, MockServer};
+use serde_json::{Value, json};
+
+async fn post_json(url: &str, body: Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .expect("sent");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn intergiro_simulator_enforces_its_rules() {
+    let mock = MockServer::start(common::spec("intergiro"), MockOptions::default())
+        .await
+        .expect("starts");
+    let base = mock.base_url();
+    let key = mock.credential_env()[0].1.clone();
+    assert_eq!(mock.credential_env()[0].0, "INTERGIRO_API_KEY");
+
+    let (status, _) = post_json(
+        &format!("{base}/v3/auth/login"),
+        json!({"api_key": "wrong"}),
+    )
+    .await;
+    assert_eq!(
+        status, 400,
+        "wrong key rejected with the spec's first rejection status"
+    );
+    let (status, login) =
+        post_json(&format!("{base}/v3/auth/login"), json!({"api_key": key})).await;
+    assert_eq!(status, 200);
+    let access = login["access_token"].as_str().expect("token").to_owned();
+    assert!(
+        auth_runtime::auth_spec::jwt::exp_claim(&access).is_some(),
+        "a JWT with exp, as the spec reads it"
+    );
+    let refresh = login["refresh_token"].as_str().expect("refresh").to_owned();
+
+    // Premature refresh: an error, as Intergiro's document says.
+    let (status, _) = post_json(
+        &format!("{base}/v3/auth/refresh"),
+        json!({"refresh_token": refresh}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(mock.stats().premature_refreshes, 1);
+
+    // The API: the token as `usage` sends it; an expired one gets the expired signal.
+    let api = format!("{base}{PROTECTED_PATH}");
+    let ok = reqwest::Client::new()
+        .get(&api)
+        .bearer_auth(&access)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(ok.status(), 200);
+    mock.expire_tokens();
+    let expired = reqwest::Client::new()
+        .get(&api)
+        .bearer_auth(&access)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(expired.status(), 401);
+
+    // After expiry the refresh works, once: the token rotates.
+    let (status, renewed) = post_json(
+        &format!("{base}/v3/auth/refresh"),
+        json!({"refresh_token": refresh}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_ne!(renewed["refresh_token"], Value::from(refresh.clone()));
+    let (status, _) = post_json(
+        &format!("{base}/v3/auth/refresh"),
+        json!({"refresh_token": refresh}),
+    )
+    .await;
+    assert_eq!(status, 400, "a spent refresh token is rejected");
+    assert_eq!(mock.stats().reused_refresh_tokens, 1);
+
+    // A session that ended refuses refreshes.
+    mock.expire_tokens();
+    mock.end_sessions();
+    let next = renewed["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_owned();
+    let (status, _) = post_json(
+        &format!("{base}/v3/auth/refresh"),
+        json!({"refresh_token": next}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let stats = mock.stats();
+    assert_eq!(
+        (
+            stats.logins,
+            stats.refreshes,
+            stats.rejected_credentials,
+            stats.session_over
+        ),
+        (1, 1, 1, 1)
+    );
+    let counted: Value = reqwest::get(format!("{base}/__stats"))
+        .await
+        .expect("stats")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(counted["refreshes"], 1);
+}
+
+#[tokio::test]
+async fn apiax_and_idissuer_simulators_answer_in_their_shapes() {
+    let mock = MockServer::start(common::spec("apiax"), MockOptions::default())
+        .await
+        .expect("starts");
+    let env = mock.credential_env();
+    let form = [
+        ("client_id", "integration-api"),
+        ("grant_type", "password"),
+        ("username", env[0].1.as_str()),
+        ("password", env[1].1.as_str()),
+    ];
+    let login: Value = reqwest::Client::new()
+        .post(format!(
+            "{}/auth/realms/apiax/protocol/openid-connect/token",
+            mock.base_url()
+        ))
+        .form(&form)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        login["expires_in"], 60,
+        "expires_in carries the simulator's lifetime"
+    );
+    assert_eq!(
+        login["token_type"], "bearer",
+        "the rest of the documented shape is kept"
+    );
+
+    let mock = MockServer::start(common::spec("idissuer"), MockOptions::default())
+        .await
+        .expect("starts");
+    let env = mock.credential_env();
+    let (status, login) = post_json(
+        &format!("{}/v2/auth/token", mock.base_url()),
+        json!({"username": env[0].1, "password": env[1].1}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let token = login["access_token"]["token"]
+        .as_str()
+        .expect("nested token")
+        .to_owned();
+    assert_eq!(login["access_token"]["expires_in"], 60);
+    mock.expire_tokens();
+    let expired = reqwest::Client::new()
+        .get(format!("{}{PROTECTED_PATH}", mock.base_url()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(expired.status(), 401);
+    assert_eq!(
+        expired
+            .headers()
+            .get("token-expired")
+            .and_then(|v| v.to_str().ok()),
+        Some("true")
+    );
+    assert!(
+        expired
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("invalid_token"))
+    );
+}

@@ -44,7 +44,7 @@ pub struct Options {
     /// The path the spec was parsed from, as shown in docs and diagnostics (`providers/x.yaml`).
     pub display_path: String,
     /// Rust path of the module's parent (e.g. `providers`), used to make the doc examples
-    /// compile; without it they are marked `ignore`.
+    /// compile; without it they are shown as text.
     pub doc_parent: Option<String>,
 }
 
@@ -443,7 +443,8 @@ fn client(spec: &ProviderSpec, options: &Options) -> TokenStream {
             module = spec.name,
             url = spec.default_environment().base_url.clone().unwrap_or_else(|| "https://vendor.example".into()),
         ),
-        None => "```ignore\nlet client = Client::from_env()?;\nlet answer = client.http().get(\"https://vendor.example/...\").send().await?;\n```".to_owned(),
+        // Without the module's path the example cannot compile; shown as text, not an ignored test.
+        None => "```text\nlet client = Client::from_env()?;\nlet answer = client.http().get(\"https://vendor.example/...\").send().await?;\n```".to_owned(),
     };
     let doc = format!(
         "An authenticated {title} client: logs in, refreshes and sends the token as the spec says (through `auth_runtime`).\n\n{example}"

@@ -1,10 +1,16 @@
 //! Typed clients from provider specs, at compile time.
 //!
-//! ```ignore
-//! auth_macros::provider!("providers/apiax.yaml");      // -> pub mod apiax { ... }
-//! auth_macros::providers!("providers");                // one module per YAML in the folder
-//! auth_macros::providers!(".", doc_parent = "providers"); // doc examples that compile
 //! ```
+//! // In a crate whose Cargo.toml sits next to `providers/` (here: this repository's layout).
+//! auth_macros::provider!("../providers/apiax.yaml"); // -> pub mod apiax { ... }
+//!
+//! assert_eq!(apiax::NAME, "apiax");
+//! assert_eq!(apiax::Environment::default().base_url(), Some("https://auth.apiax.io"));
+//! ```
+//!
+//! `providers!("dir")` generates one module per YAML in the folder; both take an optional
+//! `doc_parent = "my_crate::path"` so that the generated doc examples name the module by its
+//! full path and compile as doctests.
 //!
 //! Paths are relative to the crate's `CARGO_MANIFEST_DIR` (or, failing that, to the file that
 //! invokes the macro). The generated code embeds each YAML with `include_str!`, so editing a

@@ -282,69 +282,61 @@ fn middleware(c: &mut Criterion) {
     let empty = reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).build();
     let url = format!("{}/api", server.uri());
     let (count, concurrency) = (256, 16);
+    // One batch of `count` requests through each client.
+    let run_plain = || {
+        rt.block_on(batch(count, concurrency, || {
+            let (client, url) = (plain.clone(), url.clone());
+            async move {
+                client
+                    .get(url)
+                    .bearer_auth("token")
+                    .send()
+                    .await
+                    .expect("sent")
+                    .status()
+                    .as_u16()
+            }
+        }))
+    };
+    let run_empty = || {
+        rt.block_on(batch(count, concurrency, || {
+            let (client, url) = (empty.clone(), url.clone());
+            async move {
+                client
+                    .get(url)
+                    .bearer_auth("token")
+                    .send()
+                    .await
+                    .expect("sent")
+                    .status()
+                    .as_u16()
+            }
+        }))
+    };
+    let run_auth = || {
+        rt.block_on(batch(count, concurrency, || {
+            let (client, url) = (with_auth.clone(), url.clone());
+            async move {
+                client
+                    .get(url)
+                    .send()
+                    .await
+                    .expect("sent")
+                    .status()
+                    .as_u16()
+            }
+        }))
+    };
     let mut group = c.benchmark_group("middleware");
     group.throughput(criterion::Throughput::Elements(count as u64));
     group.bench_function("plain_reqwest", |b| {
-        b.iter_custom(|iters| {
-            (0..iters)
-                .map(|_| {
-                    rt.block_on(batch(count, concurrency, || {
-                        let (client, url) = (plain.clone(), url.clone());
-                        async move {
-                            client
-                                .get(url)
-                                .bearer_auth("token")
-                                .send()
-                                .await
-                                .expect("sent")
-                                .status()
-                                .as_u16()
-                        }
-                    }))
-                })
-                .sum()
-        })
+        b.iter_custom(|iters| (0..iters).map(|_| run_plain()).sum())
     });
     group.bench_function("empty_middleware_stack", |b| {
-        b.iter_custom(|iters| {
-            (0..iters)
-                .map(|_| {
-                    rt.block_on(batch(count, concurrency, || {
-                        let (client, url) = (empty.clone(), url.clone());
-                        async move {
-                            client
-                                .get(url)
-                                .bearer_auth("token")
-                                .send()
-                                .await
-                                .expect("sent")
-                                .status()
-                                .as_u16()
-                        }
-                    }))
-                })
-                .sum()
-        })
+        b.iter_custom(|iters| (0..iters).map(|_| run_empty()).sum())
     });
     group.bench_function("with_auth_middleware", |b| {
-        b.iter_custom(|iters| {
-            (0..iters)
-                .map(|_| {
-                    rt.block_on(batch(count, concurrency, || {
-                        let (client, url) = (with_auth.clone(), url.clone());
-                        async move {
-                            client
-                                .get(url)
-                                .send()
-                                .await
-                                .expect("sent")
-                                .status()
-                                .as_u16()
-                        }
-                    }))
-                })
-                .sum()
-        })
+        b.iter_custom(|iters| (0..iters).map(|_| run_auth()).sum())
     });
     group.finish();
 
@@ -353,35 +345,6 @@ fn middleware(c: &mut Criterion) {
     let mut plain_times = Vec::new();
     let mut auth_times = Vec::new();
     for round in 0..30 {
-        let run_plain = || {
-            rt.block_on(batch(count, concurrency, || {
-                let (client, url) = (plain.clone(), url.clone());
-                async move {
-                    client
-                        .get(url)
-                        .bearer_auth("token")
-                        .send()
-                        .await
-                        .expect("sent")
-                        .status()
-                        .as_u16()
-                }
-            }))
-        };
-        let run_auth = || {
-            rt.block_on(batch(count, concurrency, || {
-                let (client, url) = (with_auth.clone(), url.clone());
-                async move {
-                    client
-                        .get(url)
-                        .send()
-                        .await
-                        .expect("sent")
-                        .status()
-                        .as_u16()
-                }
-            }))
-        };
         if round % 2 == 0 {
             plain_times.push(run_plain());
             auth_times.push(run_auth());

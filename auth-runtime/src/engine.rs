@@ -581,6 +581,14 @@ impl Authenticator {
         }
     }
 
+    /// A short excerpt of an answer's body for an error, with every secret this engine knows
+    /// (credentials, and the tokens of `session`) removed.
+    fn excerpt(&self, body: &str, session: Option<&Session>) -> String {
+        let secrets = self.template_context(session).secrets();
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        excerpt(body, &secrets)
+    }
+
     fn prepare(
         &self,
         endpoint: &Endpoint,
@@ -671,8 +679,6 @@ impl Authenticator {
                     return Err(e);
                 }
             };
-            let secrets = self.template_context(None).secrets();
-            let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
             if !spec.login.request.is_success(answer.status) {
                 span.record("outcome", "rejected");
                 if spec
@@ -686,7 +692,7 @@ impl Authenticator {
                         endpoint,
                         status: answer.status,
                         hint: vars.join(", "),
-                        excerpt: excerpt(&answer.body, &secrets),
+                        excerpt: self.excerpt(&answer.body, None),
                     });
                 }
                 return Err(AuthError::UnexpectedResponse {
@@ -694,7 +700,7 @@ impl Authenticator {
                     endpoint,
                     status: answer.status,
                     detail: "the status is not a success".into(),
-                    excerpt: excerpt(&answer.body, &secrets),
+                    excerpt: self.excerpt(&answer.body, None),
                 });
             }
             let extracted = spec.login.response.extract(&answer).map_err(|e| {
@@ -704,7 +710,7 @@ impl Authenticator {
                     &endpoint,
                     answer.status,
                     &e,
-                    excerpt(&answer.body, &secrets),
+                    self.excerpt(&answer.body, None),
                 )
             })?;
             span.record("outcome", "ok");
@@ -756,26 +762,22 @@ impl Authenticator {
                     return Err(RefreshFailure::SessionOver);
                 }
                 span.record("outcome", "rejected");
-                let secrets = self.template_context(Some(previous)).secrets();
-                let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
                 return Err(RefreshFailure::Failed(AuthError::UnexpectedResponse {
                     provider: spec.name.clone(),
                     endpoint,
                     status: answer.status,
                     detail: "the status is not a success".into(),
-                    excerpt: excerpt(&answer.body, &secrets),
+                    excerpt: self.excerpt(&answer.body, Some(previous)),
                 }));
             }
             let extracted = response.extract(&answer).map_err(|e| {
                 span.record("outcome", "unexpected");
-                let secrets = self.template_context(Some(previous)).secrets();
-                let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
                 RefreshFailure::Failed(AuthError::unexpected(
                     &spec.name,
                     &endpoint,
                     answer.status,
                     &e,
-                    excerpt(&answer.body, &secrets),
+                    self.excerpt(&answer.body, Some(previous)),
                 ))
             })?;
             span.record("outcome", "ok");

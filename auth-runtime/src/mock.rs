@@ -257,6 +257,16 @@ fn json_response(status: u16, body: &Value) -> Response<Full<Bytes>> {
     response
 }
 
+/// Adds a header, skipping names or values HTTP cannot carry (spec values are validated).
+fn insert_header(response: &mut Response<Full<Bytes>>, name: &str, value: &str) {
+    if let (Ok(name), Ok(value)) = (
+        hyper::header::HeaderName::from_bytes(name.as_bytes()),
+        hyper::header::HeaderValue::from_str(value),
+    ) {
+        response.headers_mut().insert(name, value);
+    }
+}
+
 fn error(status: u16, message: &str) -> Response<Full<Bytes>> {
     json_response(status, &serde_json::json!({ "error": message }))
 }
@@ -600,12 +610,7 @@ impl State {
             None => json_response(200, &body),
         };
         for (name, value) in headers {
-            if let (Ok(name), Ok(value)) = (
-                hyper::header::HeaderName::from_bytes(name.as_bytes()),
-                hyper::header::HeaderValue::from_str(&value),
-            ) {
-                response.headers_mut().insert(name, value);
-            }
+            insert_header(&mut response, &name, &value);
         }
         response
     }
@@ -757,21 +762,12 @@ impl State {
             StatusCode::from_u16(signal.status.first().copied().unwrap_or(401))
                 .unwrap_or(StatusCode::UNAUTHORIZED);
         for (name, value) in &signal.headers {
-            if let (Ok(name), Ok(value)) = (
-                hyper::header::HeaderName::from_bytes(name.as_bytes()),
-                hyper::header::HeaderValue::from_str(value),
-            ) {
-                response.headers_mut().insert(name, value);
-            }
+            insert_header(&mut response, name, value);
         }
-        if let Some(error) = &signal.www_authenticate_error
-            && let Ok(value) = hyper::header::HeaderValue::from_str(&format!(
-                "Bearer error=\"{error}\", error_description=\"The token is expired\""
-            ))
-        {
-            response
-                .headers_mut()
-                .insert(hyper::header::WWW_AUTHENTICATE, value);
+        if let Some(error) = &signal.www_authenticate_error {
+            let challenge =
+                format!("Bearer error=\"{error}\", error_description=\"The token is expired\"");
+            insert_header(&mut response, "www-authenticate", &challenge);
         }
         response
     }

@@ -340,29 +340,33 @@ fn middleware(c: &mut Criterion) {
     });
     group.finish();
 
-    // The machine is shared: measure both clients alternately, in the same minute, and compare
-    // medians (time for 256 requests; the throughput ratio is plain time / middleware time).
-    let mut plain_times = Vec::new();
-    let mut auth_times = Vec::new();
-    for round in 0..30 {
-        if round % 2 == 0 {
-            plain_times.push(run_plain());
-            auth_times.push(run_auth());
-        } else {
-            auth_times.push(run_auth());
-            plain_times.push(run_plain());
+    // The machine is shared and its speed drifts from minute to minute: measure the clients
+    // back to back in rotation and take the median of the per-round ratios, so that drift
+    // between rounds cancels out. The empty reqwest-middleware stack separates that crate's own
+    // cost from the auth layer's.
+    let runs: [&dyn Fn() -> Duration; 3] = [&run_plain, &run_empty, &run_auth];
+    let mut ratios_plain = Vec::new();
+    let mut ratios_empty = Vec::new();
+    let mut plain_rates = Vec::new();
+    for round in 0..40 {
+        let mut t = [Duration::ZERO; 3];
+        for i in 0..3 {
+            let which = (round + i) % 3;
+            t[which] = runs[which]();
         }
+        ratios_plain.push(t[0].as_secs_f64() / t[2].as_secs_f64());
+        ratios_empty.push(t[1].as_secs_f64() / t[2].as_secs_f64());
+        plain_rates.push(count as f64 / t[0].as_secs_f64());
     }
-    let median = |times: &mut Vec<Duration>| {
-        times.sort();
-        times[times.len() / 2]
+    let median = |values: &mut Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
     };
-    let (p, a) = (median(&mut plain_times), median(&mut auth_times));
     println!(
-        "middleware A/B (30 alternating rounds of {count} requests): plain {:.0} req/s, with auth middleware {:.0} req/s, ratio {:.3}",
-        count as f64 / p.as_secs_f64(),
-        count as f64 / a.as_secs_f64(),
-        p.as_secs_f64() / a.as_secs_f64()
+        "middleware throughput, median of 40 rotating rounds of {count} requests: auth/plain {:.3}, auth/empty-stack {:.3} (plain reqwest ran at {:.0} req/s)",
+        median(&mut ratios_plain),
+        median(&mut ratios_empty),
+        median(&mut plain_rates)
     );
     drop(server);
 }

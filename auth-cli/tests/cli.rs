@@ -106,7 +106,8 @@ fn idissuer_cli(dir: &Path, server: &Wiremock) -> Command {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_is_persisted_then_refreshed_after_expiry() {
-    let server = idissuer(1).await;
+    // Two seconds: long enough for the second process to start well within the lifetime.
+    let server = idissuer(2).await;
     let dir = temp_dir("persist");
     idissuer_cli(&dir, &server)
         .args(["token", "idissuer"])
@@ -125,7 +126,7 @@ async fn token_is_persisted_then_refreshed_after_expiry() {
         "the second call sent nothing"
     );
     // After expiry: a refresh, not a new login.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     idissuer_cli(&dir, &server)
         .args(["token", "idissuer"])
         .assert()

@@ -171,6 +171,7 @@ fn main() -> ExitCode {
     if cli.verbose {
         tracing_subscriber::fmt()
             .with_env_filter("auth_runtime=debug")
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_writer(std::io::stderr)
             .with_target(false)
             .init();
@@ -519,15 +520,15 @@ async fn status(cli: &Cli, provider: &str) -> Result<ExitCode, Failure> {
         })),
         Format::Text => {
             println!(
-                "provider:     {} ({}, {})",
+                "provider:      {} ({}, {})",
                 status.provider, status.environment, status.base_url
             );
             match session {
-                None => println!("session:      none (the next `token` logs in)"),
+                None => println!("session:       none (the next `token` logs in)"),
                 Some(s) => {
-                    println!("session:      generation {}", s.generation);
-                    println!("logged in:    {}", rfc3339(s.login_at));
-                    println!("token issued: {}", rfc3339(s.issued_at));
+                    println!("session:       generation {}", s.generation);
+                    println!("logged in:     {}", rfc3339(s.login_at));
+                    println!("token issued:  {}", rfc3339(s.issued_at));
                     let expiry =
                         |t: Option<SystemTime>| t.map(rfc3339).unwrap_or_else(|| "unknown".into());
                     println!(
@@ -536,7 +537,7 @@ async fn status(cli: &Cli, provider: &str) -> Result<ExitCode, Failure> {
                         if s.access_valid { "" } else { " (expired)" }
                     );
                     println!(
-                        "session ends: {}{}",
+                        "session ends:  {}{}",
                         expiry(s.refresh_expires_at),
                         if s.has_refresh_token {
                             ""

@@ -197,7 +197,7 @@ async fn header_status_json_and_logout() {
         .args(["status", "idissuer"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("session:      none"));
+        .stdout(predicate::str::contains("session:       none"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

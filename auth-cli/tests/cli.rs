@@ -533,3 +533,57 @@ fn demo_runs_every_provider_lifecycle() {
         predicate::str::contains("all steps passed").and(predicate::str::contains("✗").not()),
     );
 }
+
+/// On a terminal, a missing credential is asked for (the password without echo). `script`
+/// (util-linux, present on every Debian-like system) gives the command a pseudo-terminal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_credentials_are_prompted_for_on_a_terminal() {
+    let mock = MockServer::start(spec("idissuer"), MockOptions::default())
+        .await
+        .expect("mock");
+    let dir = temp_dir("prompt");
+    let values: Vec<String> = mock.credential_env().into_iter().map(|(_, v)| v).collect();
+    let command = format!(
+        "{} --store {} --base-url {} token idissuer",
+        env!("CARGO_BIN_EXE_auth-cli"),
+        dir.join("sessions.json").display(),
+        mock.base_url()
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("`script` (util-linux) is needed for this test");
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().expect("stdin");
+        writeln!(stdin, "{}\n{}", values[0], values[1]).expect("typed");
+    }
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .expect("join")
+        .expect("ends");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{screen}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        screen.contains("IDISSUER_USERNAME is not set; enter it:"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("IDISSUER_PASSWORD is not set; enter it:"),
+        "{screen}"
+    );
+    assert!(
+        screen.lines().any(|l| l.trim().starts_with("mock-access-")),
+        "the token was printed: {screen}"
+    );
+    assert_eq!(mock.stats().logins, 1);
+}

@@ -459,7 +459,7 @@ impl<'a> Lowerer<'a> {
             self.endpoint(&spanned.value, Context::Logout)
         });
 
-        let policy = self.policy(&raw, login_response.as_ref());
+        let policy = self.policy(&raw);
         let usage = self.usage(&raw.usage);
         // Only on an otherwise clean file: a broken template would make its credential look unused.
         let clean = self.diags.is_empty();
@@ -1189,7 +1189,7 @@ impl<'a> Lowerer<'a> {
         out
     }
 
-    fn policy(&mut self, raw: &RawSpec, login: Option<&TokenResponse>) -> Option<Policy> {
+    fn policy(&mut self, raw: &RawSpec) -> Option<Policy> {
         let p = &raw.policy;
         let at = p.refresh.referenced;
         let before = self.diags.len();
@@ -1253,9 +1253,6 @@ impl<'a> Lowerer<'a> {
             }
             (None, None) => Rotation::Reusable,
         };
-        if raw.refresh.is_none() && login.is_some_and(|l| l.refresh_token.is_some()) {
-            // A refresh token without a refresh endpoint is allowed (logout may use it), nothing to do.
-        }
         let session_over_status = self.statuses(
             &p.session_over_status,
             &[400, 401, 403],

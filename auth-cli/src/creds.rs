@@ -6,31 +6,23 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use auth_runtime::{AuthError, Credentials};
 use auth_spec::ProviderSpec;
 
-/// Every credential of `spec`, from the environment or (on a terminal) a prompt.
+/// Every credential of `spec`, from the environment or (on a terminal) a prompt. The runtime
+/// does the reading and names a missing variable; this only adds the prompt.
 pub fn gather(spec: &ProviderSpec) -> Result<Credentials, AuthError> {
     let interactive = std::io::stdin().is_terminal();
-    let mut out = Credentials::new();
-    for credential in &spec.credentials {
-        let value = match std::env::var(&credential.env)
+    Credentials::from_lookup(spec, |var| {
+        std::env::var(var)
             .ok()
             .filter(|v| !v.is_empty())
-        {
-            Some(value) => value,
-            None if interactive => prompt(&credential.env, credential.secret)
-                .ok_or_else(|| missing(spec, credential))?,
-            None => return Err(missing(spec, credential)),
-        };
-        out.insert(credential.name.clone(), value);
-    }
-    Ok(out)
-}
-
-fn missing(spec: &ProviderSpec, credential: &auth_spec::model::Credential) -> AuthError {
-    AuthError::MissingCredential {
-        provider: spec.name.clone(),
-        name: credential.name.clone(),
-        env: credential.env.clone(),
-    }
+            .or_else(|| {
+                let secret = spec
+                    .credentials
+                    .iter()
+                    .find(|c| c.env == var)
+                    .is_none_or(|c| c.secret);
+                interactive.then(|| prompt(var, secret)).flatten()
+            })
+    })
 }
 
 fn prompt(env: &str, secret: bool) -> Option<String> {

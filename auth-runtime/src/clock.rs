@@ -154,12 +154,26 @@ impl Clock for ManualClock {
     }
 }
 
-/// The monotonic instant matching wall time `at`, as seen from (`now`, `wall_now`).
+/// The monotonic instant matching wall time `at`, as seen from (`now`, `wall_now`). Times too
+/// far ahead for the clock to hold (vendor numbers are untrusted) become [`far_instant`].
 pub(crate) fn instant_for(at: SystemTime, now: Instant, wall_now: SystemTime) -> Instant {
     match at.duration_since(wall_now) {
-        Ok(ahead) => now + ahead,
+        Ok(ahead) => now.checked_add(ahead).unwrap_or_else(|| far_instant(now)),
         Err(behind) => now.checked_sub(behind.duration()).unwrap_or(now),
     }
+}
+
+/// About a century: as good as "never" for a token, and within what every clock can hold.
+const FAR: Duration = Duration::from_secs(100 * 365 * 86_400);
+
+/// An instant so far ahead that it means "never" for a token.
+pub(crate) fn far_instant(now: Instant) -> Instant {
+    now.checked_add(FAR).unwrap_or(now)
+}
+
+/// A wall time so far after `t` that it means "never" for a token.
+pub(crate) fn far_wall(t: SystemTime) -> SystemTime {
+    t.checked_add(FAR).unwrap_or(t)
 }
 
 #[cfg(test)]
@@ -211,5 +225,16 @@ mod tests {
         assert_eq!(instant_for(later, now, wall) - now, Duration::from_secs(10));
         let earlier = wall - Duration::from_secs(10);
         assert!(instant_for(earlier, now, wall) <= now);
+    }
+
+    #[test]
+    fn wall_times_beyond_the_clock_do_not_overflow() {
+        let now = Instant::now();
+        let wall = SystemTime::now();
+        let year_9999 = SystemTime::UNIX_EPOCH + Duration::from_secs(253_402_300_799);
+        assert!(instant_for(year_9999, now, wall) > now);
+        let extreme = SystemTime::UNIX_EPOCH + Duration::from_secs(i64::MAX as u64 / 2);
+        assert!(instant_for(extreme, now, wall) >= now);
+        assert!(far_wall(extreme) >= extreme);
     }
 }

@@ -14,14 +14,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwapOption;
 use auth_spec::ProviderSpec;
-use auth_spec::extract::{Expiry, Extracted};
-use auth_spec::model::{Endpoint, Retry, Rotation, TokenEndpoint};
+use auth_spec::model::{Endpoint, Retry};
 use auth_spec::template::Reference;
 use secrecy::ExposeSecret;
-use tracing::Instrument as _;
 use url::Url;
 
-use crate::clock::{Clock, SystemClock, instant_for};
+use crate::clock::{Clock, SystemClock};
 use crate::credentials::Credentials;
 use crate::error::{AuthError, StoreError};
 use crate::middleware::AuthMiddleware;
@@ -29,7 +27,10 @@ use crate::policy::{self, Action};
 use crate::redact::excerpt;
 use crate::request::{self, RetryScope, TemplateContext};
 use crate::session::{AccessToken, Current, Flow, RenderedUsage, Session};
-use crate::store::{MemoryStore, TokenStore};
+use crate::store::{MemoryStore, Pending, TokenStore};
+
+mod flight;
+mod flows;
 
 /// Gets and keeps valid tokens for one provider, as its spec says.
 ///
@@ -56,6 +57,12 @@ struct Inner {
     /// waited for it share its outcome instead of each trying again in turn.
     landed: tokio::sync::watch::Sender<Landing>,
     background: AtomicBool,
+    /// Set by [`Authenticator::shutdown`]: no more background renewals.
+    closing: AtomicBool,
+    /// How long a renewal waits for the store's lock.
+    lock_wait: Duration,
+    /// The answer paths later requests name; only those are kept in the session.
+    kept_paths: Vec<auth_spec::path::FieldPath>,
 }
 
 /// Builds an [`Authenticator`].
@@ -70,9 +77,19 @@ pub struct AuthenticatorBuilder {
     timeout: Duration,
     clock: Arc<dyn Clock>,
     retry: Option<Retry>,
+    lock_wait: Duration,
 }
 
 impl AuthenticatorBuilder {
+    /// How long a renewal waits for another holder of the session's lock in the store (another
+    /// process renewing the same session) before it gives up with
+    /// [`StoreError::LockTimeout`] naming the holder (default
+    /// [`crate::store::DEFAULT_LOCK_WAIT`]). A valid cached or stored token never waits.
+    pub fn lock_wait(mut self, wait: Duration) -> Self {
+        self.lock_wait = wait;
+        self
+    }
+
     /// Uses the named environment of the spec instead of its default.
     pub fn environment(mut self, name: impl Into<String>) -> Self {
         self.environment = Some(name.into());
@@ -176,6 +193,7 @@ impl AuthenticatorBuilder {
             .store_key
             .unwrap_or_else(|| store_key(&spec, &base_url, &self.credentials));
         let retry = self.retry.unwrap_or(spec.policy.retry);
+        let kept_paths = crate::kept::needed_paths(&spec);
         Ok(Authenticator {
             inner: Arc::new(Inner {
                 environment: environment.name.clone(),
@@ -191,6 +209,9 @@ impl AuthenticatorBuilder {
                 flight: tokio::sync::Mutex::new(None),
                 landed: tokio::sync::watch::Sender::new(Landing::default()),
                 background: AtomicBool::new(false),
+                closing: AtomicBool::new(false),
+                lock_wait: self.lock_wait,
+                kept_paths,
             }),
         })
     }
@@ -230,14 +251,6 @@ struct Landing {
     error: Option<AuthError>,
 }
 
-/// Why a refresh did not produce a session.
-enum RefreshFailure {
-    /// The vendor says the session is over: log in again.
-    SessionOver,
-    /// Anything else.
-    Failed(AuthError),
-}
-
 /// What [`Authenticator::status`] reports: times and state, never secrets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
@@ -249,6 +262,15 @@ pub struct Status {
     pub base_url: String,
     /// The stored session, if any.
     pub session: Option<SessionStatus>,
+    /// A renewal recorded in the store whose outcome is not (yet) recorded: one in flight in
+    /// another process, or one whose process died (then a login may have left a session open
+    /// at the vendor, and a refresh's token counts as spent).
+    pub pending: Option<Pending>,
+    /// A login whose process died before recording its outcome: the vendor may hold a session
+    /// from it.
+    pub abandoned_login: Option<Pending>,
+    /// Why the stored entry cannot be read, if it cannot (it is replaced at the next renewal).
+    pub unreadable: Option<String>,
 }
 
 /// Times of a session.
@@ -284,6 +306,7 @@ impl Authenticator {
             timeout: Duration::from_secs(30),
             clock: Arc::new(SystemClock),
             retry: None,
+            lock_wait: crate::store::DEFAULT_LOCK_WAIT,
         }
     }
 
@@ -310,7 +333,32 @@ impl Authenticator {
         }
         // Boxed so that this future stays small: the renewal's state is large, and the hot
         // path should not pay for setting it up.
-        Box::pin(self.slow_path()).await
+        Box::pin(self.slow_path(false)).await
+    }
+
+    /// A valid access token, renewed first when the policy says a renewal is due even though
+    /// the current token is still valid (inside the margin of `ahead_of_expiry` or
+    /// `before_expiry`).
+    ///
+    /// For callers that ask once and exit (scripts, the CLI): [`Self::access_token`] starts
+    /// that renewal in the background and hands out the current token, and a background task
+    /// dies with its process, so a vendor that allows refresh only *before* expiry would never
+    /// be refreshed. If the renewal fails, the still-valid token is returned (the failure is
+    /// logged).
+    pub async fn renew_if_due(&self) -> Result<AccessToken, AuthError> {
+        if let Some(token) = self.cached() {
+            return Ok(token);
+        }
+        Box::pin(self.slow_path(true)).await
+    }
+
+    /// Waits for a renewal in flight (such as a background refresh started by
+    /// [`Self::access_token`]) to end, and starts no more background renewals. Call it before a
+    /// short-lived program exits, so that a refresh already sent is not cut off before its
+    /// answer is stored. Foreground calls keep working afterwards.
+    pub async fn shutdown(&self) {
+        self.inner.closing.store(true, Ordering::Release);
+        drop(self.inner.flight.lock().await);
     }
 
     /// The cached token if it can be used as is, without waiting: no lock, no clock read (a
@@ -320,22 +368,6 @@ impl Authenticator {
         match &*self.inner.current.load() {
             Some(current) if current.is_fresh() => Some(current.token()),
             _ => None,
-        }
-    }
-
-    async fn slow_path(&self) -> Result<AccessToken, AuthError> {
-        let current = self.inner.current.load_full();
-        let action = self.decide(current.as_deref());
-        match (action, current) {
-            (Action::Use, Some(current)) => Ok(current.token()),
-            (Action::UseAndRefresh, Some(current)) => {
-                self.spawn_background_refresh(current.session.generation);
-                Ok(current.token())
-            }
-            (_, current) => {
-                self.renew(current.map(|c| c.session.generation), false)
-                    .await
-            }
         }
     }
 
@@ -354,224 +386,10 @@ impl Authenticator {
     pub fn invalidate(&self, generation: u64) {
         self.inner.current.rcu(|current| match current {
             Some(c) if c.session.generation == generation && !c.invalidated => {
-                Some(Arc::new(Current::new(
-                    Arc::clone(&c.session),
-                    c.fresh_until,
-                    c.access_deadline,
-                    c.refresh_deadline,
-                    true,
-                )))
+                Some(Arc::new(c.with_session(Arc::clone(&c.session), true)))
             }
             other => other.clone(),
         });
-    }
-
-    fn spawn_background_refresh(&self, generation: u64) {
-        if self.inner.background.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let Ok(handle) = tokio::runtime::Handle::try_current() else {
-            self.inner.background.store(false, Ordering::Release);
-            return;
-        };
-        let this = self.clone();
-        handle.spawn(async move {
-            if let Err(error) = this.renew(Some(generation), true).await {
-                tracing::warn!(provider = %this.inner.spec.name, %error, "background refresh failed; the current token stays in use");
-            }
-            this.inner.background.store(false, Ordering::Release);
-        });
-    }
-
-    /// Login or refresh, once for everyone waiting. `seen` is the generation the caller saw;
-    /// `background` renews a still-valid token whose margin was reached.
-    async fn renew(&self, seen: Option<u64>, background: bool) -> Result<AccessToken, AuthError> {
-        // Subscribed before trying the lock: a renewal that ends from now on is seen.
-        let mut landed = self.inner.landed.subscribe();
-        let started = landed.borrow().seq;
-        let last_login = match self.inner.flight.try_lock() {
-            Ok(guard) => guard,
-            // Someone is renewing: wait for their outcome and share it.
-            Err(_) => return self.follow(&mut landed, started, seen, background).await,
-        };
-        let result = self.renew_locked(last_login, seen, background).await;
-        self.inner.landed.send_modify(|landing| {
-            landing.seq += 1;
-            landing.error = result.as_ref().err().cloned();
-        });
-        result
-    }
-
-    /// Waits for the renewal in flight and takes its result.
-    async fn follow(
-        &self,
-        landed: &mut tokio::sync::watch::Receiver<Landing>,
-        started: u64,
-        seen: Option<u64>,
-        background: bool,
-    ) -> Result<AccessToken, AuthError> {
-        if background {
-            // Someone is already renewing; the current token stays in use meanwhile.
-            return self
-                .inner
-                .current
-                .load()
-                .as_ref()
-                .map(|c| c.token())
-                .ok_or_else(|| {
-                    AuthError::Config("no session to refresh in the background".into())
-                });
-        }
-        let landing = match landed.wait_for(|l| l.seq > started).await {
-            Ok(landing) => landing.clone(),
-            // The engine is being dropped.
-            Err(_) => return Err(AuthError::Config("the engine was shut down".into())),
-        };
-        if let Some(error) = landing.error {
-            return Err(error);
-        }
-        match self.inner.current.load_full() {
-            Some(current) if Some(current.session.generation) != seen || current.is_fresh() => {
-                Ok(current.token())
-            }
-            // Renewed and already stale again, or logged out: go round once more.
-            _ => Box::pin(self.slow_path()).await,
-        }
-    }
-
-    async fn renew_locked(
-        &self,
-        mut last_login: tokio::sync::MutexGuard<'_, Option<Instant>>,
-        seen: Option<u64>,
-        background: bool,
-    ) -> Result<AccessToken, AuthError> {
-        // Another task may have renewed just before this one took the lock.
-        if let Some(token) = self.usable_after_wait(seen, background) {
-            return Ok(token);
-        }
-        let _store_lock = self.inner.store.lock(&self.inner.key).await?;
-        // Another process may have renewed: the store is the truth.
-        let stored = self.inner.store.load(&self.inner.key).await?;
-        let stored_generation = stored.as_ref().map(|s| s.generation);
-        let mine = self.inner.current.load_full();
-        let mine_generation = mine.as_ref().map(|c| c.session.generation);
-        if let Some(stored) = stored
-            && mine_generation.is_none_or(|g| stored.generation > g)
-        {
-            let adopted = self.install(self.current_from(stored, None));
-            if let Action::Use | Action::UseAndRefresh = self.decide(Some(&adopted))
-                && !(background && seen == Some(adopted.session.generation))
-            {
-                return Ok(adopted.token());
-            }
-        }
-        let current = self.inner.current.load_full();
-        let action = match self.decide(current.as_deref()) {
-            Action::UseAndRefresh if background => Action::Refresh,
-            Action::Use | Action::UseAndRefresh => {
-                if let Some(c) = current {
-                    return Ok(c.token());
-                }
-                Action::Login
-            }
-            other => other,
-        };
-        let next_generation = stored_generation.max(mine_generation).unwrap_or(0) + 1;
-        let (session, monotonic) = match (action, current.as_deref()) {
-            (Action::Refresh, Some(c)) => match self.refresh(&c.session, next_generation).await {
-                Ok(session) => session,
-                Err(RefreshFailure::SessionOver) => {
-                    // The refresh token is dead: never send it again, here or from another
-                    // process, even if the new login below fails.
-                    self.forget_refresh_token(c, stored_generation).await?;
-                    self.login(
-                        next_generation,
-                        &mut last_login,
-                        stored_login(current.as_deref()),
-                    )
-                    .await
-                    .map_err(|e| AuthError::SessionExpired {
-                        provider: self.inner.spec.name.clone(),
-                        relogin: Box::new(e),
-                    })?
-                }
-                Err(RefreshFailure::Failed(e)) => return Err(e),
-            },
-            _ => {
-                self.login(
-                    next_generation,
-                    &mut last_login,
-                    stored_login(current.as_deref()),
-                )
-                .await?
-            }
-        };
-        match self
-            .inner
-            .store
-            .compare_and_set(&self.inner.key, stored_generation, &session)
-            .await
-        {
-            Ok(()) => {}
-            // Cannot happen while the lock is honoured; keep the new session in memory anyway.
-            Err(e @ StoreError::Conflict { .. }) => tracing::warn!(error = %e, "store conflict"),
-            Err(e) => return Err(e.into()),
-        }
-        Ok(self.install(self.current_from(session, monotonic)).token())
-    }
-
-    /// Makes `current` the engine's token, and asks the clock to flag it when it is due for
-    /// renewal.
-    fn install(&self, current: Current) -> Arc<Current> {
-        let current = Arc::new(current);
-        if let Some(at) = current.fresh_until {
-            let weak = Arc::downgrade(&current);
-            self.inner.clock.schedule(
-                at,
-                Box::new(move || {
-                    if let Some(current) = weak.upgrade() {
-                        current.due.store(true, Ordering::Release);
-                    }
-                }),
-            );
-        }
-        self.inner.current.store(Some(Arc::clone(&current)));
-        current
-    }
-
-    /// Keeps the session but drops its refresh token, in memory and in the store.
-    async fn forget_refresh_token(
-        &self,
-        current: &Current,
-        stored_generation: Option<u64>,
-    ) -> Result<(), AuthError> {
-        let mut session = Session::clone(&current.session);
-        session.refresh_token = None;
-        session.refresh_expires_at = None;
-        if stored_generation == Some(session.generation) {
-            self.inner
-                .store
-                .compare_and_set(&self.inner.key, stored_generation, &session)
-                .await?;
-        }
-        self.inner.current.store(Some(Arc::new(Current::new(
-            Arc::new(session),
-            current.fresh_until,
-            current.access_deadline,
-            current.refresh_deadline,
-            true,
-        ))));
-        Ok(())
-    }
-
-    fn usable_after_wait(&self, seen: Option<u64>, background: bool) -> Option<AccessToken> {
-        let current = self.inner.current.load_full()?;
-        let renewed = Some(current.session.generation) != seen;
-        match self.decide(Some(&current)) {
-            Action::Use => Some(current.token()),
-            Action::UseAndRefresh if renewed || !background => Some(current.token()),
-            _ => None,
-        }
     }
 
     fn template_context<'a>(&'a self, session: Option<&'a Session>) -> TemplateContext<'a> {
@@ -627,236 +445,6 @@ impl Authenticator {
             attempts: f.attempts,
             last: f.last,
         })
-    }
-
-    async fn login(
-        &self,
-        generation: u64,
-        last_login: &mut Option<Instant>,
-        stored_login: Option<SystemTime>,
-    ) -> Result<(Session, Option<Instant>), AuthError> {
-        let spec = &self.inner.spec;
-        if let Some(interval) = spec.policy.min_login_interval {
-            let now = self.inner.clock.now();
-            let since_mine = last_login.map(|t| now.saturating_duration_since(t));
-            let since_stored = stored_login.map(|t| {
-                self.inner
-                    .clock
-                    .wall()
-                    .duration_since(t)
-                    .unwrap_or_default()
-            });
-            if let Some(since) = since_mine.into_iter().chain(since_stored).min()
-                && since < interval
-            {
-                let wait = interval - since;
-                if wait > Duration::from_secs(10) {
-                    return Err(AuthError::LoginThrottled {
-                        provider: spec.name.clone(),
-                        interval,
-                        wait,
-                    });
-                }
-                tracing::debug!(provider = %spec.name, wait_ms = wait.as_millis() as u64, "spacing logins");
-                self.inner.clock.sleep(wait).await;
-            }
-        }
-        let endpoint = format!("login {}", spec.login.request.path);
-        let span = tracing::info_span!("auth.login", provider = %spec.name, endpoint = %spec.login.request.path, outcome = tracing::field::Empty, duration_ms = tracing::field::Empty);
-        async {
-            let started = Instant::now();
-            let prepared = self.prepare(&spec.login.request, &endpoint, None)?;
-            *last_login = Some(self.inner.clock.now());
-            let sent = self.inner.clock.now();
-            let sent_wall = self.inner.clock.wall();
-            let result = self.send(&prepared, &endpoint, RetryScope::Transient).await;
-            let span = tracing::Span::current();
-            span.record("duration_ms", started.elapsed().as_millis() as u64);
-            let answer = match result {
-                Ok(answer) => answer,
-                Err(e) => {
-                    span.record("outcome", "unreachable");
-                    return Err(e);
-                }
-            };
-            if !spec.login.request.is_success(answer.status) {
-                span.record("outcome", "rejected");
-                if spec
-                    .policy
-                    .credentials_rejected_status
-                    .contains(&answer.status)
-                {
-                    let vars: Vec<&str> = spec.credentials.iter().map(|c| c.env.as_str()).collect();
-                    return Err(AuthError::CredentialsRejected {
-                        provider: spec.name.clone(),
-                        endpoint,
-                        status: answer.status,
-                        hint: vars.join(", "),
-                        excerpt: self.excerpt(&answer.body, None),
-                    });
-                }
-                return Err(AuthError::UnexpectedResponse {
-                    provider: spec.name.clone(),
-                    endpoint,
-                    status: answer.status,
-                    detail: "the status is not a success".into(),
-                    excerpt: self.excerpt(&answer.body, None),
-                });
-            }
-            let extracted = spec.login.response.extract(&answer).map_err(|e| {
-                span.record("outcome", "unexpected");
-                AuthError::unexpected(
-                    &spec.name,
-                    &endpoint,
-                    answer.status,
-                    &e,
-                    self.excerpt(&answer.body, None),
-                )
-            })?;
-            span.record("outcome", "ok");
-            tracing::info!(generation, "logged in");
-            Ok(self.session_from(extracted, generation, sent, sent_wall, sent_wall, None))
-        }
-        .instrument(span)
-        .await
-    }
-
-    async fn refresh(
-        &self,
-        previous: &Session,
-        generation: u64,
-    ) -> Result<(Session, Option<Instant>), RefreshFailure> {
-        let spec = &self.inner.spec;
-        let Some(TokenEndpoint { request, response }) = &spec.refresh else {
-            return Err(RefreshFailure::SessionOver);
-        };
-        let endpoint = format!("refresh {}", request.path);
-        let span = tracing::info_span!("auth.refresh", provider = %spec.name, endpoint = %request.path, outcome = tracing::field::Empty, duration_ms = tracing::field::Empty);
-        async {
-            let started = Instant::now();
-            let prepared = self
-                .prepare(request, &endpoint, Some(previous))
-                .map_err(RefreshFailure::Failed)?;
-            let sent = self.inner.clock.now();
-            let sent_wall = self.inner.clock.wall();
-            // A rotating refresh token must not be sent twice: retry only what the vendor
-            // cannot have processed.
-            let scope = match spec.policy.rotation {
-                Rotation::Rotates => RetryScope::NotProcessed,
-                Rotation::Reusable => RetryScope::Transient,
-            };
-            let result = self.send(&prepared, &endpoint, scope).await;
-            let span = tracing::Span::current();
-            span.record("duration_ms", started.elapsed().as_millis() as u64);
-            let answer = match result {
-                Ok(answer) => answer,
-                Err(e) => {
-                    span.record("outcome", "unreachable");
-                    return Err(RefreshFailure::Failed(e));
-                }
-            };
-            if !request.is_success(answer.status) {
-                if spec.policy.session_over_status.contains(&answer.status) {
-                    span.record("outcome", "session_over");
-                    tracing::info!(status = answer.status, "session over; logging in again");
-                    return Err(RefreshFailure::SessionOver);
-                }
-                span.record("outcome", "rejected");
-                return Err(RefreshFailure::Failed(AuthError::UnexpectedResponse {
-                    provider: spec.name.clone(),
-                    endpoint,
-                    status: answer.status,
-                    detail: "the status is not a success".into(),
-                    excerpt: self.excerpt(&answer.body, Some(previous)),
-                }));
-            }
-            let extracted = response.extract(&answer).map_err(|e| {
-                span.record("outcome", "unexpected");
-                RefreshFailure::Failed(AuthError::unexpected(
-                    &spec.name,
-                    &endpoint,
-                    answer.status,
-                    &e,
-                    self.excerpt(&answer.body, Some(previous)),
-                ))
-            })?;
-            span.record("outcome", "ok");
-            tracing::info!(generation, "refreshed");
-            Ok(self.session_from(
-                extracted,
-                generation,
-                sent,
-                sent_wall,
-                previous.login_at,
-                Some(previous),
-            ))
-        }
-        .instrument(span)
-        .await
-    }
-
-    /// A session from a token answer. `previous` is the session a refresh replaced: its refresh
-    /// token and expiry are kept when the answer carries no new refresh token.
-    fn session_from(
-        &self,
-        extracted: Extracted,
-        generation: u64,
-        sent: Instant,
-        sent_wall: SystemTime,
-        login_at: SystemTime,
-        previous: Option<&Session>,
-    ) -> (Session, Option<Instant>) {
-        // Relative lifetimes count from the monotonic instant the request was sent.
-        let monotonic = match extracted.access_expiry {
-            Expiry::In(d) => Some(sent + d),
-            _ => None,
-        };
-        let wall = |expiry: Expiry| match expiry {
-            Expiry::Unknown => None,
-            Expiry::In(d) => Some(sent_wall + d),
-            Expiry::At(t) => Some(t),
-            Expiry::SinceLogin(d) => Some(login_at + d),
-        };
-        let (refresh_token, refresh_expires_at) = match (extracted.refresh_token, previous) {
-            (Some(token), _) => (Some(token), wall(extracted.refresh_expiry)),
-            (None, Some(prev)) => (prev.refresh_token.clone(), prev.refresh_expires_at),
-            (None, None) => (None, None),
-        };
-        let session = Session {
-            access_token: extracted.access_token,
-            refresh_token,
-            access_expires_at: wall(extracted.access_expiry),
-            refresh_expires_at,
-            issued_at: sent_wall,
-            login_at,
-            generation,
-            last_response: extracted.body,
-            last_flow: if previous.is_some() {
-                Flow::Refresh
-            } else {
-                Flow::Login
-            },
-        };
-        (session, monotonic)
-    }
-
-    /// The in-memory view of a session: wall times become monotonic deadlines. A fresh answer
-    /// passes the monotonic deadline of a relative expiry (`sent + lifetime`) so that a wall
-    /// clock jump cannot move it.
-    fn current_from(&self, session: Session, monotonic: Option<Instant>) -> Current {
-        let now = self.inner.clock.now();
-        let wall_now = self.inner.clock.wall();
-        let to_instant = |t: SystemTime| instant_for(t, now, wall_now);
-        let issued = to_instant(session.issued_at);
-        let access_deadline = monotonic.or_else(|| session.access_expires_at.map(to_instant));
-        let refresh_deadline = session.refresh_expires_at.map(to_instant);
-        Current::new(
-            Arc::new(session),
-            policy::fresh_until(&self.inner.spec.policy, issued, access_deadline),
-            access_deadline,
-            refresh_deadline,
-            false,
-        )
     }
 
     /// Puts the token on an outgoing request as the spec's `usage` says (headers, query).
@@ -960,9 +548,15 @@ impl Authenticator {
 
     /// Session state and times (from memory, else from the store). Never secrets.
     pub async fn status(&self) -> Result<Status, AuthError> {
+        let (entry, unreadable) = match self.inner.store.load(&self.inner.key).await {
+            Ok(entry) => (entry, None),
+            Err(e @ StoreError::Corrupt { .. }) => (None, Some(e.to_string())),
+            Err(e) => return Err(e.into()),
+        };
+        let entry = entry.unwrap_or_default();
         let session = match self.inner.current.load_full() {
             Some(c) => Some(Session::clone(&c.session)),
-            None => self.inner.store.load(&self.inner.key).await?,
+            None => entry.session,
         };
         let wall = self.inner.clock.wall();
         Ok(Status {
@@ -983,6 +577,9 @@ impl Authenticator {
                 has_refresh_token: s.refresh_token.is_some(),
                 access_valid: s.access_expires_at.is_none_or(|t| wall < t),
             }),
+            pending: entry.pending,
+            abandoned_login: entry.abandoned_login,
+            unreadable,
         })
     }
 
@@ -990,10 +587,19 @@ impl Authenticator {
     /// session), then forgets the session locally and in the store.
     pub async fn logout(&self) -> Result<(), AuthError> {
         let _flight = self.inner.flight.lock().await;
-        let _lock = self.inner.store.lock(&self.inner.key).await?;
+        let _lock = self
+            .inner
+            .store
+            .lock(&self.inner.key, self.inner.lock_wait)
+            .await?;
         let session = match self.inner.current.load_full() {
             Some(c) => Some(Session::clone(&c.session)),
-            None => self.inner.store.load(&self.inner.key).await?,
+            // An unreadable entry has no session to end at the vendor; it is removed below.
+            None => match self.inner.store.load(&self.inner.key).await {
+                Ok(entry) => entry.and_then(|e| e.session),
+                Err(StoreError::Corrupt { .. }) => None,
+                Err(e) => return Err(e.into()),
+            },
         };
         let mut result = Ok(());
         if let (Some(endpoint), Some(session)) = (&self.inner.spec.logout, &session) {
@@ -1024,18 +630,17 @@ impl Authenticator {
 
     /// The last token answer's JSON body and which call produced it, for typed access by
     /// generated clients. Holds secrets: do not log it.
+    ///
+    /// The whole answer is known only to the process that received it; a session read from the
+    /// store keeps only the values later requests need (see [`Session::last_response`]).
     pub fn last_response(&self) -> Option<(Flow, auth_spec::extract::SecretJson)> {
         self.inner.current.load().as_ref().and_then(|c| {
-            c.session
-                .last_response
+            c.answer
                 .clone()
+                .or_else(|| c.session.last_response.clone())
                 .map(|r| (c.session.last_flow, r))
         })
     }
-}
-
-fn stored_login(current: Option<&Current>) -> Option<SystemTime> {
-    current.map(|c| c.session.login_at)
 }
 
 impl std::fmt::Debug for Authenticator {

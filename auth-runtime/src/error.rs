@@ -161,16 +161,49 @@ pub enum StoreError {
         /// What is wrong.
         message: String,
     },
-    /// Another writer changed the session first (compare-and-set on the generation failed).
+    /// Another writer changed the entry first (compare-and-set on the revision failed).
     #[error(
-        "token store: session `{key}` changed concurrently (expected generation {expected}, found {found})"
+        "token store: session `{key}` changed concurrently (expected revision {}, found {})",
+        revision(.expected),
+        revision(.found)
     )]
     Conflict {
         /// The session key.
         key: String,
-        /// The generation the writer based its update on.
-        expected: u64,
-        /// The generation found.
-        found: u64,
+        /// The revision the writer based its update on (`None`: nothing stored).
+        expected: Option<u64>,
+        /// The revision found.
+        found: Option<u64>,
     },
+    /// One entry cannot be read (written by something else, or damaged). Other entries are
+    /// unaffected; the engine treats this one as absent and replaces it at the next renewal.
+    #[error(
+        "token store {path}: the session `{key}` cannot be read ({message}); it will be replaced"
+    )]
+    Corrupt {
+        /// The store's location.
+        path: String,
+        /// The session key.
+        key: String,
+        /// What is wrong (never the content).
+        message: String,
+    },
+    /// Another holder kept the session's lock for longer than the renewal may wait.
+    #[error(
+        "token store {store}: the session `{key}` is locked by {holder}; gave up after {waited:?} (if that process is stuck, stop it)"
+    )]
+    LockTimeout {
+        /// The store's location.
+        store: String,
+        /// The session key.
+        key: String,
+        /// How long this renewal waited.
+        waited: Duration,
+        /// Who holds it, as far as the store knows (a process id).
+        holder: String,
+    },
+}
+
+fn revision(r: &Option<u64>) -> String {
+    r.map_or_else(|| "none".to_owned(), |r| r.to_string())
 }

@@ -24,6 +24,7 @@ pub mod clock;
 pub mod credentials;
 pub mod engine;
 pub mod error;
+pub(crate) mod kept;
 pub mod middleware;
 #[cfg(feature = "mock")]
 pub mod mock;
@@ -49,4 +50,4 @@ pub use secrecy;
 pub use serde;
 pub use serde_json;
 pub use session::{AccessToken, Flow, Session};
-pub use store::{FileStore, MemoryStore, TokenStore};
+pub use store::{Entry, FileStore, MemoryStore, Pending, TokenStore};

@@ -192,6 +192,9 @@ impl Prepared {
 pub(crate) struct SendFailure {
     pub(crate) attempts: u32,
     pub(crate) last: String,
+    /// Whether the vendor may have acted on a request (it was sent and no answer said
+    /// otherwise): a rotating refresh token sent then counts as spent, a login as maybe open.
+    pub(crate) maybe_processed: bool,
 }
 
 /// Which faults may be retried.
@@ -202,6 +205,9 @@ pub(crate) enum RetryScope {
     /// Only failures where the vendor cannot have acted on the request: connect errors and 429.
     /// Used for refreshes with rotating refresh tokens, which must not be sent twice.
     NotProcessed,
+    /// Connect errors, 429 and 5xx, not timeouts: a login that timed out may have opened a
+    /// session, and sending it again would open another.
+    Answered,
 }
 
 /// Sends with retries. Returns the first non-transient answer (any status), or why it gave up.
@@ -213,14 +219,17 @@ pub(crate) async fn send(
     clock: &dyn Clock,
 ) -> Result<Answer, SendFailure> {
     let mut attempt = 0;
+    // Whether an earlier attempt may have reached the vendor.
+    let mut processed_before = false;
     loop {
         attempt += 1;
         let last_attempt = attempt >= retry.max_attempts;
-        let (last, wait) = match prepared.build(client).send().await {
+        let (last, wait, maybe_processed) = match prepared.build(client).send().await {
             Ok(response) => {
                 let status = response.status().as_u16();
                 let transient = status == 429 || (500..600).contains(&status);
-                let retryable = status == 429 || (transient && scope == RetryScope::Transient);
+                let retryable = status == 429 || (transient && scope != RetryScope::NotProcessed);
+                let maybe_processed = status != 429;
                 let headers: Vec<(String, String)> = response
                     .headers()
                     .iter()
@@ -252,30 +261,35 @@ pub(crate) async fn send(
                         last: format!(
                             "HTTP {status}, Retry-After {asked:?} exceeds the retry budget"
                         ),
+                        maybe_processed: maybe_processed || processed_before,
                     });
                 }
-                (format!("HTTP {status}"), asked)
+                (format!("HTTP {status}"), asked, maybe_processed)
             }
             Err(error) => {
                 let retryable = error.is_connect()
                     || (scope == RetryScope::Transient
                         && (error.is_timeout() || error.is_request()));
                 let described = describe(&error);
+                let maybe_processed = !error.is_connect();
                 if !retryable {
                     return Err(SendFailure {
                         attempts: attempt,
                         last: described,
+                        maybe_processed: maybe_processed || processed_before,
                     });
                 }
-                (described, None)
+                (described, None, maybe_processed)
             }
         };
         if last_attempt {
             return Err(SendFailure {
                 attempts: attempt,
                 last,
+                maybe_processed: maybe_processed || processed_before,
             });
         }
+        processed_before |= maybe_processed;
         let wait = wait.unwrap_or_else(|| backoff(retry, attempt));
         tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, %last, "retrying");
         clock.sleep(wait.min(Duration::from_secs(300))).await;

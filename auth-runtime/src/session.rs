@@ -29,7 +29,8 @@ pub struct Session {
     /// Increases by one with every login or refresh; an expired-token answer seen with
     /// generation N only triggers a refresh while N is still current.
     pub generation: u64,
-    /// The last token answer's JSON body, for `${response.PATH}` templates.
+    /// The values of the last token answer that later requests name (`${response.PATH}`
+    /// templates), at their paths; `None` when no template needs any.
     pub last_response: Option<SecretJson>,
     /// Which call produced `last_response`.
     pub last_flow: Flow,
@@ -78,6 +79,9 @@ pub(crate) struct Current {
     /// Set by a clock task once `fresh_until` has passed: the hot path reads this flag instead
     /// of the clock. Only ever goes from false to true.
     pub(crate) due: AtomicBool,
+    /// The whole token answer this session came from, in the process that received it (the
+    /// session itself keeps only what later requests need).
+    pub(crate) answer: Option<SecretJson>,
     /// Several handles to the same token, each its own allocation on its own cache lines.
     /// Threads clone different ones, so handing out a token does not make cores fight over one
     /// reference count.
@@ -132,8 +136,23 @@ impl Current {
             refresh_deadline,
             invalidated,
             due: AtomicBool::new(invalidated),
+            answer: None,
             shards,
         }
+    }
+
+    /// The same deadlines and answer for another version of the session (a refresh token
+    /// dropped, an expired-token answer seen).
+    pub(crate) fn with_session(&self, session: Arc<Session>, invalidated: bool) -> Self {
+        let mut next = Self::new(
+            session,
+            self.fresh_until,
+            self.access_deadline,
+            self.refresh_deadline,
+            invalidated,
+        );
+        next.answer = self.answer.clone();
+        next
     }
 
     /// Whether the token can be handed out without any check of the clock.

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use auth_runtime::{
-    Authenticator, Clock, Credentials, FileStore, ManualClock, Session, TokenStore,
+    Authenticator, Clock, Credentials, Entry, FileStore, ManualClock, Session, TokenStore,
 };
 use secrecy::{ExposeSecret, SecretString};
 use wiremock::matchers::{method, path};
@@ -313,9 +313,20 @@ async fn eight_processes_sharing_a_file_send_one_refresh() {
         last_response: None,
         last_flow: auth_runtime::Flow::Login,
     };
-    let lock = store.lock(probe.store_key()).await.expect("lock");
+    let lock = store
+        .lock(probe.store_key(), Duration::from_secs(5))
+        .await
+        .expect("lock");
     store
-        .compare_and_set(probe.store_key(), None, &expired)
+        .compare_and_set(
+            probe.store_key(),
+            None,
+            &Entry {
+                revision: 1,
+                session: Some(expired),
+                ..Entry::default()
+            },
+        )
         .await
         .expect("seed");
     drop(lock);
@@ -385,6 +396,7 @@ async fn eight_processes_sharing_a_file_send_one_refresh() {
         .load(probe.store_key())
         .await
         .expect("load")
+        .and_then(|e| e.session)
         .expect("session");
     assert_eq!(stored.generation, 2);
     assert_eq!(

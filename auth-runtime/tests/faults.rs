@@ -164,7 +164,7 @@ async fn a_login_answered_500_forever_is_unreachable_after_3_attempts() {
 }
 
 #[tokio::test]
-async fn a_login_that_times_out_is_unreachable() {
+async fn a_login_that_times_out_is_unreachable_and_not_sent_again() {
     bounded(async {
         let server = MockServer::start().await;
         // Slower than the 200 ms timeout.
@@ -177,10 +177,13 @@ async fn a_login_that_times_out_is_unreachable() {
         let auth = idissuer_at(&server.uri(), common::fast_retry());
         let started = Instant::now();
         let error = auth.access_token().await.expect_err("timed out");
+        // Not sent again: the vendor may have opened a session for it, and a second login
+        // would open another (issue 8, A.4: never log in twice for one caller).
         assert!(
-            matches!(error, AuthError::Unreachable { attempts: 3, .. }),
+            matches!(error, AuthError::Unreachable { attempts: 1, .. }),
             "{error:?}"
         );
+        assert_eq!(common::count(&server, IDISSUER_LOGIN).await, 1);
         assert!(error.to_string().contains("timed out"), "{error}");
         assert!(
             started.elapsed() < Duration::from_secs(2),

@@ -1,15 +1,22 @@
 //! Sessions in a JSON file shared by several processes (the CLI's store).
 //!
-//! - The file is only ever replaced whole: written to a temporary file beside it, fsynced, then
-//!   renamed over it, so a reader never sees half a file and a crash never leaves one.
-//! - Renewal is serialized across processes by an exclusive lock on a sidecar `<file>.lock`
-//!   (`std::fs::File::lock`). The data file cannot carry the lock itself: the rename replaces it.
+//! - Reads take no lock: the file is only ever replaced whole (temporary file, fsync, rename), so
+//!   a reader never sees half a file. A valid cached token therefore never waits for a lock.
+//! - Renewals lock their own session key (`<file>.locks/<hash>.lock`), so a slow login of one
+//!   provider does not hold up another. Writes take a short lock on the whole file
+//!   (`<file>.lock`) for the read-modify-write; under it, temporary files left by killed writers
+//!   are removed (nobody else can be writing one). Every wait is bounded.
+//! - Entries are independent: one that cannot be read is reported for its key alone, and kept
+//!   as it is for the others. Fields this version does not know (written by a newer one) are
+//!   kept. Nothing is written that could not be read back.
+//! - A symlinked store is written through (the link keeps pointing at the live file); lock
+//!   files are never opened through a symlink; a FIFO or other non-regular file is refused.
 //! - Files are created with mode 0600 (the tokens are bearer credentials), folders with 0700.
 //! - The format carries a version; a file from a newer version is an error, not a guess.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
-use std::io::Write as _;
+use std::fs::File;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -17,12 +24,21 @@ use async_trait::async_trait;
 use auth_spec::extract::SecretJson;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
-use super::{StoreLock, TokenStore};
+use super::lockfile::{self, private_options};
+use super::{Entry, MAX_REVISION, Pending, StoreLock, TokenStore};
 use crate::error::StoreError;
 use crate::session::{Flow, Session};
 
 const FORMAT_VERSION: u32 = 1;
+
+/// How long a write waits for another writer's read-modify-write (milliseconds of work; a
+/// longer wait means a stuck process).
+const WRITE_LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// A session file larger than this is refused rather than read into memory on every call.
+const MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
 
 /// A JSON file of sessions, safe to share between processes.
 #[derive(Debug, Clone)]
@@ -30,29 +46,59 @@ pub struct FileStore {
     path: PathBuf,
 }
 
+/// The persisted form of an [`Entry`]; times are milliseconds since the Unix epoch. The
+/// session's fields sit at the top of the entry (as in files written before entries had
+/// intents).
 #[derive(Serialize, Deserialize, Default)]
-struct FileFormat {
-    version: u32,
-    sessions: BTreeMap<String, StoredSession>,
-}
-
-/// The persisted form of a [`Session`]; times are milliseconds since the Unix epoch.
-#[derive(Serialize, Deserialize)]
-struct StoredSession {
-    access_token: String,
+struct StoredEntry {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    revision: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    access_token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     refresh_token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     access_expires_at_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     refresh_expires_at_ms: Option<u64>,
-    issued_at_ms: u64,
-    login_at_ms: u64,
-    generation: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    issued_at_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    login_at_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    generation: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     last_response: Option<serde_json::Value>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     last_flow_refresh: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pending: Option<StoredPending>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    abandoned_login: Option<StoredPending>,
+}
+
+/// The names of [`StoredEntry`]'s fields: anything else in an entry is kept as it is.
+const ENTRY_FIELDS: &[&str] = &[
+    "revision",
+    "access_token",
+    "refresh_token",
+    "access_expires_at_ms",
+    "refresh_expires_at_ms",
+    "issued_at_ms",
+    "login_at_ms",
+    "generation",
+    "last_response",
+    "last_flow_refresh",
+    "pending",
+    "abandoned_login",
+];
+
+#[derive(Serialize, Deserialize)]
+struct StoredPending {
+    refresh: bool,
+    started_at_ms: u64,
+    pid: u32,
+    generation: u64,
 }
 
 fn to_ms(t: SystemTime) -> u64 {
@@ -61,52 +107,157 @@ fn to_ms(t: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
-fn from_ms(ms: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(ms)
+fn from_ms(ms: u64, field: &str) -> Result<SystemTime, String> {
+    UNIX_EPOCH
+        .checked_add(Duration::from_millis(ms))
+        .ok_or_else(|| format!("`{field}` is out of range"))
 }
 
-impl From<&Session> for StoredSession {
-    fn from(s: &Session) -> Self {
-        Self {
-            access_token: s.access_token.expose_secret().to_owned(),
-            refresh_token: s
+/// Whether a stored token could be sent in a header (the file is untrusted input).
+fn header_safe(token: &str) -> bool {
+    !token.is_empty()
+        && token
+            .bytes()
+            .all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
+}
+
+fn counter(value: u64, field: &str) -> Result<u64, String> {
+    if value >= MAX_REVISION {
+        return Err(format!("`{field}` {value} is out of range"));
+    }
+    Ok(value)
+}
+
+impl From<&Entry> for StoredEntry {
+    fn from(entry: &Entry) -> Self {
+        let pending = |p: &Pending| StoredPending {
+            refresh: p.flow == Flow::Refresh,
+            started_at_ms: to_ms(p.started_at),
+            pid: p.pid,
+            generation: p.generation,
+        };
+        let mut stored = StoredEntry {
+            revision: Some(entry.revision),
+            pending: entry.pending.as_ref().map(pending),
+            abandoned_login: entry.abandoned_login.as_ref().map(pending),
+            ..StoredEntry::default()
+        };
+        if let Some(s) = &entry.session {
+            stored.access_token = Some(s.access_token.expose_secret().to_owned());
+            stored.refresh_token = s
                 .refresh_token
                 .as_ref()
-                .map(|t| t.expose_secret().to_owned()),
-            access_expires_at_ms: s.access_expires_at.map(to_ms),
-            refresh_expires_at_ms: s.refresh_expires_at.map(to_ms),
-            issued_at_ms: to_ms(s.issued_at),
-            login_at_ms: to_ms(s.login_at),
-            generation: s.generation,
-            last_response: s.last_response.as_ref().map(|r| r.expose().clone()),
-            last_flow_refresh: s.last_flow == Flow::Refresh,
+                .map(|t| t.expose_secret().to_owned());
+            stored.access_expires_at_ms = s.access_expires_at.map(to_ms);
+            stored.refresh_expires_at_ms = s.refresh_expires_at.map(to_ms);
+            stored.issued_at_ms = Some(to_ms(s.issued_at));
+            stored.login_at_ms = Some(to_ms(s.login_at));
+            stored.generation = Some(s.generation);
+            stored.last_response = s.last_response.as_ref().map(|r| r.expose().clone());
+            stored.last_flow_refresh = s.last_flow == Flow::Refresh;
         }
+        stored
     }
 }
 
-impl From<StoredSession> for Session {
-    fn from(s: StoredSession) -> Self {
-        Self {
-            access_token: SecretString::from(s.access_token),
-            refresh_token: s.refresh_token.map(SecretString::from),
-            access_expires_at: s.access_expires_at_ms.map(from_ms),
-            refresh_expires_at: s.refresh_expires_at_ms.map(from_ms),
-            issued_at: from_ms(s.issued_at_ms),
-            login_at: from_ms(s.login_at_ms),
-            generation: s.generation,
-            last_response: s.last_response.map(SecretJson::new),
-            last_flow: if s.last_flow_refresh {
-                Flow::Refresh
-            } else {
-                Flow::Login
-            },
-        }
+impl StoredEntry {
+    /// The entry, with every value range-checked. Messages name fields, never values.
+    fn into_entry(self) -> Result<Entry, String> {
+        let pending = |p: StoredPending| -> Result<Pending, String> {
+            Ok(Pending {
+                flow: if p.refresh {
+                    Flow::Refresh
+                } else {
+                    Flow::Login
+                },
+                started_at: from_ms(p.started_at_ms, "started_at_ms")?,
+                pid: p.pid,
+                generation: counter(p.generation, "generation")?,
+            })
+        };
+        let session = match self.access_token {
+            None => None,
+            Some(access_token) => {
+                if !header_safe(&access_token) {
+                    return Err("`access_token` is not a valid token".into());
+                }
+                if let Some(r) = &self.refresh_token
+                    && !header_safe(r)
+                {
+                    return Err("`refresh_token` is not a valid token".into());
+                }
+                let required =
+                    |v: Option<u64>, field: &str| v.ok_or_else(|| format!("`{field}` is missing"));
+                Some(Session {
+                    access_token: SecretString::from(access_token),
+                    refresh_token: self.refresh_token.map(SecretString::from),
+                    access_expires_at: self
+                        .access_expires_at_ms
+                        .map(|ms| from_ms(ms, "access_expires_at_ms"))
+                        .transpose()?,
+                    refresh_expires_at: self
+                        .refresh_expires_at_ms
+                        .map(|ms| from_ms(ms, "refresh_expires_at_ms"))
+                        .transpose()?,
+                    issued_at: from_ms(
+                        required(self.issued_at_ms, "issued_at_ms")?,
+                        "issued_at_ms",
+                    )?,
+                    login_at: from_ms(required(self.login_at_ms, "login_at_ms")?, "login_at_ms")?,
+                    generation: counter(required(self.generation, "generation")?, "generation")?,
+                    last_response: self.last_response.map(SecretJson::new),
+                    last_flow: if self.last_flow_refresh {
+                        Flow::Refresh
+                    } else {
+                        Flow::Login
+                    },
+                })
+            }
+        };
+        let generation = session.as_ref().map_or(0, |s| s.generation);
+        let revision = counter(self.revision.unwrap_or(generation), "revision")?.max(generation);
+        Ok(Entry {
+            revision,
+            session,
+            pending: self.pending.map(pending).transpose()?,
+            abandoned_login: self.abandoned_login.map(pending).transpose()?,
+        })
     }
 }
 
-struct FileLock(#[allow(dead_code)] File);
+/// Reads one entry's JSON. Errors never carry the content.
+fn decode(raw: &str) -> Result<Entry, String> {
+    serde_json::from_str::<StoredEntry>(raw)
+        .map_err(|e| {
+            format!(
+                "{} at line {}, column {}",
+                classify(&e),
+                e.line(),
+                e.column()
+            )
+        })?
+        .into_entry()
+}
 
-impl StoreLock for FileLock {}
+fn classify(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Data => "a field has the wrong type",
+        serde_json::error::Category::Syntax => "invalid JSON",
+        serde_json::error::Category::Eof => "cut off",
+        serde_json::error::Category::Io => "unreadable",
+    }
+}
+
+/// The whole file: its version, the entries as raw JSON (each read on its own), and any other
+/// top-level members (kept as they are).
+struct Document {
+    sessions: BTreeMap<String, Box<RawValue>>,
+    other: BTreeMap<String, Box<RawValue>>,
+}
+
+struct HeldLock(#[allow(dead_code)] lockfile::LockFile);
+
+impl StoreLock for HeldLock {}
 
 impl FileStore {
     /// A store kept in `path` (created on first write, with its folder).
@@ -119,81 +270,207 @@ impl FileStore {
         &self.path
     }
 
-    fn lock_path(&self) -> PathBuf {
-        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
-        name.push(".lock");
-        self.path.with_file_name(name)
+    fn name(&self) -> String {
+        self.path.display().to_string()
     }
 
     fn io(&self, source: std::io::Error) -> StoreError {
         StoreError::Io {
-            path: self.path.display().to_string(),
+            path: self.name(),
             source: std::sync::Arc::new(source),
         }
     }
 
-    fn read(&self) -> Result<FileFormat, StoreError> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(FileFormat {
-                    version: FORMAT_VERSION,
-                    sessions: BTreeMap::new(),
-                });
-            }
-            Err(e) => return Err(self.io(e)),
-        };
-        // Never echo the content in an error: it holds tokens.
-        let format: FileFormat = serde_json::from_str(&text).map_err(|e| StoreError::Format {
-            path: self.path.display().to_string(),
-            message: format!(
-                "not a session file (line {}, column {}); delete it to start over",
-                e.line(),
-                e.column()
-            ),
-        })?;
-        if format.version != FORMAT_VERSION {
-            return Err(StoreError::Format {
-                path: self.path.display().to_string(),
-                message: format!(
-                    "format version {} is not supported (this build reads version {FORMAT_VERSION})",
-                    format.version
-                ),
-            });
+    fn format_error(&self, message: impl Into<String>) -> StoreError {
+        StoreError::Format {
+            path: self.name(),
+            message: message.into(),
         }
-        Ok(format)
     }
 
-    fn ensure_parent(&self) -> Result<(), StoreError> {
-        let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) else {
-            return Ok(());
-        };
-        if parent.exists() {
+    /// The file the data lives in: the store path, or what it links to (written through, so
+    /// the link stays valid).
+    fn data_path(&self) -> Result<PathBuf, StoreError> {
+        let mut path = self.path.clone();
+        for _ in 0..40 {
+            match std::fs::symlink_metadata(&path) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    let target = std::fs::read_link(&path).map_err(|e| self.io(e))?;
+                    path = match path.parent() {
+                        Some(parent) if target.is_relative() => parent.join(target),
+                        _ => target,
+                    };
+                }
+                _ => return Ok(path),
+            }
+        }
+        Err(self.format_error("the store path is a chain of too many symlinks"))
+    }
+
+    fn sibling(data: &Path, suffix: &str) -> PathBuf {
+        let mut name = data.file_name().unwrap_or_default().to_os_string();
+        name.push(suffix);
+        data.with_file_name(name)
+    }
+
+    /// The lock file of one session key.
+    fn key_lock_path(data: &Path, key: &str) -> PathBuf {
+        // FNV-1a: a file name from any key, stable across processes and versions.
+        let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        Self::sibling(data, ".locks").join(format!("{hash:016x}.lock"))
+    }
+
+    fn ensure_dir(&self, dir: &Path) -> Result<(), StoreError> {
+        if dir.as_os_str().is_empty() || dir.is_dir() {
             return Ok(());
         }
         let mut builder = std::fs::DirBuilder::new();
         builder.recursive(true);
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(parent).map_err(|e| self.io(e))
+        builder.create(dir).map_err(|e| self.io(e))
+    }
+
+    fn ensure_parent(&self, data: &Path) -> Result<(), StoreError> {
+        match data.parent() {
+            Some(parent) => self.ensure_dir(parent),
+            None => Ok(()),
+        }
+    }
+
+    /// The file's text, or `None` if there is no file yet. Refuses anything but a regular file
+    /// (a FIFO would block the reader forever).
+    fn read_text(&self, data: &Path) -> Result<Option<String>, StoreError> {
+        let mut file = match private_options().read(true).open(data) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.io(e)),
+        };
+        let meta = file.metadata().map_err(|e| self.io(e))?;
+        if !meta.is_file() {
+            return Err(self.format_error(
+                "not a regular file (a FIFO, device or folder); give the store a file path",
+            ));
+        }
+        if meta.len() > MAX_FILE_SIZE {
+            return Err(self.format_error(format!(
+                "the file is larger than {} MiB; it is not a session file of this program",
+                MAX_FILE_SIZE >> 20
+            )));
+        }
+        let mut text = String::new();
+        (&mut file)
+            .take(MAX_FILE_SIZE + 1)
+            .read_to_string(&mut text)
+            .map_err(|e| self.io(e))?;
+        Ok(Some(text))
+    }
+
+    fn read(&self, data: &Path) -> Result<Document, StoreError> {
+        let mut document = Document {
+            sessions: BTreeMap::new(),
+            other: BTreeMap::new(),
+        };
+        let Some(text) = self.read_text(data)? else {
+            return Ok(document);
+        };
+        // Never echo the content in an error: it holds tokens. Raw values keep each entry's
+        // text as it is, so one bad entry does not make the others unreadable.
+        let not_ours = |e: serde_json::Error| {
+            self.format_error(format!(
+                "not a session file ({} at line {}, column {}); delete it to start over",
+                classify(&e),
+                e.line(),
+                e.column()
+            ))
+        };
+        let mut top: BTreeMap<String, Box<RawValue>> =
+            serde_json::from_str(&text).map_err(not_ours)?;
+        let version: u32 = match top.remove("version") {
+            Some(raw) => serde_json::from_str(raw.get()).map_err(not_ours)?,
+            None => {
+                return Err(
+                    self.format_error("not a session file (no version); delete it to start over")
+                );
+            }
+        };
+        if version != FORMAT_VERSION {
+            return Err(self.format_error(format!(
+                "format version {version} is not supported (this build reads version {FORMAT_VERSION})"
+            )));
+        }
+        if let Some(raw) = top.remove("sessions") {
+            document.sessions = serde_json::from_str(raw.get()).map_err(not_ours)?;
+        }
+        document.other = top;
+        Ok(document)
+    }
+
+    fn entry(&self, document: &Document, key: &str) -> Result<Option<Entry>, StoreError> {
+        match document.sessions.get(key) {
+            None => Ok(None),
+            Some(raw) => decode(raw.get())
+                .map(Some)
+                .map_err(|message| StoreError::Corrupt {
+                    path: self.name(),
+                    key: key.to_owned(),
+                    message,
+                }),
+        }
+    }
+
+    /// The JSON of `entry`, keeping the fields of `old` this version does not know, and
+    /// checked to read back.
+    fn encode(&self, entry: &Entry, old: Option<&RawValue>) -> Result<Box<RawValue>, StoreError> {
+        let cannot =
+            |why: String| self.format_error(format!("the session cannot be stored: {why}"));
+        let value =
+            serde_json::to_value(StoredEntry::from(entry)).map_err(|e| cannot(e.to_string()))?;
+        let serde_json::Value::Object(mut map) = value else {
+            return Err(cannot("not an object".into()));
+        };
+        if let Some(old) = old
+            && let Ok(old) =
+                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(old.get())
+        {
+            for (name, value) in old {
+                if !ENTRY_FIELDS.contains(&name.as_str()) {
+                    map.entry(name).or_insert(value);
+                }
+            }
+        }
+        let text = serde_json::to_string(&map).map_err(|e| cannot(e.to_string()))?;
+        // What cannot be read back (an answer nested deeper than the parser allows) is not
+        // written: it would make the entry unreadable on the next call.
+        decode(&text).map_err(|why| cannot(format!("it would not read back ({why})")))?;
+        RawValue::from_string(text).map_err(|e| cannot(e.to_string()))
     }
 
     /// Replaces the file atomically: temp file, fsync, rename, fsync of the folder.
-    fn write(&self, format: &FileFormat) -> Result<(), StoreError> {
-        self.ensure_parent()?;
-        let text = serde_json::to_vec_pretty(format).map_err(|e| StoreError::Format {
-            path: self.path.display().to_string(),
-            message: e.to_string(),
-        })?;
-        let mut tmp_name = self.path.file_name().unwrap_or_default().to_os_string();
-        tmp_name.push(format!(".tmp.{}.{}", std::process::id(), fastrand::u64(..)));
-        let tmp = self.path.with_file_name(tmp_name);
+    fn write(&self, data: &Path, document: Document) -> Result<(), StoreError> {
+        self.ensure_parent(data)?;
+        let mut top = document.other;
+        let raw = |text: String| {
+            RawValue::from_string(text).map_err(|e| self.format_error(e.to_string()))
+        };
+        top.insert("version".into(), raw(FORMAT_VERSION.to_string())?);
+        let sessions = serde_json::to_string(&document.sessions)
+            .map_err(|e| self.format_error(e.to_string()))?;
+        top.insert("sessions".into(), raw(sessions)?);
+        let mut text = serde_json::to_vec(&top).map_err(|e| self.format_error(e.to_string()))?;
+        text.push(b'\n');
+        let tmp = Self::sibling(
+            data,
+            &format!(".tmp.{}.{}", std::process::id(), fastrand::u64(..)),
+        );
         let result = (|| {
-            let mut file = secure_options().write(true).create_new(true).open(&tmp)?;
+            let mut file = private_options().write(true).create_new(true).open(&tmp)?;
             file.write_all(&text)?;
             file.sync_all()?;
-            std::fs::rename(&tmp, &self.path)?;
-            if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::rename(&tmp, data)?;
+            if let Some(parent) = data.parent().filter(|p| !p.as_os_str().is_empty()) {
                 // Make the rename itself durable. Not all platforms can open a folder; ignore that.
                 if let Ok(dir) = File::open(parent) {
                     let _ = dir.sync_all();
@@ -206,76 +483,121 @@ impl FileStore {
         }
         result.map_err(|e| self.io(e))
     }
-}
 
-fn secure_options() -> OpenOptions {
-    let mut options = OpenOptions::new();
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
+    /// Removes temporary files left by writers that were killed. Called with the write lock
+    /// held: nobody else can be writing one now.
+    fn clean_leftovers(data: &Path) {
+        let (Some(dir), Some(name)) = (data.parent(), data.file_name()) else {
+            return;
+        };
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let mut prefix = name.to_os_string();
+        prefix.push(".tmp.");
+        let prefix = prefix.to_string_lossy().into_owned();
+        let Ok(listing) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for item in listing.flatten() {
+            if item.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_file(item.path());
+            }
+        }
+    }
+
+    /// Runs `change` on the document under the write lock, and writes the result if it asks to.
+    async fn modify<F>(&self, key: &str, change: F) -> Result<(), StoreError>
+    where
+        F: FnOnce(&FileStore, &mut Document) -> Result<bool, StoreError> + Send + 'static,
+    {
+        let store = self.clone();
+        let data = blocking(move || store.data_path()).await?;
+        let lock_path = Self::sibling(&data, ".lock");
+        let store = self.clone();
+        {
+            let data = data.clone();
+            blocking(move || store.ensure_parent(&data)).await?;
+        }
+        let lock = lockfile::acquire(lock_path, WRITE_LOCK_WAIT, &self.name(), key).await?;
+        let store = self.clone();
+        blocking(move || {
+            let _lock = lock;
+            Self::clean_leftovers(&data);
+            let mut document = store.read(&data)?;
+            if change(&store, &mut document)? {
+                store.write(&data, document)?;
+            }
+            Ok(())
+        })
+        .await
+    }
 }
 
 #[async_trait]
 impl TokenStore for FileStore {
-    async fn load(&self, key: &str) -> Result<Option<Session>, StoreError> {
+    async fn load(&self, key: &str) -> Result<Option<Entry>, StoreError> {
         let store = self.clone();
         let key = key.to_owned();
-        blocking(move || Ok(store.read()?.sessions.remove(&key).map(Session::from))).await
-    }
-
-    async fn lock(&self, _key: &str) -> Result<Box<dyn StoreLock>, StoreError> {
-        let store = self.clone();
         blocking(move || {
-            store.ensure_parent()?;
-            let file = secure_options()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(store.lock_path())
-                .map_err(|e| store.io(e))?;
-            // Blocks until other processes release it; released when the file is closed.
-            file.lock().map_err(|e| store.io(e))?;
-            Ok(Box::new(FileLock(file)) as Box<dyn StoreLock>)
+            let data = store.data_path()?;
+            let document = store.read(&data)?;
+            store.entry(&document, &key)
         })
         .await
+    }
+
+    async fn lock(&self, key: &str, wait: Duration) -> Result<Box<dyn StoreLock>, StoreError> {
+        let store = self.clone();
+        let owned_key = key.to_owned();
+        let path = blocking(move || {
+            let data = store.data_path()?;
+            let path = Self::key_lock_path(&data, &owned_key);
+            if let Some(dir) = path.parent() {
+                store.ensure_dir(dir)?;
+            }
+            Ok(path)
+        })
+        .await?;
+        let lock = lockfile::acquire(path, wait, &self.name(), key).await?;
+        Ok(Box::new(HeldLock(lock)))
     }
 
     async fn compare_and_set(
         &self,
         key: &str,
         expected: Option<u64>,
-        session: &Session,
+        entry: &Entry,
     ) -> Result<(), StoreError> {
-        let store = self.clone();
-        let key = key.to_owned();
-        let stored = StoredSession::from(session);
-        blocking(move || {
-            let mut format = store.read()?;
-            let found = format.sessions.get(&key).map(|s| s.generation);
+        let owned_key = key.to_owned();
+        let entry = entry.clone();
+        self.modify(key, move |store, document| {
+            // An unreadable entry counts as none: it is replaced.
+            let found = store
+                .entry(document, &owned_key)
+                .ok()
+                .flatten()
+                .map(|e| e.revision);
             if found != expected {
                 return Err(StoreError::Conflict {
-                    key,
-                    expected: expected.unwrap_or(0),
-                    found: found.unwrap_or(0),
+                    key: owned_key,
+                    expected,
+                    found,
                 });
             }
-            format.version = FORMAT_VERSION;
-            format.sessions.insert(key, stored);
-            store.write(&format)
+            let encoded = store.encode(&entry, document.sessions.get(&owned_key).map(|r| &**r))?;
+            document.sessions.insert(owned_key, encoded);
+            Ok(true)
         })
         .await
     }
 
     async fn remove(&self, key: &str) -> Result<(), StoreError> {
-        let store = self.clone();
-        let key = key.to_owned();
-        blocking(move || {
-            let mut format = store.read()?;
-            if format.sessions.remove(&key).is_some() {
-                store.write(&format)?;
-            }
-            Ok(())
+        let owned_key = key.to_owned();
+        self.modify(key, move |_, document| {
+            Ok(document.sessions.remove(&owned_key).is_some())
         })
         .await
     }
@@ -296,113 +618,4 @@ where
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn session(generation: u64) -> Session {
-        Session {
-            access_token: SecretString::from("access-secret"),
-            refresh_token: Some(SecretString::from("refresh-secret")),
-            access_expires_at: Some(from_ms(1_767_225_600_000)),
-            refresh_expires_at: None,
-            issued_at: from_ms(1_767_225_000_000),
-            login_at: from_ms(1_767_225_000_000),
-            generation,
-            last_response: Some(SecretJson::new(serde_json::json!({"a": 1}))),
-            last_flow: Flow::Refresh,
-        }
-    }
-
-    fn temp_path(name: &str) -> PathBuf {
-        std::env::temp_dir()
-            .join(format!(
-                "auth-runtime-{}-{}",
-                std::process::id(),
-                fastrand::u64(..)
-            ))
-            .join(name)
-    }
-
-    #[tokio::test]
-    async fn round_trips_with_compare_and_set_and_private_modes() {
-        let path = temp_path("sessions.json");
-        let store = FileStore::new(&path);
-        assert!(store.load("k").await.expect("load").is_none());
-        let _lock = store.lock("k").await.expect("lock");
-        store
-            .compare_and_set("k", None, &session(1))
-            .await
-            .expect("first write");
-        let conflict = store.compare_and_set("k", None, &session(2)).await;
-        assert!(matches!(
-            conflict,
-            Err(StoreError::Conflict { found: 1, .. })
-        ));
-        store
-            .compare_and_set("k", Some(1), &session(2))
-            .await
-            .expect("second write");
-        let loaded = store.load("k").await.expect("load").expect("present");
-        assert_eq!(loaded.generation, 2);
-        assert_eq!(loaded.access_token.expose_secret(), "access-secret");
-        assert_eq!(loaded.access_expires_at, Some(from_ms(1_767_225_600_000)));
-        assert_eq!(loaded.last_flow, Flow::Refresh);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
-            let lock_mode = std::fs::metadata(store.lock_path())
-                .expect("meta")
-                .permissions()
-                .mode();
-            assert_eq!(lock_mode & 0o777, 0o600);
-        }
-        store.remove("k").await.expect("remove");
-        assert!(store.load("k").await.expect("load").is_none());
-        let leftovers: Vec<_> = std::fs::read_dir(path.parent().expect("dir"))
-            .expect("list")
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().contains(".tmp."))
-            .collect();
-        assert!(leftovers.is_empty(), "no temporary files are left behind");
-        let _ = std::fs::remove_dir_all(path.parent().expect("dir"));
-    }
-
-    #[tokio::test]
-    async fn rejects_garbage_and_newer_versions_without_echoing_content() {
-        let path = temp_path("sessions.json");
-        let store = FileStore::new(&path);
-        store.ensure_parent().expect("dir");
-        std::fs::write(&path, "{\"access_token\": \"leaked-secret\"").expect("write");
-        let err = store.load("k").await.expect_err("garbage").to_string();
-        assert!(!err.contains("leaked-secret"), "{err}");
-        std::fs::write(&path, r#"{"version": 99, "sessions": {}}"#).expect("write");
-        let err = store.load("k").await.expect_err("newer").to_string();
-        assert!(err.contains("version 99"), "{err}");
-        let _ = std::fs::remove_dir_all(path.parent().expect("dir"));
-    }
-
-    #[test]
-    fn lock_serializes_holders() {
-        let path = temp_path("sessions.json");
-        let store = FileStore::new(&path);
-        store.ensure_parent().expect("dir");
-        let open = || {
-            secure_options()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(store.lock_path())
-                .expect("open")
-        };
-        let first = open();
-        first.lock().expect("lock");
-        let second = open();
-        assert!(second.try_lock().is_err(), "a second holder must wait");
-        drop(first);
-        assert!(second.try_lock().is_ok(), "released on close");
-        let _ = std::fs::remove_dir_all(path.parent().expect("dir"));
-    }
-}
+mod tests;

@@ -1,20 +1,28 @@
 //! Where sessions live between calls: one trait, several places.
 //!
 //! The engine uses a store like this, so that any number of tasks, processes or replicas sharing
-//! one store send a single login or refresh between them:
+//! one store send a single login or refresh between them, and a rotating refresh token is sent at
+//! most once even when a process dies mid-renewal:
 //!
-//! 1. take the store's lock for the session key ([`TokenStore::lock`]);
-//! 2. re-read the session ([`TokenStore::load`]): someone else may have renewed it already;
-//! 3. only if it still needs renewing, call the vendor;
-//! 4. write the new session with [`TokenStore::compare_and_set`] on the generation it was based
-//!    on, then release the lock (drop the guard).
+//! 1. read the entry without any lock ([`TokenStore::load`]): a valid session is used as is;
+//! 2. otherwise take the store's lock for the session key ([`TokenStore::lock`], bounded wait);
+//! 3. re-read the entry: someone else may have renewed it already. A [`Pending`] renewal found
+//!    there was started by a holder that is gone (it would still hold the lock otherwise): the
+//!    refresh token it sent is treated as spent;
+//! 4. record the renewal about to be sent ([`Entry::pending`]) with
+//!    [`TokenStore::compare_and_set`]; if that write fails, nothing is sent;
+//! 5. call the vendor, then write the outcome with `compare_and_set` on the revision read, and
+//!    release the lock (drop the guard).
 //!
 //! A shared store for many replicas (Redis) implements the same contract: `lock` as
 //! `SET key NX PX ttl` with a token checked on release, `compare_and_set` as a script comparing
-//! the stored generation.
+//! the stored revision.
 
 mod file;
+mod lockfile;
 mod memory;
+
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
@@ -22,31 +30,77 @@ pub use file::FileStore;
 pub use memory::MemoryStore;
 
 use crate::error::StoreError;
-use crate::session::Session;
+use crate::session::{Flow, Session};
 
 /// Held while a session is being renewed; dropping it releases the lock.
 pub trait StoreLock: Send {}
+
+/// What is kept under one session key.
+#[derive(Debug, Clone, Default)]
+pub struct Entry {
+    /// Increases with every write of this entry; [`TokenStore::compare_and_set`] compares it,
+    /// so a writer whose view is stale (its lock expired and was taken over) cannot overwrite a
+    /// newer entry. Never smaller than the session's generation.
+    pub revision: u64,
+    /// The session, if one was recorded.
+    pub session: Option<Session>,
+    /// A renewal that was sent (or about to be) and whose outcome is not recorded yet.
+    pub pending: Option<Pending>,
+    /// A login whose process ended before recording its outcome: the vendor may hold a session
+    /// from it. Kept until logout, so that `status` can say so.
+    pub abandoned_login: Option<Pending>,
+}
+
+/// A renewal recorded before it was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pending {
+    /// Login or refresh.
+    pub flow: Flow,
+    /// When it was recorded.
+    pub started_at: SystemTime,
+    /// The process that sent it.
+    pub pid: u32,
+    /// For a refresh: the generation of the session whose refresh token was sent.
+    pub generation: u64,
+}
+
+impl Entry {
+    /// The revision of the next write, or an error if the stored one cannot grow (a store
+    /// file is untrusted input).
+    pub fn next_revision(&self) -> Option<u64> {
+        self.revision.checked_add(1).filter(|r| *r < MAX_REVISION)
+    }
+}
+
+/// Revisions and generations above this are refused as corrupt: they could not grow.
+pub const MAX_REVISION: u64 = 1 << 53;
+
+/// How long [`TokenStore::lock`] waits for another holder by default.
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(120);
 
 /// A place where sessions are kept, keyed by a string the engine derives from the provider, the
 /// environment and the credential identity (never a secret itself).
 #[async_trait]
 pub trait TokenStore: Send + Sync + 'static {
-    /// The session stored under `key`, if any.
-    async fn load(&self, key: &str) -> Result<Option<Session>, StoreError>;
+    /// The entry stored under `key`, if any. Never waits for a lock. An entry that cannot be
+    /// read is reported as [`StoreError::Corrupt`]; other keys are unaffected.
+    async fn load(&self, key: &str) -> Result<Option<Entry>, StoreError>;
 
-    /// Takes the exclusive lock for `key`, waiting for other holders (tasks, processes,
-    /// replicas). Stores shared between machines must let the lock expire if its holder dies.
-    async fn lock(&self, key: &str) -> Result<Box<dyn StoreLock>, StoreError>;
+    /// Takes the exclusive lock for `key` (other keys stay free), waiting at most `wait` for
+    /// other holders (tasks, processes, replicas); then [`StoreError::LockTimeout`] names the
+    /// holder. Stores shared between machines must let the lock expire if its holder dies.
+    async fn lock(&self, key: &str, wait: Duration) -> Result<Box<dyn StoreLock>, StoreError>;
 
-    /// Writes `session` under `key` if the stored generation is `expected` (`None`: nothing
-    /// stored). Called with the lock held.
+    /// Writes `entry` under `key` if the stored revision is `expected` (`None`: nothing stored,
+    /// or only an unreadable entry). Called with the lock held. A store never writes what it
+    /// could not read back.
     async fn compare_and_set(
         &self,
         key: &str,
         expected: Option<u64>,
-        session: &Session,
+        entry: &Entry,
     ) -> Result<(), StoreError>;
 
-    /// Forgets the session under `key`. Called with the lock held.
+    /// Forgets the entry under `key`. Called with the lock held.
     async fn remove(&self, key: &str) -> Result<(), StoreError>;
 }

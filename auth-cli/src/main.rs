@@ -48,6 +48,11 @@ struct Cli {
     #[arg(long, global = true, env = "AUTH_CLI_SPECS", value_name = "DIR")]
     specs: Option<PathBuf>,
 
+    /// How long a renewal waits for another process renewing the same session, e.g. 30s
+    /// (a valid stored token never waits).
+    #[arg(long, global = true, env = "AUTH_CLI_LOCK_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    lock_timeout: Option<Duration>,
+
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -231,6 +236,9 @@ fn engine(cli: &Cli, spec: Arc<auth_spec::ProviderSpec>) -> Result<Authenticator
     if let Some(url) = &cli.base_url {
         builder = builder.base_url(url.clone());
     }
+    if let Some(wait) = cli.lock_timeout {
+        builder = builder.lock_wait(wait);
+    }
     Ok(builder.build()?)
 }
 
@@ -259,7 +267,9 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Validate { paths } => validate(&cli, paths),
         Command::Token { provider } => {
             let auth = engine(&cli, find(&cli, provider)?)?;
-            let token = auth.access_token().await?;
+            // This process asks once and exits: a renewal the policy calls for happens now,
+            // not in a background task that would die with the process.
+            let token = auth.renew_if_due().await?;
             match cli.format {
                 Format::Text => println!("{}", token.secret().expose_secret()),
                 Format::Json => print_json(&serde_json::json!({
@@ -449,7 +459,7 @@ fn validate(cli: &Cli, paths: &[PathBuf]) -> Result<ExitCode, Failure> {
 
 async fn header(cli: &Cli, provider: &str) -> Result<ExitCode, Failure> {
     let auth = engine(cli, find(cli, provider)?)?;
-    let token = auth.access_token().await?;
+    let token = auth.renew_if_due().await?;
     // The spec's `usage` is the one source of truth: apply it to a blank request and read it back.
     let mut probe = auth_runtime::reqwest::Request::new(
         auth_runtime::reqwest::Method::GET,
@@ -517,6 +527,9 @@ async fn status(cli: &Cli, provider: &str) -> Result<ExitCode, Failure> {
                 "has_refresh_token": s.has_refresh_token,
                 "access_valid": s.access_valid,
             })),
+            "pending": status.pending.as_ref().map(pending_json),
+            "abandoned_login": status.abandoned_login.as_ref().map(pending_json),
+            "unreadable": status.unreadable,
         })),
         Format::Text => {
             println!(
@@ -547,9 +560,47 @@ async fn status(cli: &Cli, provider: &str) -> Result<ExitCode, Failure> {
                     );
                 }
             }
+            if let Some(p) = &status.pending {
+                println!("in flight:     {}", describe_pending(p));
+            }
+            if let Some(p) = &status.abandoned_login {
+                println!(
+                    "warning:       a login by process {} at {} never recorded its outcome; the vendor may hold a session from it",
+                    p.pid,
+                    rfc3339(p.started_at)
+                );
+            }
+            if let Some(why) = &status.unreadable {
+                println!("warning:       {why}");
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A recorded renewal, for `status`.
+fn describe_pending(p: &auth_runtime::Pending) -> String {
+    match p.flow {
+        auth_runtime::Flow::Login => format!(
+            "a login by process {} since {} (if that process is gone, the vendor may hold a session from it)",
+            p.pid,
+            rfc3339(p.started_at)
+        ),
+        auth_runtime::Flow::Refresh => format!(
+            "a refresh by process {} since {} (if that process is gone, its refresh token counts as spent)",
+            p.pid,
+            rfc3339(p.started_at)
+        ),
+    }
+}
+
+fn pending_json(p: &auth_runtime::Pending) -> serde_json::Value {
+    serde_json::json!({
+        "flow": match p.flow { auth_runtime::Flow::Login => "login", auth_runtime::Flow::Refresh => "refresh" },
+        "pid": p.pid,
+        "started_at": rfc3339(p.started_at),
+        "description": describe_pending(p),
+    })
 }
 
 async fn request(
@@ -572,6 +623,8 @@ async fn request(
     } else {
         format!("{}{}", auth.base_url().as_str().trim_end_matches('/'), path)
     };
+    // A renewal that is due happens before the request, in the foreground.
+    auth.renew_if_due().await?;
     let client = auth.client(auth_runtime::reqwest::Client::new());
     let mut builder = client.request(method, &url);
     for header in extra {
@@ -599,6 +652,8 @@ async fn request(
         },
     })?;
     let status = response.status();
+    // A refresh the middleware started must land in the store before this process exits.
+    auth.shutdown().await;
     let body = response.text().await.map_err(|e| Failure {
         code: 4,
         message: format!("reading the answer failed: {e}"),

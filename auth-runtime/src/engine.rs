@@ -358,7 +358,14 @@ impl Authenticator {
     /// answer is stored. Foreground calls keep working afterwards.
     pub async fn shutdown(&self) {
         self.inner.closing.store(true, Ordering::Release);
-        drop(self.inner.flight.lock().await);
+        loop {
+            drop(self.inner.flight.lock().await);
+            // A background renewal spawned but not yet started (or just ending) is waited for.
+            if !self.inner.background.load(Ordering::Acquire) {
+                return;
+            }
+            self.inner.clock.sleep(Duration::from_millis(5)).await;
+        }
     }
 
     /// The cached token if it can be used as is, without waiting: no lock, no clock read (a

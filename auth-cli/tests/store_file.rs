@@ -245,3 +245,19 @@ async fn temporary_files_left_by_killed_writers_are_cleaned_up() {
         "the leftover temporary file is still there"
     );
 }
+
+/// The session keeps only what later requests need: a login answer carrying half a megabyte
+/// the spec never names is not stored (nor read back on every call).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_what_later_requests_need_is_stored() {
+    let yaml = rotor_yaml("after_expiry", None);
+    let dir = workspace("kept", &yaml);
+    let vendor = Vendor::start(3600).await;
+    vendor.state().login_extra = format!(r#""profile": "{}""#, "p".repeat(512 * 1024));
+    let out = run_cli(&dir, &vendor.url, &["token", "rotor"]).await;
+    assert!(out.status.success(), "{}", text(&out).1);
+    let size = std::fs::metadata(dir.join("sessions.json"))
+        .expect("stored")
+        .len();
+    assert!(size < 4096, "the store holds {size} bytes for one session");
+}

@@ -25,6 +25,7 @@ use crate::clock::{Clock, SystemClock, instant_for};
 use crate::credentials::Credentials;
 use crate::error::{AuthError, StoreError};
 use crate::middleware::AuthMiddleware;
+use crate::origin;
 use crate::policy::{self, Action};
 use crate::redact::excerpt;
 use crate::request::{self, RetryScope, TemplateContext};
@@ -152,18 +153,7 @@ impl AuthenticatorBuilder {
                 });
             }
         };
-        let base_url = Url::parse(&base).map_err(|e| {
-            AuthError::Config(format!(
-                "{}: base URL `{base}` is not a URL: {e}",
-                spec.name
-            ))
-        })?;
-        if !matches!(base_url.scheme(), "http" | "https") {
-            return Err(AuthError::Config(format!(
-                "{}: base URL `{base}` must be http(s)",
-                spec.name
-            )));
-        }
+        let base_url = origin::check_url(&spec.name, "base URL", &base)?;
         let http = match self.http {
             Some(client) => client,
             None => reqwest::Client::builder()

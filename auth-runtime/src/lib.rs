@@ -28,6 +28,7 @@ pub mod middleware;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod policy;
+mod origin;
 mod redact;
 mod request;
 pub mod retry;

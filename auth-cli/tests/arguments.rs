@@ -1,0 +1,127 @@
+//! Arguments that would send credentials or tokens where they must not go (issue 8, items
+//! 15-17), and the CLI's own output (item 19). Run as processes.
+
+use std::io::Read as _;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use assert_cmd::assert::OutputAssertExt as _;
+use predicates::prelude::*;
+
+fn temp_dir(name: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!(
+        "auth-cli-args-{name}-{}-{nanos}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// `auth-cli` with a clean environment and its own session file.
+fn cli(store: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_auth-cli"));
+    command
+        .env_clear()
+        .arg("--store")
+        .arg(store.join("sessions.json"));
+    command.stdin(Stdio::null());
+    command
+}
+
+/// A TCP listener that counts connections and the bytes they sent, answering nothing.
+struct Listener {
+    port: u16,
+    connections: Arc<AtomicUsize>,
+    received: Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl Listener {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (count, bytes) = (Arc::clone(&connections), Arc::clone(&received));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                count.fetch_add(1, Ordering::SeqCst);
+                let _ = stream.set_read_timeout(Some(std::time::Duration::from_millis(500)));
+                let mut buffer = [0u8; 4096];
+                if let Ok(n) = stream.read(&mut buffer) {
+                    bytes.lock().expect("bytes").extend_from_slice(&buffer[..n]);
+                }
+            }
+        });
+        Self {
+            port,
+            connections,
+            received,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    fn received(&self) -> String {
+        String::from_utf8_lossy(&self.received.lock().expect("bytes")).into_owned()
+    }
+}
+
+/// Item 15: `--base-url http://example.com` went out through a proxy with the API key in clear
+/// text. It is refused before anything is sent.
+#[test]
+fn a_non_loopback_http_base_url_is_refused_and_nothing_is_sent() {
+    let dir = temp_dir("http");
+    let proxy = Listener::start();
+    cli(&dir)
+        .env("INTERGIRO_API_KEY", "key-that-must-stay-home")
+        .env("HTTP_PROXY", proxy.url())
+        .env("http_proxy", proxy.url())
+        .env("ALL_PROXY", proxy.url())
+        .args(["--base-url", "http://example.com", "token", "intergiro"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("http://example.com")
+                .and(predicate::str::contains("unencrypted"))
+                .and(predicate::str::contains("https://")),
+        );
+    assert_eq!(proxy.connections(), 0, "sent: {}", proxy.received());
+}
+
+/// Item 17: a password in the base URL was sent as Basic, printed by `status` and kept in the
+/// store key. It is refused, and never echoed.
+#[test]
+fn a_password_in_the_base_url_is_refused_and_never_echoed() {
+    let dir = temp_dir("userinfo");
+    let vendor = Listener::start();
+    let url = format!("http://alice:pw-in-url-9@127.0.0.1:{}", vendor.port);
+    for command in ["token", "status", "logout"] {
+        cli(&dir)
+            .env("INTERGIRO_API_KEY", "k-1234")
+            .args(["--base-url", &url, command, "intergiro"])
+            .assert()
+            .code(2)
+            .stdout(predicate::str::contains("pw-in-url-9").not())
+            .stderr(
+                predicate::str::contains("user name or password")
+                    .and(predicate::str::contains("pw-in-url-9").not())
+                    .and(predicate::str::contains("alice").not()),
+            );
+    }
+    assert_eq!(vendor.connections(), 0, "sent: {}", vendor.received());
+    assert!(!dir.join("sessions.json").exists());
+}

@@ -93,12 +93,20 @@ enum Command {
         provider: String,
     },
     /// Send an authenticated request to the base URL + PATH (or a full URL) and print the body.
+    ///
+    /// The token only goes to the base URL's origin; a full URL of another origin needs
+    /// --allow-origin.
     Request {
         /// Provider name.
         provider: String,
-        /// HTTP method (GET if omitted) followed by a path such as /v2/documents, or a full URL.
+        /// HTTP method (GET if omitted) followed by a path starting with `/` such as
+        /// /v2/documents, or a full URL.
         #[arg(num_args = 1..=2, required = true, value_name = "[METHOD] PATH")]
         target: Vec<String>,
+        /// Also let the token go to this origin (https://host:port), e.g. a vendor's API host
+        /// that differs from its token host (repeatable).
+        #[arg(long = "allow-origin", value_name = "URL")]
+        allow_origins: Vec<String>,
         /// Request body (sent as is).
         #[arg(long)]
         data: Option<String>,
@@ -153,6 +161,7 @@ impl From<AuthError> for Failure {
         let code = match &error {
             e if e.is_credentials_rejected() => 3,
             AuthError::MissingCredential { .. }
+            | AuthError::TokenOriginRefused { .. }
             | AuthError::MissingBaseUrl { .. }
             | AuthError::Config(_)
             | AuthError::MissingValue { .. } => 2,
@@ -222,6 +231,15 @@ fn find(cli: &Cli, name: &str) -> Result<Arc<auth_spec::ProviderSpec>, Failure> 
 }
 
 fn engine(cli: &Cli, spec: Arc<auth_spec::ProviderSpec>) -> Result<Authenticator, Failure> {
+    engine_allowing(cli, spec, &[])
+}
+
+/// The engine, letting the token also go to `allowed_origins`.
+fn engine_allowing(
+    cli: &Cli,
+    spec: Arc<auth_spec::ProviderSpec>,
+    allowed_origins: &[String],
+) -> Result<Authenticator, Failure> {
     let credentials = creds::gather(&spec)?;
     let mut builder =
         Authenticator::builder(spec, credentials).store(Arc::new(FileStore::new(store_path(cli))));
@@ -230,6 +248,9 @@ fn engine(cli: &Cli, spec: Arc<auth_spec::ProviderSpec>) -> Result<Authenticator
     }
     if let Some(url) = &cli.base_url {
         builder = builder.base_url(url.clone());
+    }
+    for origin in allowed_origins {
+        builder = builder.allow_origin(origin.clone());
     }
     Ok(builder.build()?)
 }
@@ -281,9 +302,18 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Request {
             provider,
             target,
+            allow_origins,
             data,
             headers,
-        } => request(&cli, provider, target, data.as_deref(), headers).await,
+        } => {
+            let target = Target {
+                target,
+                allow_origins,
+                data: data.as_deref(),
+                headers,
+            };
+            request(&cli, provider, &target).await
+        }
         Command::Mock {
             provider,
             port,
@@ -552,28 +582,58 @@ async fn status(cli: &Cli, provider: &str) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn request(
-    cli: &Cli,
-    provider: &str,
-    target: &[String],
-    data: Option<&str>,
-    extra: &[String],
-) -> Result<ExitCode, Failure> {
-    let (method, path) = match target {
+/// What `request` was asked to send.
+struct Target<'a> {
+    target: &'a [String],
+    allow_origins: &'a [String],
+    data: Option<&'a str>,
+    headers: &'a [String],
+}
+
+/// The URL of `path` under `base`: a full http(s) URL as given (the engine then checks its
+/// origin), or a path that must start with `/` and is appended to the base URL, so that
+/// `@host/x` or `host/x` cannot become another host.
+fn target_url(
+    base: &auth_runtime::reqwest::Url,
+    path: &str,
+) -> Result<auth_runtime::reqwest::Url, Failure> {
+    if path.starts_with("http://") || path.starts_with("https://") {
+        return auth_runtime::reqwest::Url::parse(path)
+            .map_err(|e| Failure::usage(format!("`{path}` is not a URL: {e}")));
+    }
+    // `//host/x` and `\\host/x` are network paths: a browser and the URL parser take their first
+    // segment as a host.
+    if !path.starts_with('/') || path.starts_with("//") || path.contains('\\') {
+        return Err(Failure::usage(format!(
+            "`{path}` is neither a path starting with a single `/` (such as /v2/documents) nor a \
+             full URL; backslashes are not allowed"
+        )));
+    }
+    let joined = format!("{}{path}", base.as_str().trim_end_matches('/'));
+    let url = auth_runtime::reqwest::Url::parse(&joined)
+        .map_err(|e| Failure::usage(format!("`{path}` does not make a URL: {e}")))?;
+    // Belt and braces: a path never changes the origin.
+    if url.origin() != base.origin() {
+        return Err(Failure::usage(format!(
+            "`{path}` would leave the base URL's origin"
+        )));
+    }
+    Ok(url)
+}
+
+async fn request(cli: &Cli, provider: &str, target: &Target<'_>) -> Result<ExitCode, Failure> {
+    let (data, extra) = (target.data, target.headers);
+    let (method, path) = match target.target {
         [path] => ("GET".to_owned(), path.clone()),
         [method, path] => (method.to_ascii_uppercase(), path.clone()),
         _ => return Err(Failure::usage("give [METHOD] PATH")),
     };
     let method = auth_runtime::reqwest::Method::from_bytes(method.as_bytes())
         .map_err(|_| Failure::usage(format!("`{method}` is not an HTTP method")))?;
-    let auth = engine(cli, find(cli, provider)?)?;
-    let url = if path.starts_with("http://") || path.starts_with("https://") {
-        path
-    } else {
-        format!("{}{}", auth.base_url().as_str().trim_end_matches('/'), path)
-    };
+    let auth = engine_allowing(cli, find(cli, provider)?, target.allow_origins)?;
+    let url = target_url(auth.base_url(), &path)?;
     let client = auth.client(auth_runtime::reqwest::Client::new());
-    let mut builder = client.request(method, &url);
+    let mut builder = client.request(method, url);
     for header in extra {
         let (name, value) = header
             .split_once(':')

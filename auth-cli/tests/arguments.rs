@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use assert_cmd::assert::OutputAssertExt as _;
 use predicates::prelude::*;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer as Wiremock, ResponseTemplate};
 
 fn temp_dir(name: &str) -> PathBuf {
     let nanos = std::time::SystemTime::now()
@@ -124,4 +126,109 @@ fn a_password_in_the_base_url_is_refused_and_never_echoed() {
     }
     assert_eq!(vendor.connections(), 0, "sent: {}", vendor.received());
     assert!(!dir.join("sessions.json").exists());
+}
+
+/// An unsigned JWT expiring in an hour (Intergiro's tokens are JWTs; the engine reads `exp`).
+fn jwt() -> String {
+    use base64::Engine as _;
+    let enc = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+        + 3600;
+    format!(
+        "{}.{}.c2ln",
+        enc.encode(r#"{"alg":"RS256"}"#),
+        enc.encode(format!(r#"{{"exp":{exp}}}"#))
+    )
+}
+
+/// Intergiro's login and any GET answered 200, on a wiremock server.
+async fn intergiro() -> Wiremock {
+    let server = Wiremock::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v3/auth/login"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": jwt(), "refresh_token": "refresh-1"
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("api answer"))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// Requests that reached `server` carrying an `Authorization` header.
+async fn with_token(server: &Wiremock) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.headers.contains_key("authorization"))
+        .count()
+}
+
+/// Item 16: `request intergiro http://127.0.0.1:B/abs` and the path `@127.0.0.1:B/at` delivered
+/// the bearer token to port B. Only the base URL's origin gets it, unless `--allow-origin`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_sends_the_token_only_to_the_base_urls_origin() {
+    let vendor = intergiro().await;
+    let other = Wiremock::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("other answer"))
+        .mount(&other)
+        .await;
+    let dir = temp_dir("origin");
+    let run = |args: &[&str]| {
+        let mut command = cli(&dir);
+        command
+            .env("INTERGIRO_API_KEY", "k-1234")
+            .args(["--base-url", &vendor.uri(), "request", "intergiro"])
+            .args(args);
+        command
+    };
+    run(&["/v3/accounts"])
+        .assert()
+        .success()
+        .stdout("api answer\n");
+    assert_eq!(with_token(&vendor).await, 1);
+
+    let b = other.address();
+    let absolute = format!("{}/abs", other.uri());
+    run(&[&absolute]).assert().code(2).stderr(
+        predicate::str::contains(other.uri())
+            .and(predicate::str::contains("--allow-origin")),
+    );
+    for tricky in [
+        format!("@{b}/at"),
+        format!("@{b}"),
+        format!("{b}/x"),
+        format!("//{b}/x"),
+        format!("\\\\{b}/x"),
+        format!("/\\{b}/x"),
+    ] {
+        let out = run(&[&tricky]).output().expect("runs");
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{tricky}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        other.received_requests().await.map(|r| r.len()),
+        Some(0),
+        "the other origin received nothing"
+    );
+
+    // Allowed explicitly.
+    run(&["--allow-origin", &other.uri(), &absolute])
+        .assert()
+        .success()
+        .stdout("other answer\n");
+    assert_eq!(with_token(&other).await, 1);
 }

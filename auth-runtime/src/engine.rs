@@ -44,6 +44,8 @@ struct Inner {
     spec: Arc<ProviderSpec>,
     environment: String,
     base_url: Url,
+    /// Origins besides the base URL's that the token may be sent to.
+    allowed_origins: Vec<Url>,
     credentials: Credentials,
     http: reqwest::Client,
     store: Arc<dyn TokenStore>,
@@ -65,6 +67,7 @@ pub struct AuthenticatorBuilder {
     credentials: Credentials,
     environment: Option<String>,
     base_url: Option<String>,
+    allowed_origins: Vec<String>,
     store: Option<Arc<dyn TokenStore>>,
     store_key: Option<String>,
     http: Option<reqwest::Client>,
@@ -84,6 +87,16 @@ impl AuthenticatorBuilder {
     /// environment's. Required when the spec's environment names no host.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
+        self
+    }
+
+    /// Also lets the token go to this origin (`https://api.example.com`; plain http only to a
+    /// loopback host). By default [`Authenticator::apply`], [`Authenticator::authorize`] and the
+    /// middleware put the token only on requests to the base URL's origin, and refuse any other
+    /// with [`AuthError::TokenOriginRefused`]: a vendor whose API lives on another host than its
+    /// token endpoint needs this. Repeatable.
+    pub fn allow_origin(mut self, url: impl Into<String>) -> Self {
+        self.allowed_origins.push(url.into());
         self
     }
 
@@ -154,6 +167,11 @@ impl AuthenticatorBuilder {
             }
         };
         let base_url = origin::check_url(&spec.name, "base URL", &base)?;
+        let allowed_origins = self
+            .allowed_origins
+            .iter()
+            .map(|raw| origin::check_url(&spec.name, "allowed origin", raw))
+            .collect::<Result<Vec<_>, _>>()?;
         let http = match self.http {
             Some(client) => client,
             None => reqwest::Client::builder()
@@ -171,6 +189,7 @@ impl AuthenticatorBuilder {
                 environment: environment.name.clone(),
                 spec,
                 base_url,
+                allowed_origins,
                 credentials: self.credentials,
                 http,
                 store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
@@ -268,6 +287,7 @@ impl Authenticator {
             credentials,
             environment: None,
             base_url: None,
+            allowed_origins: Vec::new(),
             store: None,
             store_key: None,
             http: None,
@@ -850,11 +870,16 @@ impl Authenticator {
     }
 
     /// Puts the token on an outgoing request as the spec's `usage` says (headers, query).
+    ///
+    /// Only on a request to the base URL's origin or one allowed with
+    /// [`AuthenticatorBuilder::allow_origin`]; any other is refused with
+    /// [`AuthError::TokenOriginRefused`] and left untouched.
     pub fn apply(
         &self,
         token: &AccessToken,
         request: &mut reqwest::Request,
     ) -> Result<(), AuthError> {
+        self.check_destination(request.url())?;
         let rendered = match token.0.usage.get() {
             Some(rendered) => rendered,
             None => {
@@ -873,6 +898,28 @@ impl Authenticator {
             }
         }
         Ok(())
+    }
+
+    /// Whether the token may go to `url`: its origin is the base URL's or an allowed one.
+    fn check_destination(&self, url: &Url) -> Result<(), AuthError> {
+        let inner = &self.inner;
+        if origin::same_origin(url, &inner.base_url)
+            || inner
+                .allowed_origins
+                .iter()
+                .any(|allowed| origin::same_origin(url, allowed))
+        {
+            return Ok(());
+        }
+        let allowed: Vec<String> = std::iter::once(&inner.base_url)
+            .chain(&inner.allowed_origins)
+            .map(origin::origin)
+            .collect();
+        Err(AuthError::TokenOriginRefused {
+            provider: inner.spec.name.clone(),
+            origin: origin::origin(url),
+            allowed: allowed.join(", "),
+        })
     }
 
     fn render_usage(&self, session: &Session) -> Result<RenderedUsage, AuthError> {

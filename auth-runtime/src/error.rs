@@ -96,6 +96,19 @@ pub enum AuthError {
         /// The placeholder.
         reference: String,
     },
+    /// A request to another origin than the base URL's (or one allowed with
+    /// [`crate::AuthenticatorBuilder::allow_origin`]) was to carry the token. Nothing was sent.
+    #[error(
+        "{provider}: the token is only sent to {allowed}; refusing to send it to {origin} (allow that origin explicitly: `AuthenticatorBuilder::allow_origin`, or `--allow-origin` on the command line)"
+    )]
+    TokenOriginRefused {
+        /// Provider name.
+        provider: String,
+        /// The refused request's origin (`scheme://host:port`).
+        origin: String,
+        /// The origins the token may go to.
+        allowed: String,
+    },
     /// The token store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

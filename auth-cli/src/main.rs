@@ -632,7 +632,12 @@ async fn request(cli: &Cli, provider: &str, target: &Target<'_>) -> Result<ExitC
         .map_err(|_| Failure::usage(format!("`{method}` is not an HTTP method")))?;
     let auth = engine_allowing(cli, find(cli, provider)?, target.allow_origins)?;
     let url = target_url(auth.base_url(), &path)?;
-    let client = auth.client(auth_runtime::reqwest::Client::new());
+    // The token rides on the request's headers: a redirect to another origin is not followed
+    // (reqwest would drop `Authorization` there, but not a custom header or a query parameter).
+    let plain = auth_runtime::http::client_builder()
+        .build()
+        .map_err(|e| Failure::usage(format!("HTTP client: {e}")))?;
+    let client = auth.client(plain);
     let mut builder = client.request(method, url);
     for header in extra {
         let (name, value) = header

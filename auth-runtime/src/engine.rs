@@ -28,7 +28,7 @@ use crate::middleware::AuthMiddleware;
 use crate::origin;
 use crate::policy::{self, Action};
 use crate::redact::excerpt;
-use crate::request::{self, RetryScope, TemplateContext};
+use crate::request::{self, RetryScope, SendFailure, TemplateContext};
 use crate::session::{AccessToken, Current, Flow, RenderedUsage, Session};
 use crate::store::{MemoryStore, TokenStore};
 
@@ -113,8 +113,12 @@ impl AuthenticatorBuilder {
         self
     }
 
-    /// Sends token requests with this client (default: a new one with `timeout`). It must not
-    /// carry the auth middleware.
+    /// Sends token requests with this client (default: [`crate::http::client_builder`] with
+    /// `timeout`). It must not carry the auth middleware. Start from
+    /// [`crate::http::client_builder`] to add proxies or TLS settings: it never follows a
+    /// redirect to another origin. With a client that does, an answer that came from another
+    /// origin is refused ([`AuthError::RedirectFollowed`]), but the credentials may already have
+    /// been sent there.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -174,9 +178,7 @@ impl AuthenticatorBuilder {
             .collect::<Result<Vec<_>, _>>()?;
         let http = match self.http {
             Some(client) => client,
-            None => reqwest::Client::builder()
-                .timeout(self.timeout)
-                .connect_timeout(self.timeout.min(Duration::from_secs(10)))
+            None => crate::http::client_builder_with_timeout(self.timeout)
                 .build()
                 .map_err(|e| AuthError::Config(format!("HTTP client: {e}")))?,
         };
@@ -631,11 +633,28 @@ impl Authenticator {
             &*self.inner.clock,
         )
         .await
-        .map_err(|f| AuthError::Unreachable {
-            provider: self.inner.spec.name.clone(),
-            endpoint: endpoint.to_owned(),
-            attempts: f.attempts,
-            last: f.last,
+        .map_err(|failure| {
+            let provider = self.inner.spec.name.clone();
+            let endpoint = endpoint.to_owned();
+            match failure {
+                SendFailure::GaveUp { attempts, last } => AuthError::Unreachable {
+                    provider,
+                    endpoint,
+                    attempts,
+                    last,
+                },
+                SendFailure::RedirectRefused { status, to } => AuthError::RedirectRefused {
+                    provider,
+                    endpoint,
+                    status,
+                    to,
+                },
+                SendFailure::RedirectFollowed { to } => AuthError::RedirectFollowed {
+                    provider,
+                    endpoint,
+                    to,
+                },
+            }
         })
     }
 

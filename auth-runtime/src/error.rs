@@ -109,6 +109,35 @@ pub enum AuthError {
         /// The origins the token may go to.
         allowed: String,
     },
+    /// A token endpoint answered with a redirect to another origin. It was not followed, so the
+    /// credentials were not sent there.
+    #[error(
+        "{provider}: {endpoint} answered HTTP {status}, a redirect to {to}, another origin; token requests never follow a redirect to another origin, and the credentials were not sent there (check the base URL)"
+    )]
+    RedirectRefused {
+        /// Provider name.
+        provider: String,
+        /// The endpoint called.
+        endpoint: String,
+        /// The redirect's status.
+        status: u16,
+        /// The origin the redirect points to.
+        to: String,
+    },
+    /// The HTTP client given to [`crate::AuthenticatorBuilder::http_client`] followed a redirect
+    /// of a token request to another origin. The answer was refused, but the credentials may have
+    /// been sent there.
+    #[error(
+        "{provider}: the HTTP client followed a redirect of {endpoint} to {to}, another origin: the credentials may have been sent there (change them unless {to} is the vendor's); its answer was refused. Build the client from auth_runtime::http::client_builder(), which never follows a redirect to another origin"
+    )]
+    RedirectFollowed {
+        /// Provider name.
+        provider: String,
+        /// The endpoint called.
+        endpoint: String,
+        /// The origin the answer came from.
+        to: String,
+    },
     /// The token store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -18,12 +18,14 @@
 //! ```
 //!
 //! Modules: [`policy`] (when to refresh), [`engine`] (single flight, generations, flows),
-//! [`store`] (memory and file stores), [`middleware`], [`clock`], [`retry`].
+//! [`store`] (memory and file stores), [`middleware`], [`clock`], [`retry`], [`http`] (the
+//! client preset for token requests: no redirect to another origin).
 
 pub mod clock;
 pub mod credentials;
 pub mod engine;
 pub mod error;
+pub mod http;
 pub mod middleware;
 #[cfg(feature = "mock")]
 pub mod mock;

@@ -188,10 +188,24 @@ impl Prepared {
     }
 }
 
-/// Why sending failed after every allowed attempt.
-pub(crate) struct SendFailure {
-    pub(crate) attempts: u32,
-    pub(crate) last: String,
+/// Why sending produced no answer to use.
+pub(crate) enum SendFailure {
+    /// Every allowed attempt failed (network, 5xx, 429).
+    GaveUp { attempts: u32, last: String },
+    /// The answer is a redirect to another origin, not followed.
+    RedirectRefused { status: u16, to: String },
+    /// The client followed a redirect to another origin: the request went there.
+    RedirectFollowed { to: String },
+}
+
+/// The origin a 3xx answer's `Location` points to, when it is not `request`'s.
+fn foreign_redirect(request: &Url, response: &reqwest::Response) -> Option<String> {
+    if !response.status().is_redirection() {
+        return None;
+    }
+    let location = response.headers().get(reqwest::header::LOCATION)?;
+    let target = request.join(location.to_str().ok()?).ok()?;
+    (!crate::origin::same_origin(request, &target)).then(|| crate::origin::origin(&target))
 }
 
 /// Which faults may be retried.
@@ -218,7 +232,16 @@ pub(crate) async fn send(
         let last_attempt = attempt >= retry.max_attempts;
         let (last, wait) = match prepared.build(client).send().await {
             Ok(response) => {
+                // The credentials must not go to another origin: a redirect there is not used.
+                if !crate::origin::same_origin(&prepared.url, response.url()) {
+                    return Err(SendFailure::RedirectFollowed {
+                        to: crate::origin::origin(response.url()),
+                    });
+                }
                 let status = response.status().as_u16();
+                if let Some(to) = foreign_redirect(&prepared.url, &response) {
+                    return Err(SendFailure::RedirectRefused { status, to });
+                }
                 let transient = status == 429 || (500..600).contains(&status);
                 let retryable = status == 429 || (transient && scope == RetryScope::Transient);
                 let headers: Vec<(String, String)> = response
@@ -247,7 +270,7 @@ pub(crate) async fn send(
                     && asked > retry.max_backoff
                 {
                     // Honour the vendor: do not come back sooner than it asked.
-                    return Err(SendFailure {
+                    return Err(SendFailure::GaveUp {
                         attempts: attempt,
                         last: format!(
                             "HTTP {status}, Retry-After {asked:?} exceeds the retry budget"
@@ -262,7 +285,7 @@ pub(crate) async fn send(
                         && (error.is_timeout() || error.is_request()));
                 let described = describe(&error);
                 if !retryable {
-                    return Err(SendFailure {
+                    return Err(SendFailure::GaveUp {
                         attempts: attempt,
                         last: described,
                     });
@@ -271,7 +294,7 @@ pub(crate) async fn send(
             }
         };
         if last_attempt {
-            return Err(SendFailure {
+            return Err(SendFailure::GaveUp {
                 attempts: attempt,
                 last,
             });

@@ -178,3 +178,118 @@ async fn the_token_only_goes_to_the_base_urls_origin() {
     .expect_err("plain http to another host");
     assert!(error.to_string().contains("unencrypted"), "{error}");
 }
+
+/// A spec's credentials, each with a value of its own.
+fn credentials_for(spec: &auth_runtime::auth_spec::ProviderSpec) -> Credentials {
+    spec.credentials
+        .iter()
+        .fold(Credentials::new(), |c, field| {
+            c.with(&field.name, format!("value-of-{}", field.name))
+        })
+}
+
+/// A server that answers every request 200 with tokens, and counts what it receives.
+async fn attacker() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": common::jwt(serde_json::json!({"exp": 4_000_000_000u64})),
+            "refresh_token": "attacker-refresh",
+            "expires_in": 300,
+        })))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// A login endpoint that redirects (`status`) to `to` + the same path.
+async fn redirecting(spec: &auth_runtime::auth_spec::ProviderSpec, status: u16, to: &str) -> MockServer {
+    let server = MockServer::start().await;
+    let login = &spec.login.request.path;
+    Mock::given(path(login.as_str()))
+        .respond_with(
+            ResponseTemplate::new(status).insert_header("Location", format!("{to}{login}")),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
+/// Item 12: a login answered 307/308 to another origin re-sent the credentials there (all three
+/// vendors) and the tokens it returned were accepted. The engine's client never follows such a
+/// redirect; a caller's own client that did is caught after the fact, and the answer refused.
+#[tokio::test]
+async fn token_requests_never_follow_a_redirect_to_another_origin() {
+    for name in ["intergiro", "apiax", "idissuer"] {
+        let spec = common::spec(name);
+        for status in [307, 308, 302] {
+            let b = attacker().await;
+            let a = redirecting(&spec, status, &b.uri()).await;
+            let build = |client: Option<reqwest::Client>| {
+                let mut builder = Authenticator::builder(Arc::clone(&spec), credentials_for(&spec))
+                    .base_url(a.uri())
+                    .retry(common::fast_retry());
+                if let Some(client) = client {
+                    builder = builder.http_client(client);
+                }
+                builder.build().expect("engine")
+            };
+            // The engine's own client, and a caller's built from the safe preset.
+            let preset = auth_runtime::http::client_builder()
+                .user_agent("probe")
+                .build()
+                .expect("client");
+            for auth in [build(None), build(Some(preset))] {
+                let error = auth.access_token().await.expect_err("redirected");
+                assert!(
+                    matches!(&error, AuthError::RedirectRefused { status: s, .. } if *s == status),
+                    "{name} {status}: {error:?}"
+                );
+                let message = error.to_string();
+                assert!(message.contains(&b.uri()), "{message}");
+                assert!(message.contains("not sent"), "{message}");
+            }
+            assert_eq!(
+                b.received_requests().await.map(|r| r.len()),
+                Some(0),
+                "{name} {status}: the other origin received nothing"
+            );
+            // A plain client follows redirects: the credentials went out, but the answer is
+            // refused, and the error says what may have leaked.
+            let auth = build(Some(reqwest::Client::new()));
+            let error = auth.access_token().await.expect_err("followed");
+            assert!(
+                matches!(error, AuthError::RedirectFollowed { .. }),
+                "{name} {status}: {error:?}"
+            );
+            let message = error.to_string();
+            assert!(message.contains("may have been sent"), "{message}");
+            assert!(message.contains(&b.uri()), "{message}");
+            assert!(auth.status().await.expect("status").session.is_none());
+        }
+    }
+}
+
+/// A redirect within the vendor's own origin is followed.
+#[tokio::test]
+async fn a_redirect_within_the_origin_is_followed() {
+    let vendor = intergiro_vendor().await;
+    Mock::given(path("/old/login"))
+        .respond_with(
+            ResponseTemplate::new(308)
+                .insert_header("Location", format!("{}/v3/auth/login", vendor.uri())),
+        )
+        .mount(&vendor)
+        .await;
+    let spec = common::spec("intergiro");
+    let mut moved = (*spec).clone();
+    moved.login.request.path = "/old/login".into();
+    let auth = Authenticator::builder(
+        Arc::new(moved),
+        Credentials::new().with("api_key", API_KEY),
+    )
+    .base_url(vendor.uri())
+    .build()
+    .expect("engine");
+    auth.access_token().await.expect("followed within the origin");
+}

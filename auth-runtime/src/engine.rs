@@ -631,6 +631,7 @@ impl Authenticator {
             &self.inner.retry,
             scope,
             &*self.inner.clock,
+            u64::MAX,
         )
         .await
         .map_err(|failure| {
@@ -653,6 +654,18 @@ impl Authenticator {
                     provider,
                     endpoint,
                     to,
+                },
+                SendFailure::TooLarge { status, limit } => AuthError::AnswerTooLarge {
+                    provider,
+                    endpoint,
+                    status,
+                    limit,
+                },
+                SendFailure::Incomplete { status, reason } => AuthError::AnswerIncomplete {
+                    provider,
+                    endpoint,
+                    status,
+                    reason,
                 },
             }
         })

@@ -138,6 +138,33 @@ pub enum AuthError {
         /// The origin the answer came from.
         to: String,
     },
+    /// A token answer's body was larger than the cap (`policy.max_answer_size`, default 1 MiB).
+    /// Reading stopped at the cap.
+    #[error(
+        "{provider}: the answer from {endpoint} (HTTP {status}) exceeded {limit} bytes, the cap on token answers; it was not read further (the spec's `policy.max_answer_size` sets the cap)"
+    )]
+    AnswerTooLarge {
+        /// Provider name.
+        provider: String,
+        /// The endpoint called.
+        endpoint: String,
+        /// HTTP status.
+        status: u16,
+        /// The cap in bytes.
+        limit: u64,
+    },
+    /// A token answer broke off: the connection closed, or the body timed out, before its end.
+    #[error("{provider}: the answer from {endpoint} (HTTP {status}) was cut off: {reason}")]
+    AnswerIncomplete {
+        /// Provider name.
+        provider: String,
+        /// The endpoint called.
+        endpoint: String,
+        /// HTTP status.
+        status: u16,
+        /// What happened (connection closed, timed out), and how much had arrived.
+        reason: String,
+    },
     /// The token store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -196,6 +196,64 @@ pub(crate) enum SendFailure {
     RedirectRefused { status: u16, to: String },
     /// The client followed a redirect to another origin: the request went there.
     RedirectFollowed { to: String },
+    /// The answer's body is larger than the cap; reading stopped there.
+    TooLarge { status: u16, limit: u64 },
+    /// The answer's body could not be read to its end.
+    Incomplete { status: u16, reason: String },
+}
+
+/// Reads a body of at most `limit` bytes: a larger `Content-Length` is refused before reading,
+/// and reading stops at the first chunk past the limit, so that no more than the limit and one
+/// chunk is ever held. Dropping the response then closes the connection.
+async fn read_body(mut response: reqwest::Response, limit: u64) -> Result<String, SendFailure> {
+    let status = response.status().as_u16();
+    if response.content_length().is_some_and(|length| length > limit) {
+        return Err(SendFailure::TooLarge { status, limit });
+    }
+    let mut body: Vec<u8> = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() as u64 + chunk.len() as u64 > limit {
+                    return Err(SendFailure::TooLarge { status, limit });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(String::from_utf8_lossy(&body).into_owned()),
+            Err(error) => {
+                let read = body.len();
+                let reason = if error.is_timeout() {
+                    format!("timed out after {read} bytes of the body")
+                } else if is_closed_early(&error) {
+                    format!(
+                        "the connection closed after {read} bytes of the body, before the answer was complete"
+                    )
+                } else {
+                    format!("reading the body failed after {read} bytes: {}", describe(&error))
+                };
+                return Err(SendFailure::Incomplete { status, reason });
+            }
+        }
+    }
+}
+
+/// Whether a body error is the connection ending before the announced length (hyper's
+/// "incomplete message"), as opposed to a timeout or a decoding problem.
+fn is_closed_early(error: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                std::io::ErrorKind::UnexpectedEof
+                    | std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+            );
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// The origin a 3xx answer's `Location` points to, when it is not `request`'s.
@@ -225,6 +283,7 @@ pub(crate) async fn send(
     retry: &Retry,
     scope: RetryScope,
     clock: &dyn Clock,
+    limit: u64,
 ) -> Result<Answer, SendFailure> {
     let mut attempt = 0;
     loop {
@@ -255,7 +314,7 @@ pub(crate) async fn send(
                     })
                     .collect();
                 if !retryable {
-                    let body = response.text().await.unwrap_or_default();
+                    let body = read_body(response, limit).await?;
                     return Ok(Answer {
                         status,
                         headers,

@@ -5,6 +5,8 @@
 mod common;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use auth_runtime::{AuthError, Authenticator, Credentials, reqwest, reqwest_middleware};
 use wiremock::matchers::{method, path};
@@ -292,4 +294,166 @@ async fn a_redirect_within_the_origin_is_followed() {
     .build()
     .expect("engine");
     auth.access_token().await.expect("followed within the origin");
+}
+
+/// How a raw vendor behaves after reading a request.
+#[derive(Clone, Copy)]
+enum Raw {
+    /// Sends headers announcing a 100-byte body, 10 bytes of it, and closes the connection.
+    DropMidBody,
+    /// Sends headers and 10 bytes of the body, then stalls.
+    StallMidBody,
+    /// Sends a chunked body that never ends.
+    Endless,
+    /// Announces (and sends) a 50 MB body.
+    Huge,
+}
+
+/// What a raw vendor saw.
+#[derive(Default)]
+struct Seen {
+    connections: AtomicUsize,
+    /// Body bytes written before the client closed the connection (or the vendor stopped).
+    written: AtomicU64,
+    /// Connections the client closed while the vendor was still writing.
+    closed_by_client: AtomicUsize,
+}
+
+/// Upper bound of what an `Endless` vendor writes, so that a client that reads it all (the
+/// bug) ends too, instead of filling the machine's memory.
+const ENDLESS_LIMIT: u64 = 256 << 20;
+
+/// A vendor written on a raw socket, misbehaving as `raw` says, on every connection.
+async fn raw_vendor(raw: Raw) -> (String, Arc<Seen>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let seen = Arc::new(Seen::default());
+    let counters = Arc::clone(&seen);
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            counters.connections.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(serve_raw(socket, raw, Arc::clone(&counters)));
+        }
+    });
+    (url, seen)
+}
+
+/// Writes `bytes` (of which `body` are body bytes), counting; false once the client is gone.
+async fn put(socket: &mut tokio::net::TcpStream, seen: &Seen, bytes: &[u8], body: u64) -> bool {
+    use tokio::io::AsyncWriteExt as _;
+    let ok = socket.write_all(bytes).await.is_ok();
+    if ok {
+        seen.written.fetch_add(body, Ordering::SeqCst);
+    } else {
+        seen.closed_by_client.fetch_add(1, Ordering::SeqCst);
+    }
+    ok
+}
+
+async fn serve_raw(mut socket: tokio::net::TcpStream, raw: Raw, seen: Arc<Seen>) {
+    use tokio::io::AsyncReadExt as _;
+    // The request: headers and a small body; enough to read it all in one go or two.
+    let mut request = Vec::new();
+    let mut buffer = [0u8; 8192];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+        match socket.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => request.extend_from_slice(&buffer[..n]),
+        }
+    }
+    let head = |extra: &str| {
+        format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{extra}\r\n")
+    };
+    match raw {
+        Raw::DropMidBody => {
+            let mut bytes = head("Content-Length: 100\r\n").into_bytes();
+            bytes.extend_from_slice(br#"{"access_"#);
+            put(&mut socket, &seen, &bytes, 10).await;
+        }
+        Raw::StallMidBody => {
+            let mut bytes = head("Content-Length: 100\r\n").into_bytes();
+            bytes.extend_from_slice(br#"{"access_"#);
+            put(&mut socket, &seen, &bytes, 10).await;
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+        Raw::Endless => {
+            if !put(&mut socket, &seen, &head("Transfer-Encoding: chunked\r\n").into_bytes(), 0).await {
+                return;
+            }
+            let chunk = format!("10000\r\n{}\r\n", " ".repeat(0x10000)).into_bytes();
+            while seen.written.load(Ordering::SeqCst) < ENDLESS_LIMIT {
+                if !put(&mut socket, &seen, &chunk.clone(), 0x10000).await {
+                    return;
+                }
+            }
+        }
+        Raw::Huge => {
+            let size = 50_000_000u64;
+            if !put(&mut socket, &seen, &head(&format!("Content-Length: {size}\r\n")).into_bytes(), 0).await {
+                return;
+            }
+            let chunk = vec![b' '; 0x10000];
+            let mut sent = 0;
+            while sent < size {
+                let n = (size - sent).min(chunk.len() as u64);
+                if !put(&mut socket, &seen, &chunk[..n as usize].to_vec(), n).await {
+                    return;
+                }
+                sent += n;
+            }
+        }
+    }
+}
+
+fn raw_engine(url: &str, timeout: Duration) -> Authenticator {
+    Authenticator::builder(
+        common::spec("intergiro"),
+        Credentials::new().with("api_key", API_KEY),
+    )
+    .base_url(url)
+    .timeout(timeout)
+    .retry(common::fast_retry())
+    .build()
+    .expect("engine")
+}
+
+/// Item 14: a connection dropped mid-body was reported as "answer is not JSON ... body:
+/// (empty)". The error says the answer was cut off, and how.
+#[tokio::test]
+async fn a_connection_dropped_mid_answer_is_reported_as_such() {
+    let (url, seen) = raw_vendor(Raw::DropMidBody).await;
+    let error = raw_engine(&url, Duration::from_secs(5))
+        .access_token()
+        .await
+        .expect_err("cut off");
+    let message = error.to_string();
+    assert!(
+        matches!(error, AuthError::AnswerIncomplete { status: 200, .. }),
+        "{error:?}"
+    );
+    assert!(message.contains("connection closed"), "{message}");
+    assert!(!message.contains("not JSON"), "{message}");
+    assert_eq!(seen.connections.load(Ordering::SeqCst), 1, "not retried");
+}
+
+/// Item 14: a body that stalls past the timeout is a timeout, not an empty answer.
+#[tokio::test]
+async fn a_body_that_stalls_past_the_timeout_is_reported_as_a_timeout() {
+    let (url, _) = raw_vendor(Raw::StallMidBody).await;
+    let error = tokio::time::timeout(
+        Duration::from_secs(20),
+        raw_engine(&url, Duration::from_millis(500)).access_token(),
+    )
+    .await
+    .expect("ends")
+    .expect_err("stalled");
+    let message = error.to_string();
+    assert!(
+        matches!(error, AuthError::AnswerIncomplete { .. }),
+        "{error:?}"
+    );
+    assert!(message.contains("timed out"), "{message}");
+    assert!(!message.contains("not JSON"), "{message}");
 }

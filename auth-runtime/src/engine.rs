@@ -631,7 +631,7 @@ impl Authenticator {
             &self.inner.retry,
             scope,
             &*self.inner.clock,
-            u64::MAX,
+            self.inner.spec.policy.max_answer_bytes,
         )
         .await
         .map_err(|failure| {

@@ -457,3 +457,91 @@ async fn a_body_that_stalls_past_the_timeout_is_reported_as_a_timeout() {
     assert!(message.contains("timed out"), "{message}");
     assert!(!message.contains("not JSON"), "{message}");
 }
+
+/// Waits (up to 10 s) until the vendor has seen the client close the connection.
+async fn closed_by_client(seen: &Seen) -> bool {
+    for _ in 0..200 {
+        if seen.closed_by_client.load(Ordering::SeqCst) > 0 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+/// Item 11: an endless body took 8 GB of memory before the timeout. Reading stops at the cap
+/// (1 MiB by default) with a size error, and the connection is closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_answer_stops_at_the_cap() {
+    let (url, seen) = raw_vendor(Raw::Endless).await;
+    let error = tokio::time::timeout(
+        Duration::from_secs(20),
+        raw_engine(&url, Duration::from_secs(60)).access_token(),
+    )
+    .await
+    .expect("fails before the (60 s) timeout")
+    .expect_err("too large");
+    assert!(
+        matches!(error, AuthError::AnswerTooLarge { limit: 1_048_576, .. }),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("exceeded 1048576 bytes"),
+        "{error}"
+    );
+    assert!(closed_by_client(&seen).await, "the client hung up");
+    // What the vendor managed to write: the cap plus what the kernel's socket buffers took in.
+    let written = seen.written.load(Ordering::SeqCst);
+    assert!(written < 32 << 20, "{written} bytes written");
+    assert_eq!(seen.connections.load(Ordering::SeqCst), 1, "not retried");
+}
+
+/// Item 11: a 50 MB answer is refused from its `Content-Length`, before its body is read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_answer_is_refused_from_its_length() {
+    let (url, seen) = raw_vendor(Raw::Huge).await;
+    let error = tokio::time::timeout(
+        Duration::from_secs(20),
+        raw_engine(&url, Duration::from_secs(60)).access_token(),
+    )
+    .await
+    .expect("fails at once")
+    .expect_err("too large");
+    assert!(
+        matches!(error, AuthError::AnswerTooLarge { status: 200, .. }),
+        "{error:?}"
+    );
+    assert!(closed_by_client(&seen).await, "the client hung up");
+    let written = seen.written.load(Ordering::SeqCst);
+    assert!(written < 32 << 20, "{written} of 50000000 bytes written");
+}
+
+/// Item 11: the spec's `policy.max_answer_size` sets the cap; an answer within it is read.
+#[tokio::test]
+async fn the_spec_sets_the_cap() {
+    let server = MockServer::start().await;
+    let exp = common::epoch(std::time::SystemTime::now()) + 3600;
+    let token = common::jwt(serde_json::json!({"exp": exp}));
+    let padded = |size: usize| {
+        serde_json::json!({"access_token": token, "refresh_token": "r", "pad": "x".repeat(size)})
+    };
+    Mock::given(path("/v3/auth/login"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(padded(100_000)))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/v3/auth/login"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(padded(60_000)))
+        .mount(&server)
+        .await;
+    let mut spec = (*common::spec("intergiro")).clone();
+    spec.policy.max_answer_bytes = 64 << 10;
+    spec.policy.min_login_interval = None;
+    let auth = Authenticator::builder(Arc::new(spec), Credentials::new().with("api_key", API_KEY))
+        .base_url(server.uri())
+        .build()
+        .expect("engine");
+    let error = auth.access_token().await.expect_err("100 kB > 64 KiB");
+    assert!(error.to_string().contains("exceeded 65536 bytes"), "{error}");
+    auth.access_token().await.expect("60 kB < 64 KiB");
+}

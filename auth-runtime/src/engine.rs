@@ -594,9 +594,13 @@ impl Authenticator {
     }
 
     /// A short excerpt of an answer's body for an error, with every secret this engine knows
-    /// (credentials, and the tokens of `session`) removed.
+    /// (credentials, and the tokens of `session`) removed, in every form a request carried it.
     fn excerpt(&self, body: &str, session: Option<&Session>) -> String {
-        let secrets = self.template_context(session).secrets();
+        let spec = &self.inner.spec;
+        let endpoints = std::iter::once(&spec.login.request)
+            .chain(spec.refresh.as_ref().map(|r| &r.request))
+            .chain(spec.logout.as_ref());
+        let secrets = self.template_context(session).secrets(endpoints);
         let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
         excerpt(body, &secrets)
     }
@@ -1076,7 +1080,7 @@ impl Authenticator {
                         endpoint: name,
                         status: answer.status,
                         detail: "logout was not accepted".into(),
-                        excerpt: excerpt(&answer.body, &[]),
+                        excerpt: self.excerpt(&answer.body, Some(session)),
                     })
                 }
                 Err(e) => result = Err(e),

@@ -48,8 +48,10 @@ impl TemplateContext<'_> {
         template.render(|r| self.lookup(r))
     }
 
-    /// Every secret value this context holds, for scrubbing error excerpts.
-    pub(crate) fn secrets(&self) -> Vec<String> {
+    /// Every secret value this context holds, for scrubbing error excerpts: the credentials, the
+    /// session's tokens, and the `user:password` pair each of `endpoints` sends as HTTP Basic
+    /// (which travels base64-encoded as a whole; the excerpt scrubs each value's encoded forms).
+    pub(crate) fn secrets<'e>(&self, endpoints: impl Iterator<Item = &'e Endpoint>) -> Vec<String> {
         let mut out: Vec<String> = self
             .credentials
             .iter()
@@ -59,6 +61,13 @@ impl TemplateContext<'_> {
             out.push(s.access_token.expose_secret().to_owned());
             if let Some(r) = &s.refresh_token {
                 out.push(r.expose_secret().to_owned());
+            }
+        }
+        for basic in endpoints.filter_map(|e| e.basic_auth.as_ref()) {
+            if let (Ok(user), Ok(password)) =
+                (self.render(&basic.username), self.render(&basic.password))
+            {
+                out.push(format!("{user}:{password}"));
             }
         }
         out

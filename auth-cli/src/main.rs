@@ -6,7 +6,10 @@
 
 mod creds;
 mod demo;
+mod output;
 mod specs;
+
+use output::outln;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_runtime::secrecy::ExposeSecret;
-use auth_runtime::{AuthError, Authenticator, FileStore, MockOptions, MockServer};
+use auth_runtime::{AuthError, Authenticator, FileStore, LogoutOutcome, MockOptions, MockServer};
 use clap::{Parser, Subcommand, ValueEnum};
 
 const EXIT_CODES: &str = "Exit codes:
@@ -52,7 +55,8 @@ struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     format: Format,
 
-    /// Log what happens (logins, refreshes, retries) to stderr; never secrets.
+    /// Log what happens (logins, refreshes, retries, cache hits, logouts) to stderr; never
+    /// secrets. RUST_LOG, when set, chooses what is logged instead (e.g. RUST_LOG=auth_runtime=trace).
     #[arg(long, short, global = true)]
     verbose: bool,
 }
@@ -177,9 +181,15 @@ impl From<AuthError> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if cli.verbose {
+    // RUST_LOG, when set, says what is logged (with or without -v); -v alone logs the engine's
+    // and the CLI's debug events.
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(directives) if !directives.trim().is_empty() => Some(directives),
+        _ => cli.verbose.then(|| "auth_runtime=debug,auth_cli=debug".to_owned()),
+    };
+    if let Some(directives) = filter {
         tracing_subscriber::fmt()
-            .with_env_filter("auth_runtime=debug")
+            .with_env_filter(tracing_subscriber::EnvFilter::builder().parse_lossy(directives))
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_writer(std::io::stderr)
             .with_target(false)
@@ -196,12 +206,19 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(run(cli)) {
+    let code = match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(failure) => {
             eprintln!("error: {}", failure.message);
             ExitCode::from(failure.code)
         }
+    };
+    match output::error() {
+        Some(kind) => {
+            eprintln!("error: cannot write to stdout: {kind}");
+            ExitCode::from(1)
+        }
+        None => code,
     }
 }
 
@@ -268,7 +285,7 @@ fn rfc3339(t: SystemTime) -> String {
 }
 
 fn print_json(value: &serde_json::Value) {
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_default()
     );
@@ -282,7 +299,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let auth = engine(&cli, find(&cli, provider)?)?;
             let token = auth.access_token().await?;
             match cli.format {
-                Format::Text => println!("{}", token.secret().expose_secret()),
+                Format::Text => outln!("{}", token.secret().expose_secret()),
                 Format::Json => print_json(&serde_json::json!({
                     "provider": provider,
                     "access_token": token.secret().expose_secret(),
@@ -295,8 +312,21 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Status { provider } => status(&cli, provider).await,
         Command::Logout { provider } => {
             let auth = engine(&cli, find(&cli, provider)?)?;
-            auth.logout().await?;
-            eprintln!("{provider}: session forgotten");
+            let outcome = auth.logout().await?;
+            match cli.format {
+                Format::Text => eprintln!("{provider}: {}", outcome.describe()),
+                Format::Json => print_json(&serde_json::json!({
+                    "provider": provider,
+                    "outcome": match outcome {
+                        LogoutOutcome::VendorCalled => "vendor_called",
+                        LogoutOutcome::AlreadyEnded => "already_ended",
+                        LogoutOutcome::LocalOnly => "local_only",
+                        LogoutOutcome::NoSession => "no_session",
+                        _ => "other",
+                    },
+                    "message": outcome.describe(),
+                })),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Request {
@@ -332,7 +362,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     code: 1,
                     message: format!("cannot listen: {e}"),
                 })?;
-            println!("{}", server.base_url());
+            outln!("{}", server.base_url());
             eprintln!(
                 "{} simulator at {} (Ctrl-C to stop)",
                 spec.title,
@@ -363,7 +393,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let loaded =
                 specs::load(cli.specs.as_deref()).map_err(|d| Failure::usage(d.to_string()))?;
             let specs: Vec<_> = loaded.into_iter().map(|l| l.spec).collect();
-            Ok(if demo::run(&specs).await {
+            Ok(if demo::run(&specs, cli.format == Format::Json).await {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(4)
@@ -371,7 +401,9 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         }
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(*shell, &mut command, "auth-cli", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut command, "auth-cli", &mut script);
+            output::write(&String::from_utf8_lossy(&script));
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -405,7 +437,7 @@ fn providers(cli: &Cli) -> Result<ExitCode, Failure> {
         Format::Text => {
             for l in &loaded {
                 let s = &l.spec;
-                println!(
+                outln!(
                     "{} ({}){}",
                     s.name,
                     s.title,
@@ -424,10 +456,10 @@ fn providers(cli: &Cli) -> Result<ExitCode, Failure> {
                     let url = e.base_url.clone().unwrap_or_else(|| {
                         "no host in the vendor's documents: use --base-url".into()
                     });
-                    println!("  env {}{marker}: {url}", e.name);
+                    outln!("  env {}{marker}: {url}", e.name);
                 }
                 let vars: Vec<&str> = s.credentials.iter().map(|c| c.env.as_str()).collect();
-                println!("  credentials: {}", vars.join(", "));
+                outln!("  credentials: {}", vars.join(", "));
             }
         }
     }
@@ -504,7 +536,7 @@ async fn header(cli: &Cli, provider: &str) -> Result<ExitCode, Failure> {
     match cli.format {
         Format::Text => {
             for (name, value) in &lines {
-                println!("{name}: {value}");
+                outln!("{name}: {value}");
             }
         }
         Format::Json => print_json(&serde_json::json!({
@@ -536,8 +568,10 @@ async fn status(cli: &Cli, provider: &str) -> Result<ExitCode, Failure> {
     match cli.format {
         Format::Json => print_json(&serde_json::json!({
             "provider": status.provider,
-            "environment": status.environment,
+            // With --base-url, no environment of the spec is where requests go.
+            "environment": (!status.custom_base_url).then_some(&status.environment),
             "base_url": status.base_url,
+            "custom_base_url": status.custom_base_url,
             "session": session.map(|s| serde_json::json!({
                 "generation": s.generation,
                 "login_at": rfc3339(s.login_at),
@@ -549,24 +583,34 @@ async fn status(cli: &Cli, provider: &str) -> Result<ExitCode, Failure> {
             })),
         })),
         Format::Text => {
-            println!(
-                "provider:      {} ({}, {})",
-                status.provider, status.environment, status.base_url
-            );
+            if status.custom_base_url {
+                outln!(
+                    "provider:      {} (custom base URL {})",
+                    status.provider,
+                    status.base_url
+                );
+            } else {
+                outln!(
+                    "provider:      {} ({}, {})",
+                    status.provider,
+                    status.environment,
+                    status.base_url
+                );
+            }
             match session {
-                None => println!("session:       none (the next `token` logs in)"),
+                None => outln!("session:       none (the next `token` logs in)"),
                 Some(s) => {
-                    println!("session:       generation {}", s.generation);
-                    println!("logged in:     {}", rfc3339(s.login_at));
-                    println!("token issued:  {}", rfc3339(s.issued_at));
+                    outln!("session:       generation {}", s.generation);
+                    outln!("logged in:     {}", rfc3339(s.login_at));
+                    outln!("token issued:  {}", rfc3339(s.issued_at));
                     let expiry =
                         |t: Option<SystemTime>| t.map(rfc3339).unwrap_or_else(|| "unknown".into());
-                    println!(
+                    outln!(
                         "token expires: {}{}",
                         expiry(s.access_expires_at),
                         if s.access_valid { "" } else { " (expired)" }
                     );
-                    println!(
+                    outln!(
                         "session ends:  {}{}",
                         expiry(s.refresh_expires_at),
                         if s.has_refresh_token {
@@ -671,7 +715,7 @@ async fn request(cli: &Cli, provider: &str, target: &Target<'_>) -> Result<ExitC
     match cli.format {
         Format::Text => {
             eprintln!("HTTP {}", status.as_u16());
-            println!("{body}");
+            outln!("{body}");
         }
         Format::Json => print_json(&serde_json::json!({
             "status": status.as_u16(),

@@ -232,3 +232,232 @@ async fn request_sends_the_token_only_to_the_base_urls_origin() {
         .stdout("other answer\n");
     assert_eq!(with_token(&other).await, 1);
 }
+
+/// A stdout whose reader is already gone: every write to it fails with a broken pipe.
+fn closed_stdout() -> Stdio {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    Stdio::from(writer)
+}
+
+/// Item 19: `auth-cli --format json providers | true` panicked with "Broken pipe" (exit 101).
+/// A closed stdout is a quiet exit.
+#[test]
+fn a_closed_stdout_is_a_quiet_exit() {
+    let dir = temp_dir("pipe");
+    for args in [
+        &["--format", "json", "providers"][..],
+        &["providers"],
+        &["completions", "bash"],
+        &["validate", "--format", "json"],
+    ] {
+        let out = cli(&dir)
+            .args(args)
+            .stdout(closed_stdout())
+            .stderr(Stdio::piped())
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+}
+
+/// A spec with a logout endpoint, for a `--specs` folder.
+const WITH_LOGOUT: &str = r#"title: Session Vendor
+environments:
+  production: { base_url: https://api.session.example }
+default_environment: production
+credentials:
+  api_key: {}
+login:
+  method: POST
+  path: /login
+  encoding: json
+  body: { api_key: "${credentials.api_key}" }
+  response:
+    access_token: $.access_token
+    access_token_expiry: [ { expires_in: { path: $.expires_in } } ]
+    examples: [ { body: { access_token: t, expires_in: 3600 } } ]
+logout:
+  method: POST
+  path: /logout
+  headers: { Authorization: "Bearer ${session.access_token}" }
+policy:
+  refresh: after_expiry
+usage:
+  headers: { Authorization: "Bearer ${session.access_token}" }
+  expired: { status: [401] }
+"#;
+
+async fn session_vendor() -> Wiremock {
+    let server = Wiremock::start().await;
+    Mock::given(method("POST"))
+        .and(path("/login"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"access_token": "at-1", "expires_in": 3600})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/logout"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// Item 19: `logout` said "session forgotten" whether or not it called the vendor; `-v` logged
+/// neither a cache hit nor a logout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_says_what_it_did_and_verbose_logs_cache_hits_and_logouts() {
+    let server = session_vendor().await;
+    let dir = temp_dir("logout");
+    let specs = dir.join("specs");
+    std::fs::create_dir_all(&specs).expect("dir");
+    std::fs::write(specs.join("sessionvendor.yaml"), WITH_LOGOUT).expect("spec");
+    let run = |args: &[&str]| {
+        let mut command = cli(&dir);
+        command
+            .env("SESSIONVENDOR_API_KEY", "k-1234")
+            .args(["--specs", &specs.display().to_string()])
+            .args(["--base-url", &server.uri()])
+            .args(args);
+        command
+    };
+    run(&["token", "sessionvendor"]).assert().success();
+    run(&["-v", "token", "sessionvendor"])
+        .assert()
+        .success()
+        .stdout("at-1\n")
+        .stderr(predicate::str::contains("no request sent"));
+    run(&["-v", "logout", "sessionvendor"])
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains("the vendor's logout endpoint was called")
+                .and(predicate::str::contains("logged out")),
+        );
+    assert_eq!(
+        server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.url.path() == "/logout")
+            .count(),
+        1
+    );
+    run(&["logout", "sessionvendor"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("no session"));
+
+    // Intergiro has no logout endpoint: the session is only forgotten here.
+    let vendor = intergiro().await;
+    let mut token = cli(&dir);
+    token
+        .env("INTERGIRO_API_KEY", "k-1234")
+        .args(["--base-url", &vendor.uri(), "token", "intergiro"])
+        .assert()
+        .success();
+    let mut logout = cli(&dir);
+    logout
+        .env("INTERGIRO_API_KEY", "k-1234")
+        .args(["--base-url", &vendor.uri(), "logout", "intergiro"])
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains("no logout endpoint")
+                .and(predicate::str::contains("forgotten")),
+        );
+}
+
+/// Item 19: `RUST_LOG` was ignored (the filter was fixed to `auth_runtime=debug`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_log_is_honoured() {
+    let vendor = intergiro().await;
+    let dir = temp_dir("rustlog");
+    let run = |store: &str| {
+        let mut command = cli(&dir.join(store));
+        command
+            .env("INTERGIRO_API_KEY", "k-1234")
+            .args(["--base-url", &vendor.uri(), "token", "intergiro"]);
+        command
+    };
+    std::fs::create_dir_all(dir.join("a")).expect("dir");
+    std::fs::create_dir_all(dir.join("b")).expect("dir");
+    // Without -v, RUST_LOG alone turns logging on.
+    run("a")
+        .env("RUST_LOG", "auth_runtime=info")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("logged in"));
+    // With -v, RUST_LOG still decides what is shown.
+    run("b")
+        .env("RUST_LOG", "auth_runtime=warn")
+        .arg("-v")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("logged in").not());
+}
+
+/// Item 19: `status --base-url URL` named the default environment as if the URL were it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_with_a_base_url_names_no_environment() {
+    let vendor = intergiro().await;
+    let dir = temp_dir("status");
+    let mut status = cli(&dir);
+    status
+        .env("INTERGIRO_API_KEY", "k-1234")
+        .args(["--base-url", &vendor.uri(), "status", "intergiro"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("production")
+                .not()
+                .and(predicate::str::contains("custom base URL")),
+        );
+    let out = cli(&dir)
+        .env("IDISSUER_USERNAME", "u")
+        .env("IDISSUER_PASSWORD", "p")
+        .args(["--format", "json", "--base-url", &vendor.uri(), "status", "idissuer"])
+        .output()
+        .expect("runs");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["environment"], serde_json::Value::Null, "{json}");
+    assert_eq!(json["custom_base_url"], true, "{json}");
+    // Without --base-url the environment is named.
+    let out = cli(&dir)
+        .env("IDISSUER_USERNAME", "u")
+        .env("IDISSUER_PASSWORD", "p")
+        .args(["--format", "json", "status", "idissuer"])
+        .output()
+        .expect("runs");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["environment"], "production", "{json}");
+    assert_eq!(json["custom_base_url"], false, "{json}");
+}
+
+/// Item 19: `--format json demo` printed text.
+#[test]
+fn demo_in_json() {
+    let dir = temp_dir("demo");
+    let out = cli(&dir)
+        .args(["--format", "json", "demo"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    assert_eq!(json["passed"], true, "{json}");
+    let providers = json["providers"].as_array().expect("providers");
+    assert_eq!(providers.len(), 3);
+    assert!(
+        providers
+            .iter()
+            .all(|p| p["steps"].as_array().is_some_and(|s| !s.is_empty())),
+        "{json}"
+    );
+}

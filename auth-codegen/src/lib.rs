@@ -592,8 +592,9 @@ fn client(spec: &ProviderSpec, options: &Options) -> TokenStream {
                 self.auth.status().await
             }
 
-            /// Ends the session (calls the vendor's logout endpoint when it has one).
-            pub async fn logout(&self) -> ::std::result::Result<(), ::auth_runtime::AuthError> {
+            /// Ends the session (calls the vendor's logout endpoint when it has one), and says
+            /// what it did.
+            pub async fn logout(&self) -> ::std::result::Result<::auth_runtime::LogoutOutcome, ::auth_runtime::AuthError> {
                 self.auth.logout().await
             }
 

@@ -44,6 +44,8 @@ struct Inner {
     spec: Arc<ProviderSpec>,
     environment: String,
     base_url: Url,
+    /// Whether the base URL was given instead of taken from the environment.
+    custom_base_url: bool,
     /// Origins besides the base URL's that the token may be sent to.
     allowed_origins: Vec<Url>,
     credentials: Credentials,
@@ -171,6 +173,7 @@ impl AuthenticatorBuilder {
             }
         };
         let base_url = origin::check_url(&spec.name, "base URL", &base)?;
+        let custom_base_url = self.base_url.is_some();
         let allowed_origins = self
             .allowed_origins
             .iter()
@@ -191,6 +194,7 @@ impl AuthenticatorBuilder {
                 environment: environment.name.clone(),
                 spec,
                 base_url,
+                custom_base_url,
                 allowed_origins,
                 credentials: self.credentials,
                 http,
@@ -249,6 +253,40 @@ enum RefreshFailure {
     Failed(AuthError),
 }
 
+/// What [`Authenticator::logout`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LogoutOutcome {
+    /// The vendor's logout endpoint was called and accepted it; the session is forgotten.
+    VendorCalled,
+    /// The vendor's logout endpoint answered 401: the session had already ended there. It is
+    /// forgotten here too.
+    AlreadyEnded,
+    /// The spec has no logout endpoint: the session is forgotten here, and stays open at the
+    /// vendor until it expires.
+    LocalOnly,
+    /// There was no session to end; nothing was sent.
+    NoSession,
+}
+
+impl LogoutOutcome {
+    /// A short description, for messages and logs.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::VendorCalled => {
+                "the vendor's logout endpoint was called, and the session is forgotten here"
+            }
+            Self::AlreadyEnded => {
+                "the vendor's logout endpoint answered that the session had already ended; it is forgotten here"
+            }
+            Self::LocalOnly => {
+                "no logout endpoint in the spec: the session is forgotten here and stays open at the vendor until it expires"
+            }
+            Self::NoSession => "no session to end; nothing was sent",
+        }
+    }
+}
+
 /// What [`Authenticator::status`] reports: times and state, never secrets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
@@ -258,6 +296,10 @@ pub struct Status {
     pub environment: String,
     /// Base URL in use.
     pub base_url: String,
+    /// Whether the base URL was given ([`AuthenticatorBuilder::base_url`]) instead of taken
+    /// from the environment: then `environment` only names the spec's environment whose
+    /// settings apply, not where requests go.
+    pub custom_base_url: bool,
     /// The stored session, if any.
     pub session: Option<SessionStatus>,
 }
@@ -339,7 +381,10 @@ impl Authenticator {
         let current = self.inner.current.load_full();
         let action = self.decide(current.as_deref());
         match (action, current) {
-            (Action::Use, Some(current)) => Ok(current.token()),
+            (Action::Use, Some(current)) => {
+                tracing::debug!(provider = %self.inner.spec.name, generation = current.session.generation, "the cached token is still valid; no request sent");
+                Ok(current.token())
+            }
             (Action::UseAndRefresh, Some(current)) => {
                 self.spawn_background_refresh(current.session.generation);
                 Ok(current.token())
@@ -474,6 +519,7 @@ impl Authenticator {
             if let Action::Use | Action::UseAndRefresh = self.decide(Some(&adopted))
                 && !(background && seen == Some(adopted.session.generation))
             {
+                tracing::debug!(provider = %self.inner.spec.name, generation = adopted.session.generation, "the stored token is still valid; no request sent");
                 return Ok(adopted.token());
             }
         }
@@ -1047,6 +1093,7 @@ impl Authenticator {
                 .as_str()
                 .trim_end_matches('/')
                 .to_owned(),
+            custom_base_url: self.inner.custom_base_url,
             session: session.map(|s| SessionStatus {
                 generation: s.generation,
                 login_at: s.login_at,
@@ -1060,20 +1107,25 @@ impl Authenticator {
     }
 
     /// Ends the session: calls the vendor's logout endpoint if the spec has one (and there is a
-    /// session), then forgets the session locally and in the store.
-    pub async fn logout(&self) -> Result<(), AuthError> {
+    /// session), then forgets the session locally and in the store. Says which of these it did.
+    pub async fn logout(&self) -> Result<LogoutOutcome, AuthError> {
         let _flight = self.inner.flight.lock().await;
         let _lock = self.inner.store.lock(&self.inner.key).await?;
         let session = match self.inner.current.load_full() {
             Some(c) => Some(Session::clone(&c.session)),
             None => self.inner.store.load(&self.inner.key).await?,
         };
-        let mut result = Ok(());
+        let mut result = Ok(match (&self.inner.spec.logout, &session) {
+            (_, None) => LogoutOutcome::NoSession,
+            (None, Some(_)) => LogoutOutcome::LocalOnly,
+            (Some(_), Some(_)) => LogoutOutcome::VendorCalled,
+        });
         if let (Some(endpoint), Some(session)) = (&self.inner.spec.logout, &session) {
             let name = format!("logout {}", endpoint.path);
             let prepared = self.prepare(endpoint, &name, Some(session))?;
             match self.send(&prepared, &name, RetryScope::Transient).await {
-                Ok(answer) if endpoint.is_success(answer.status) || answer.status == 401 => {}
+                Ok(answer) if endpoint.is_success(answer.status) => {}
+                Ok(answer) if answer.status == 401 => result = Ok(LogoutOutcome::AlreadyEnded),
                 Ok(answer) => {
                     result = Err(AuthError::UnexpectedResponse {
                         provider: self.inner.spec.name.clone(),
@@ -1092,6 +1144,14 @@ impl Authenticator {
             landing.seq += 1;
             landing.error = None;
         });
+        match &result {
+            Ok(outcome) => {
+                tracing::info!(provider = %self.inner.spec.name, outcome = outcome.describe(), "logged out")
+            }
+            Err(error) => {
+                tracing::warn!(provider = %self.inner.spec.name, %error, "logout failed at the vendor; the session is forgotten here")
+            }
+        }
         result
     }
 

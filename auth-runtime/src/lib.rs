@@ -41,7 +41,7 @@ pub mod typed;
 pub use auth_spec;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use credentials::Credentials;
-pub use engine::{Authenticator, AuthenticatorBuilder, SessionStatus, Status};
+pub use engine::{Authenticator, AuthenticatorBuilder, LogoutOutcome, SessionStatus, Status};
 pub use error::{AuthError, StoreError};
 pub use middleware::AuthMiddleware;
 #[cfg(feature = "mock")]

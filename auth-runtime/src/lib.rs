@@ -11,7 +11,10 @@
 //! use auth_runtime::{Authenticator, Credentials};
 //!
 //! let spec = Arc::new(auth_spec::parse_file("providers/apiax.yaml")?);
-//! let auth = Authenticator::builder(Arc::clone(&spec), Credentials::from_env(&spec)?).build()?;
+//! // Apiax's tokens come from auth.apiax.io; its API is on another origin, which must be allowed.
+//! let auth = Authenticator::builder(Arc::clone(&spec), Credentials::from_env(&spec)?)
+//!     .allow_origin("https://api.apiax.io")
+//!     .build()?;
 //! let client = auth.client(reqwest::Client::new());
 //! let answer = client.get("https://api.apiax.io/v1/things").send().await?;
 //! # let _ = answer; Ok(()) }

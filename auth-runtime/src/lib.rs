@@ -32,8 +32,8 @@ pub mod http;
 pub mod middleware;
 #[cfg(feature = "mock")]
 pub mod mock;
-pub mod policy;
 mod origin;
+pub mod policy;
 mod redact;
 mod request;
 pub mod retry;

@@ -216,7 +216,10 @@ pub(crate) enum SendFailure {
 /// chunk is ever held. Dropping the response then closes the connection.
 async fn read_body(mut response: reqwest::Response, limit: u64) -> Result<String, SendFailure> {
     let status = response.status().as_u16();
-    if response.content_length().is_some_and(|length| length > limit) {
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit)
+    {
         return Err(SendFailure::TooLarge { status, limit });
     }
     let mut body: Vec<u8> = Vec::new();
@@ -238,7 +241,10 @@ async fn read_body(mut response: reqwest::Response, limit: u64) -> Result<String
                         "the connection closed after {read} bytes of the body, before the answer was complete"
                     )
                 } else {
-                    format!("reading the body failed after {read} bytes: {}", describe(&error))
+                    format!(
+                        "reading the body failed after {read} bytes: {}",
+                        describe(&error)
+                    )
                 };
                 return Err(SendFailure::Incomplete { status, reason });
             }

@@ -134,7 +134,10 @@ async fn the_token_only_goes_to_the_base_urls_origin() {
         "{error:?}"
     );
     let message = error.to_string();
-    assert!(message.contains(&other.uri()) && message.contains("allow"), "{message}");
+    assert!(
+        message.contains(&other.uri()) && message.contains("allow"),
+        "{message}"
+    );
     // The same port on another host name is another origin too.
     let renamed = vendor.uri().replace("127.0.0.1", "localhost");
     assert!(client.get(format!("{renamed}/x")).send().await.is_err());
@@ -205,7 +208,11 @@ async fn attacker() -> MockServer {
 }
 
 /// A login endpoint that redirects (`status`) to `to` + the same path.
-async fn redirecting(spec: &auth_runtime::auth_spec::ProviderSpec, status: u16, to: &str) -> MockServer {
+async fn redirecting(
+    spec: &auth_runtime::auth_spec::ProviderSpec,
+    status: u16,
+    to: &str,
+) -> MockServer {
     let server = MockServer::start().await;
     let login = &spec.login.request.path;
     Mock::given(path(login.as_str()))
@@ -286,14 +293,13 @@ async fn a_redirect_within_the_origin_is_followed() {
     let spec = common::spec("intergiro");
     let mut moved = (*spec).clone();
     moved.login.request.path = "/old/login".into();
-    let auth = Authenticator::builder(
-        Arc::new(moved),
-        Credentials::new().with("api_key", API_KEY),
-    )
-    .base_url(vendor.uri())
-    .build()
-    .expect("engine");
-    auth.access_token().await.expect("followed within the origin");
+    let auth = Authenticator::builder(Arc::new(moved), Credentials::new().with("api_key", API_KEY))
+        .base_url(vendor.uri())
+        .build()
+        .expect("engine");
+    auth.access_token()
+        .await
+        .expect("followed within the origin");
 }
 
 /// How a raw vendor behaves after reading a request.
@@ -363,9 +369,8 @@ async fn serve_raw(mut socket: tokio::net::TcpStream, raw: Raw, seen: Arc<Seen>)
             Ok(n) => request.extend_from_slice(&buffer[..n]),
         }
     }
-    let head = |extra: &str| {
-        format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{extra}\r\n")
-    };
+    let head =
+        |extra: &str| format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{extra}\r\n");
     match raw {
         Raw::DropMidBody => {
             let mut bytes = head("Content-Length: 100\r\n").into_bytes();
@@ -379,7 +384,14 @@ async fn serve_raw(mut socket: tokio::net::TcpStream, raw: Raw, seen: Arc<Seen>)
             tokio::time::sleep(Duration::from_secs(30)).await;
         }
         Raw::Endless => {
-            if !put(&mut socket, &seen, &head("Transfer-Encoding: chunked\r\n").into_bytes(), 0).await {
+            if !put(
+                &mut socket,
+                &seen,
+                &head("Transfer-Encoding: chunked\r\n").into_bytes(),
+                0,
+            )
+            .await
+            {
                 return;
             }
             let chunk = format!("10000\r\n{}\r\n", " ".repeat(0x10000)).into_bytes();
@@ -391,7 +403,14 @@ async fn serve_raw(mut socket: tokio::net::TcpStream, raw: Raw, seen: Arc<Seen>)
         }
         Raw::Huge => {
             let size = 50_000_000u64;
-            if !put(&mut socket, &seen, &head(&format!("Content-Length: {size}\r\n")).into_bytes(), 0).await {
+            if !put(
+                &mut socket,
+                &seen,
+                &head(&format!("Content-Length: {size}\r\n")).into_bytes(),
+                0,
+            )
+            .await
+            {
                 return;
             }
             let chunk = vec![b' '; 0x10000];
@@ -482,7 +501,13 @@ async fn an_endless_answer_stops_at_the_cap() {
     .expect("fails before the (60 s) timeout")
     .expect_err("too large");
     assert!(
-        matches!(error, AuthError::AnswerTooLarge { limit: 1_048_576, .. }),
+        matches!(
+            error,
+            AuthError::AnswerTooLarge {
+                limit: 1_048_576,
+                ..
+            }
+        ),
         "{error:?}"
     );
     assert!(
@@ -522,9 +547,7 @@ async fn the_spec_sets_the_cap() {
     let server = MockServer::start().await;
     let exp = common::epoch(std::time::SystemTime::now()) + 3600;
     let token = common::jwt(serde_json::json!({"exp": exp}));
-    let padded = |size: usize| {
-        serde_json::json!({"access_token": token, "refresh_token": "r", "pad": "x".repeat(size)})
-    };
+    let padded = |size: usize| serde_json::json!({"access_token": token, "refresh_token": "r", "pad": "x".repeat(size)});
     Mock::given(path("/v3/auth/login"))
         .respond_with(ResponseTemplate::new(200).set_body_json(padded(100_000)))
         .up_to_n_times(1)
@@ -542,6 +565,43 @@ async fn the_spec_sets_the_cap() {
         .build()
         .expect("engine");
     let error = auth.access_token().await.expect_err("100 kB > 64 KiB");
-    assert!(error.to_string().contains("exceeded 65536 bytes"), "{error}");
+    assert!(
+        error.to_string().contains("exceeded 65536 bytes"),
+        "{error}"
+    );
     auth.access_token().await.expect("60 kB < 64 KiB");
+}
+
+/// Item 10 (Retry-After): a delay too large for any integer, or a date past the year 9999, is
+/// beyond the retry budget: no panic, no wait, no hammering.
+#[tokio::test]
+async fn an_out_of_range_retry_after_is_beyond_the_budget() {
+    for value in [
+        "99999999999999999999999999",
+        "18446744073709551616",
+        "Fri, 31 Dec 9999 23:59:59 GMT",
+        "Fri, 31 Dec 99999 23:59:59 GMT",
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(path("/v3/auth/login"))
+            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", value))
+            .mount(&server)
+            .await;
+        let error = tokio::time::timeout(
+            Duration::from_secs(5),
+            raw_engine(&server.uri(), Duration::from_secs(5)).access_token(),
+        )
+        .await
+        .expect("ends at once")
+        .expect_err("throttled");
+        assert!(
+            error.to_string().contains("exceeds the retry budget"),
+            "{value}: {error}"
+        );
+        assert_eq!(
+            server.received_requests().await.map(|r| r.len()),
+            Some(1),
+            "{value}: not retried"
+        );
+    }
 }

@@ -50,7 +50,9 @@ pub async fn run(specs: &[Arc<ProviderSpec>], json: bool) -> bool {
         let outcome = run
             .await
             .unwrap_or_else(|e| Err(format!("the demo task failed: {e}")));
-        all_ok &= outcome.as_ref().is_ok_and(|steps| steps.iter().all(|s| s.ok));
+        all_ok &= outcome
+            .as_ref()
+            .is_ok_and(|steps| steps.iter().all(|s| s.ok));
         if json {
             reports.push(report(spec, &outcome));
             continue;
@@ -109,7 +111,10 @@ fn print_table(spec: &ProviderSpec, steps: &[Step]) {
     outln!("{} ({})", spec.title, spec.name);
     outln!(
         "  {:<44} {:<3} {:>8} {:>9}  detail",
-        "step", "", "requests", "time"
+        "step",
+        "",
+        "requests",
+        "time"
     );
     for step in steps {
         outln!(

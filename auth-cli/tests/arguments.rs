@@ -200,8 +200,7 @@ async fn request_sends_the_token_only_to_the_base_urls_origin() {
     let b = other.address();
     let absolute = format!("{}/abs", other.uri());
     run(&[&absolute]).assert().code(2).stderr(
-        predicate::str::contains(other.uri())
-            .and(predicate::str::contains("--allow-origin")),
+        predicate::str::contains(other.uri()).and(predicate::str::contains("--allow-origin")),
     );
     for tricky in [
         format!("@{b}/at"),
@@ -381,9 +380,12 @@ async fn rust_log_is_honoured() {
     let dir = temp_dir("rustlog");
     let run = |store: &str| {
         let mut command = cli(&dir.join(store));
-        command
-            .env("INTERGIRO_API_KEY", "k-1234")
-            .args(["--base-url", &vendor.uri(), "token", "intergiro"]);
+        command.env("INTERGIRO_API_KEY", "k-1234").args([
+            "--base-url",
+            &vendor.uri(),
+            "token",
+            "intergiro",
+        ]);
         command
     };
     std::fs::create_dir_all(dir.join("a")).expect("dir");
@@ -422,7 +424,14 @@ async fn status_with_a_base_url_names_no_environment() {
     let out = cli(&dir)
         .env("IDISSUER_USERNAME", "u")
         .env("IDISSUER_PASSWORD", "p")
-        .args(["--format", "json", "--base-url", &vendor.uri(), "status", "idissuer"])
+        .args([
+            "--format",
+            "json",
+            "--base-url",
+            &vendor.uri(),
+            "status",
+            "idissuer",
+        ])
         .output()
         .expect("runs");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
@@ -448,7 +457,11 @@ fn demo_in_json() {
         .args(["--format", "json", "demo"])
         .output()
         .expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
     assert_eq!(json["passed"], true, "{json}");
@@ -460,4 +473,61 @@ fn demo_in_json() {
             .all(|p| p["steps"].as_array().is_some_and(|s| !s.is_empty())),
         "{json}"
     );
+}
+
+/// Item 10 (display): `status` showed a far-future expiry as 1970.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_a_far_future_expiry_right() {
+    use base64::Engine as _;
+    let enc = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    for exp in ["253402300799", "1e15", "99999999999"] {
+        let server = Wiremock::start().await;
+        let token = format!(
+            "{}.{}.c2ln",
+            enc.encode(r#"{"alg":"RS256"}"#),
+            enc.encode(format!(r#"{{"exp":{exp}}}"#))
+        );
+        Mock::given(method("POST"))
+            .and(path("/v3/auth/login"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"access_token": token, "refresh_token": "refresh-1"}),
+            ))
+            .mount(&server)
+            .await;
+        let dir = temp_dir("far");
+        let run = |args: &[&str]| {
+            let mut command = cli(&dir);
+            command
+                .env("INTERGIRO_API_KEY", "k-1234")
+                .args(["--base-url", &server.uri()])
+                .args(args);
+            command
+        };
+        let out = run(&["token", "intergiro"]).output().expect("runs");
+        if !out.status.success() {
+            // An expiry the engine refuses as out of range is fine too; it must not be 1970.
+            assert_eq!(
+                out.status.code(),
+                Some(4),
+                "{exp}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            continue;
+        }
+        let out = run(&["status", "intergiro"]).output().expect("runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let expires = text
+            .lines()
+            .find(|l| l.starts_with("token expires:"))
+            .unwrap_or_else(|| panic!("{exp}: {text}"));
+        assert!(!expires.contains("1970"), "{exp}: {expires}");
+        let year: u32 = expires
+            .trim_start_matches("token expires:")
+            .trim()
+            .get(..4)
+            .and_then(|y| y.parse().ok())
+            .unwrap_or_else(|| panic!("{exp}: {expires}"));
+        assert!(year >= 5138, "{exp}: {expires}");
+        assert!(!expires.contains("(expired)"), "{exp}: {expires}");
+    }
 }

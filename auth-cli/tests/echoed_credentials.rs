@@ -189,7 +189,8 @@ async fn credentials_echoed_by_a_vendor_never_reach_stderr_in_any_form() {
                 }
             }
             if name.contains("basic") {
-                let pair = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"));
+                let pair =
+                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"));
                 if stderr.contains(&pair) {
                     leaks.push(format!("{name}: Basic `{pair}`: {stderr}"));
                 }

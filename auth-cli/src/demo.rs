@@ -8,6 +8,8 @@ use auth_runtime::mock::PROTECTED_PATH;
 use auth_runtime::{Authenticator, MockOptions, MockServer, MockStats};
 use auth_spec::ProviderSpec;
 
+use crate::output::outln;
+
 /// Lifetime of the simulated access tokens.
 const ACCESS_TTL: Duration = Duration::from_secs(2);
 /// Extra wait past an expiry.
@@ -30,8 +32,9 @@ fn sent(stats: &MockStats) -> u64 {
         + stats.premature_refreshes
 }
 
-/// Runs the demo; true when every step of every provider passed.
-pub async fn run(specs: &[Arc<ProviderSpec>]) -> bool {
+/// Runs the demo, printing tables (or one JSON document with `json`); true when every step of
+/// every provider passed.
+pub async fn run(specs: &[Arc<ProviderSpec>], json: bool) -> bool {
     let started = Instant::now();
     let mut all_ok = true;
     // Providers run side by side (each has its own simulator); tables print in order.
@@ -42,22 +45,36 @@ pub async fn run(specs: &[Arc<ProviderSpec>]) -> bool {
             tokio::spawn(async move { provider(&spec).await })
         })
         .collect();
+    let mut reports = Vec::new();
     for (spec, run) in specs.iter().zip(runs) {
         let outcome = run
             .await
             .unwrap_or_else(|e| Err(format!("the demo task failed: {e}")));
+        all_ok &= outcome
+            .as_ref()
+            .is_ok_and(|steps| steps.iter().all(|s| s.ok));
+        if json {
+            reports.push(report(spec, &outcome));
+            continue;
+        }
         match outcome {
-            Ok(steps) => {
-                print_table(spec, &steps);
-                all_ok &= steps.iter().all(|s| s.ok);
-            }
-            Err(message) => {
-                println!("{}: could not run: {message}\n", spec.name);
-                all_ok = false;
-            }
+            Ok(steps) => print_table(spec, &steps),
+            Err(message) => outln!("{}: could not run: {message}\n", spec.name),
         }
     }
-    println!(
+    if json {
+        let document = serde_json::json!({
+            "passed": all_ok,
+            "elapsed_ms": started.elapsed().as_millis() as u64,
+            "providers": reports,
+        });
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&document).unwrap_or_default()
+        );
+        return all_ok;
+    }
+    outln!(
         "{} in {:.1} s",
         if all_ok {
             "all steps passed"
@@ -69,14 +86,38 @@ pub async fn run(specs: &[Arc<ProviderSpec>]) -> bool {
     all_ok
 }
 
+/// One provider's run as JSON.
+fn report(spec: &ProviderSpec, outcome: &Result<Vec<Step>, String>) -> serde_json::Value {
+    let (steps, error) = match outcome {
+        Ok(steps) => (steps.as_slice(), None),
+        Err(message) => (&[][..], Some(message)),
+    };
+    serde_json::json!({
+        "name": spec.name,
+        "title": spec.title,
+        "passed": error.is_none() && steps.iter().all(|s| s.ok),
+        "error": error,
+        "steps": steps.iter().map(|s| serde_json::json!({
+            "name": s.name,
+            "ok": s.ok,
+            "requests": s.requests,
+            "elapsed_ms": s.elapsed.as_millis() as u64,
+            "detail": s.detail,
+        })).collect::<Vec<_>>(),
+    })
+}
+
 fn print_table(spec: &ProviderSpec, steps: &[Step]) {
-    println!("{} ({})", spec.title, spec.name);
-    println!(
+    outln!("{} ({})", spec.title, spec.name);
+    outln!(
         "  {:<44} {:<3} {:>8} {:>9}  detail",
-        "step", "", "requests", "time"
+        "step",
+        "",
+        "requests",
+        "time"
     );
     for step in steps {
-        println!(
+        outln!(
             "  {:<44} {:<3} {:>8} {:>7}ms  {}",
             step.name,
             if step.ok { "✓" } else { "✗" },
@@ -85,7 +126,7 @@ fn print_table(spec: &ProviderSpec, steps: &[Step]) {
             step.detail
         );
     }
-    println!();
+    outln!();
 }
 
 async fn provider(spec: &Arc<ProviderSpec>) -> Result<Vec<Step>, String> {

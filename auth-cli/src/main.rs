@@ -6,7 +6,10 @@
 
 mod creds;
 mod demo;
+mod output;
 mod specs;
+
+use output::outln;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_runtime::secrecy::ExposeSecret;
-use auth_runtime::{AuthError, Authenticator, FileStore, MockOptions, MockServer};
+use auth_runtime::{AuthError, Authenticator, FileStore, LogoutOutcome, MockOptions, MockServer};
 use clap::{Parser, Subcommand, ValueEnum};
 
 const EXIT_CODES: &str = "Exit codes:
@@ -57,7 +60,8 @@ struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     format: Format,
 
-    /// Log what happens (logins, refreshes, retries) to stderr; never secrets.
+    /// Log what happens (logins, refreshes, retries, cache hits, logouts) to stderr; never
+    /// secrets. RUST_LOG, when set, chooses what is logged instead (e.g. RUST_LOG=auth_runtime=trace).
     #[arg(long, short, global = true)]
     verbose: bool,
 }
@@ -98,12 +102,20 @@ enum Command {
         provider: String,
     },
     /// Send an authenticated request to the base URL + PATH (or a full URL) and print the body.
+    ///
+    /// The token only goes to the base URL's origin; a full URL of another origin needs
+    /// --allow-origin.
     Request {
         /// Provider name.
         provider: String,
-        /// HTTP method (GET if omitted) followed by a path such as /v2/documents, or a full URL.
+        /// HTTP method (GET if omitted) followed by a path starting with `/` such as
+        /// /v2/documents, or a full URL.
         #[arg(num_args = 1..=2, required = true, value_name = "[METHOD] PATH")]
         target: Vec<String>,
+        /// Also let the token go to this origin (https://host:port), e.g. a vendor's API host
+        /// that differs from its token host (repeatable).
+        #[arg(long = "allow-origin", value_name = "URL")]
+        allow_origins: Vec<String>,
         /// Request body (sent as is).
         #[arg(long)]
         data: Option<String>,
@@ -158,6 +170,7 @@ impl From<AuthError> for Failure {
         let code = match &error {
             e if e.is_credentials_rejected() => 3,
             AuthError::MissingCredential { .. }
+            | AuthError::TokenOriginRefused { .. }
             | AuthError::MissingBaseUrl { .. }
             | AuthError::Config(_)
             | AuthError::MissingValue { .. } => 2,
@@ -173,9 +186,17 @@ impl From<AuthError> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if cli.verbose {
+    // RUST_LOG, when set, says what is logged (with or without -v); -v alone logs the engine's
+    // and the CLI's debug events.
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(directives) if !directives.trim().is_empty() => Some(directives),
+        _ => cli
+            .verbose
+            .then(|| "auth_runtime=debug,auth_cli=debug".to_owned()),
+    };
+    if let Some(directives) = filter {
         tracing_subscriber::fmt()
-            .with_env_filter("auth_runtime=debug")
+            .with_env_filter(tracing_subscriber::EnvFilter::builder().parse_lossy(directives))
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_writer(std::io::stderr)
             .with_target(false)
@@ -192,12 +213,19 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(run(cli)) {
+    let code = match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(failure) => {
             eprintln!("error: {}", failure.message);
             ExitCode::from(failure.code)
         }
+    };
+    match output::error() {
+        Some(kind) => {
+            eprintln!("error: cannot write to stdout: {kind}");
+            ExitCode::from(1)
+        }
+        None => code,
     }
 }
 
@@ -227,6 +255,15 @@ fn find(cli: &Cli, name: &str) -> Result<Arc<auth_spec::ProviderSpec>, Failure> 
 }
 
 fn engine(cli: &Cli, spec: Arc<auth_spec::ProviderSpec>) -> Result<Authenticator, Failure> {
+    engine_allowing(cli, spec, &[])
+}
+
+/// The engine, letting the token also go to `allowed_origins`.
+fn engine_allowing(
+    cli: &Cli,
+    spec: Arc<auth_spec::ProviderSpec>,
+    allowed_origins: &[String],
+) -> Result<Authenticator, Failure> {
     let credentials = creds::gather(&spec)?;
     let mut builder =
         Authenticator::builder(spec, credentials).store(Arc::new(FileStore::new(store_path(cli))));
@@ -239,23 +276,28 @@ fn engine(cli: &Cli, spec: Arc<auth_spec::ProviderSpec>) -> Result<Authenticator
     if let Some(wait) = cli.lock_timeout {
         builder = builder.lock_wait(wait);
     }
+    for origin in allowed_origins {
+        builder = builder.allow_origin(origin.clone());
+    }
     Ok(builder.build()?)
 }
 
+/// RFC 3339 (UTC, whole seconds) of any wall time. Times past what RFC 3339 can write (after
+/// 9999-12-30, the end of the date library's range) show as its last second; times before the
+/// year 0 as its first. Before 1970 is written as it is.
 fn rfc3339(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    auth_spec::timefmt::TimeFormat::Rfc3339
-        .render(UNIX_EPOCH + Duration::from_secs(secs))
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
+    const LAST: &str = "9999-12-31T23:59:59Z";
+    const FIRST: &str = "0000-01-01T00:00:00Z";
+    match jiff::Timestamp::try_from(t) {
+        Ok(ts) if ts.to_zoned(jiff::tz::TimeZone::UTC).year() < 0 => FIRST.to_owned(),
+        Ok(ts) => ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        Err(_) if t > UNIX_EPOCH => LAST.to_owned(),
+        Err(_) => FIRST.to_owned(),
+    }
 }
 
 fn print_json(value: &serde_json::Value) {
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_default()
     );
@@ -271,7 +313,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             // not in a background task that would die with the process.
             let token = auth.renew_if_due().await?;
             match cli.format {
-                Format::Text => println!("{}", token.secret().expose_secret()),
+                Format::Text => outln!("{}", token.secret().expose_secret()),
                 Format::Json => print_json(&serde_json::json!({
                     "provider": provider,
                     "access_token": token.secret().expose_secret(),
@@ -284,16 +326,38 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Status { provider } => status(&cli, provider).await,
         Command::Logout { provider } => {
             let auth = engine(&cli, find(&cli, provider)?)?;
-            auth.logout().await?;
-            eprintln!("{provider}: session forgotten");
+            let outcome = auth.logout().await?;
+            match cli.format {
+                Format::Text => eprintln!("{provider}: {}", outcome.describe()),
+                Format::Json => print_json(&serde_json::json!({
+                    "provider": provider,
+                    "outcome": match outcome {
+                        LogoutOutcome::VendorCalled => "vendor_called",
+                        LogoutOutcome::AlreadyEnded => "already_ended",
+                        LogoutOutcome::LocalOnly => "local_only",
+                        LogoutOutcome::NoSession => "no_session",
+                        _ => "other",
+                    },
+                    "message": outcome.describe(),
+                })),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Request {
             provider,
             target,
+            allow_origins,
             data,
             headers,
-        } => request(&cli, provider, target, data.as_deref(), headers).await,
+        } => {
+            let target = Target {
+                target,
+                allow_origins,
+                data: data.as_deref(),
+                headers,
+            };
+            request(&cli, provider, &target).await
+        }
         Command::Mock {
             provider,
             port,
@@ -312,7 +376,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     code: 1,
                     message: format!("cannot listen: {e}"),
                 })?;
-            println!("{}", server.base_url());
+            outln!("{}", server.base_url());
             eprintln!(
                 "{} simulator at {} (Ctrl-C to stop)",
                 spec.title,
@@ -343,7 +407,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let loaded =
                 specs::load(cli.specs.as_deref()).map_err(|d| Failure::usage(d.to_string()))?;
             let specs: Vec<_> = loaded.into_iter().map(|l| l.spec).collect();
-            Ok(if demo::run(&specs).await {
+            Ok(if demo::run(&specs, cli.format == Format::Json).await {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(4)
@@ -351,7 +415,9 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         }
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(*shell, &mut command, "auth-cli", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut command, "auth-cli", &mut script);
+            output::write(&String::from_utf8_lossy(&script));
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -385,7 +451,7 @@ fn providers(cli: &Cli) -> Result<ExitCode, Failure> {
         Format::Text => {
             for l in &loaded {
                 let s = &l.spec;
-                println!(
+                outln!(
                     "{} ({}){}",
                     s.name,
                     s.title,
@@ -404,10 +470,10 @@ fn providers(cli: &Cli) -> Result<ExitCode, Failure> {
                     let url = e.base_url.clone().unwrap_or_else(|| {
                         "no host in the vendor's documents: use --base-url".into()
                     });
-                    println!("  env {}{marker}: {url}", e.name);
+                    outln!("  env {}{marker}: {url}", e.name);
                 }
                 let vars: Vec<&str> = s.credentials.iter().map(|c| c.env.as_str()).collect();
-                println!("  credentials: {}", vars.join(", "));
+                outln!("  credentials: {}", vars.join(", "));
             }
         }
     }
@@ -484,7 +550,7 @@ async fn header(cli: &Cli, provider: &str) -> Result<ExitCode, Failure> {
     match cli.format {
         Format::Text => {
             for (name, value) in &lines {
-                println!("{name}: {value}");
+                outln!("{name}: {value}");
             }
         }
         Format::Json => print_json(&serde_json::json!({
@@ -516,8 +582,10 @@ async fn status(cli: &Cli, provider: &str) -> Result<ExitCode, Failure> {
     match cli.format {
         Format::Json => print_json(&serde_json::json!({
             "provider": status.provider,
-            "environment": status.environment,
+            // With --base-url, no environment of the spec is where requests go.
+            "environment": (!status.custom_base_url).then_some(&status.environment),
             "base_url": status.base_url,
+            "custom_base_url": status.custom_base_url,
             "session": session.map(|s| serde_json::json!({
                 "generation": s.generation,
                 "login_at": rfc3339(s.login_at),
@@ -532,24 +600,34 @@ async fn status(cli: &Cli, provider: &str) -> Result<ExitCode, Failure> {
             "unreadable": status.unreadable,
         })),
         Format::Text => {
-            println!(
-                "provider:      {} ({}, {})",
-                status.provider, status.environment, status.base_url
-            );
+            if status.custom_base_url {
+                outln!(
+                    "provider:      {} (custom base URL {})",
+                    status.provider,
+                    status.base_url
+                );
+            } else {
+                outln!(
+                    "provider:      {} ({}, {})",
+                    status.provider,
+                    status.environment,
+                    status.base_url
+                );
+            }
             match session {
-                None => println!("session:       none (the next `token` logs in)"),
+                None => outln!("session:       none (the next `token` logs in)"),
                 Some(s) => {
-                    println!("session:       generation {}", s.generation);
-                    println!("logged in:     {}", rfc3339(s.login_at));
-                    println!("token issued:  {}", rfc3339(s.issued_at));
+                    outln!("session:       generation {}", s.generation);
+                    outln!("logged in:     {}", rfc3339(s.login_at));
+                    outln!("token issued:  {}", rfc3339(s.issued_at));
                     let expiry =
                         |t: Option<SystemTime>| t.map(rfc3339).unwrap_or_else(|| "unknown".into());
-                    println!(
+                    outln!(
                         "token expires: {}{}",
                         expiry(s.access_expires_at),
                         if s.access_valid { "" } else { " (expired)" }
                     );
-                    println!(
+                    outln!(
                         "session ends:  {}{}",
                         expiry(s.refresh_expires_at),
                         if s.has_refresh_token {
@@ -603,30 +681,65 @@ fn pending_json(p: &auth_runtime::Pending) -> serde_json::Value {
     })
 }
 
-async fn request(
-    cli: &Cli,
-    provider: &str,
-    target: &[String],
-    data: Option<&str>,
-    extra: &[String],
-) -> Result<ExitCode, Failure> {
-    let (method, path) = match target {
+/// What `request` was asked to send.
+struct Target<'a> {
+    target: &'a [String],
+    allow_origins: &'a [String],
+    data: Option<&'a str>,
+    headers: &'a [String],
+}
+
+/// The URL of `path` under `base`: a full http(s) URL as given (the engine then checks its
+/// origin), or a path that must start with `/` and is appended to the base URL, so that
+/// `@host/x` or `host/x` cannot become another host.
+fn target_url(
+    base: &auth_runtime::reqwest::Url,
+    path: &str,
+) -> Result<auth_runtime::reqwest::Url, Failure> {
+    if path.starts_with("http://") || path.starts_with("https://") {
+        return auth_runtime::reqwest::Url::parse(path)
+            .map_err(|e| Failure::usage(format!("`{path}` is not a URL: {e}")));
+    }
+    // `//host/x` and `\\host/x` are network paths: a browser and the URL parser take their first
+    // segment as a host.
+    if !path.starts_with('/') || path.starts_with("//") || path.contains('\\') {
+        return Err(Failure::usage(format!(
+            "`{path}` is neither a path starting with a single `/` (such as /v2/documents) nor a \
+             full URL; backslashes are not allowed"
+        )));
+    }
+    let joined = format!("{}{path}", base.as_str().trim_end_matches('/'));
+    let url = auth_runtime::reqwest::Url::parse(&joined)
+        .map_err(|e| Failure::usage(format!("`{path}` does not make a URL: {e}")))?;
+    // Belt and braces: a path never changes the origin.
+    if url.origin() != base.origin() {
+        return Err(Failure::usage(format!(
+            "`{path}` would leave the base URL's origin"
+        )));
+    }
+    Ok(url)
+}
+
+async fn request(cli: &Cli, provider: &str, target: &Target<'_>) -> Result<ExitCode, Failure> {
+    let (data, extra) = (target.data, target.headers);
+    let (method, path) = match target.target {
         [path] => ("GET".to_owned(), path.clone()),
         [method, path] => (method.to_ascii_uppercase(), path.clone()),
         _ => return Err(Failure::usage("give [METHOD] PATH")),
     };
     let method = auth_runtime::reqwest::Method::from_bytes(method.as_bytes())
         .map_err(|_| Failure::usage(format!("`{method}` is not an HTTP method")))?;
-    let auth = engine(cli, find(cli, provider)?)?;
-    let url = if path.starts_with("http://") || path.starts_with("https://") {
-        path
-    } else {
-        format!("{}{}", auth.base_url().as_str().trim_end_matches('/'), path)
-    };
+    let auth = engine_allowing(cli, find(cli, provider)?, target.allow_origins)?;
+    let url = target_url(auth.base_url(), &path)?;
     // A renewal that is due happens before the request, in the foreground.
     auth.renew_if_due().await?;
-    let client = auth.client(auth_runtime::reqwest::Client::new());
-    let mut builder = client.request(method, &url);
+    // The token rides on the request's headers: a redirect to another origin is not followed
+    // (reqwest would drop `Authorization` there, but not a custom header or a query parameter).
+    let plain = auth_runtime::http::client_builder()
+        .build()
+        .map_err(|e| Failure::usage(format!("HTTP client: {e}")))?;
+    let client = auth.client(plain);
+    let mut builder = client.request(method, url);
     for header in extra {
         let (name, value) = header
             .split_once(':')
@@ -661,7 +774,7 @@ async fn request(
     match cli.format {
         Format::Text => {
             eprintln!("HTTP {}", status.as_u16());
-            println!("{body}");
+            outln!("{body}");
         }
         Format::Json => print_json(&serde_json::json!({
             "status": status.as_u16(),
@@ -673,4 +786,43 @@ async fn request(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_is_right_for_any_wall_time() {
+        let at = |secs: u64| UNIX_EPOCH + Duration::from_secs(secs);
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(at(1_767_225_600)), "2026-01-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(at(1_767_225_600) + Duration::from_millis(999)),
+            "2026-01-01T00:00:00Z"
+        );
+        assert_eq!(rfc3339(at(253_402_207_200)), "9999-12-30T22:00:00Z");
+        // Past what RFC 3339 and the date library can write: the last second, never 1970.
+        assert_eq!(rfc3339(at(253_402_300_799)), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(at(1_000_000_000_000_000)), "9999-12-31T23:59:59Z");
+        if let Some(far) = UNIX_EPOCH.checked_add(Duration::from_secs(i64::MAX as u64)) {
+            assert_eq!(rfc3339(far), "9999-12-31T23:59:59Z");
+        }
+        // Before 1970 as it is; before the year 0, the first second RFC 3339 can write.
+        let before = |secs: u64| UNIX_EPOCH.checked_sub(Duration::from_secs(secs));
+        assert_eq!(
+            before(1).map(rfc3339).as_deref(),
+            Some("1969-12-31T23:59:59Z")
+        );
+        assert_eq!(
+            before(62_167_219_200).map(rfc3339).as_deref(),
+            Some("0000-01-01T00:00:00Z")
+        );
+        if let Some(t) = before(62_167_219_201) {
+            assert_eq!(rfc3339(t), "0000-01-01T00:00:00Z");
+        }
+        if let Some(t) = before(1_000_000_000_000_000) {
+            assert_eq!(rfc3339(t), "0000-01-01T00:00:00Z");
+        }
+    }
 }

@@ -490,6 +490,7 @@ fn client(spec: &ProviderSpec, options: &Options) -> TokenStream {
             store: ::std::option::Option<::std::sync::Arc<dyn ::auth_runtime::TokenStore>>,
             http: ::std::option::Option<::auth_runtime::reqwest::Client>,
             timeout: ::std::option::Option<::std::time::Duration>,
+            allowed_origins: ::std::vec::Vec<::std::string::String>,
         }
 
         impl ::std::fmt::Debug for ClientBuilder {
@@ -499,6 +500,7 @@ fn client(spec: &ProviderSpec, options: &Options) -> TokenStream {
                     .field("environment", &self.environment)
                     .field("store", &self.store.is_some())
                     .field("timeout", &self.timeout)
+                    .field("allowed_origins", &self.allowed_origins)
                     .finish_non_exhaustive()
             }
         }
@@ -516,15 +518,29 @@ fn client(spec: &ProviderSpec, options: &Options) -> TokenStream {
                 self
             }
 
-            /// Sends API calls through this client (the auth middleware is added on top).
+            /// Sends both the API calls and the token requests (login, refresh, logout) through
+            /// this client, so that one proxy or TLS setting covers all of them; the auth
+            /// middleware is added on top for API calls.
+            ///
+            /// Token requests carry credentials: build the client from
+            /// [`auth_runtime::http::client_builder`], which never follows a redirect to another
+            /// origin (an answer that came from one is refused either way). With this client,
+            /// [`Self::timeout`] does not apply: set timeouts on the client.
             pub fn http_client(mut self, client: ::auth_runtime::reqwest::Client) -> Self {
                 self.http = ::std::option::Option::Some(client);
                 self
             }
 
-            /// Timeout of each token request (default 30 s).
+            /// Timeout of each token request (default 30 s); not used with [`Self::http_client`].
             pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
                 self.timeout = ::std::option::Option::Some(timeout);
+                self
+            }
+
+            /// Also lets the token go to this origin (`https://api.example.com`): by default it
+            /// is only put on requests to the base URL's origin. Repeatable.
+            pub fn allow_origin(mut self, origin: impl ::std::convert::Into<::std::string::String>) -> Self {
+                self.allowed_origins.push(origin.into());
                 self
             }
 
@@ -544,8 +560,22 @@ fn client(spec: &ProviderSpec, options: &Options) -> TokenStream {
                 if let ::std::option::Option::Some(timeout) = self.timeout {
                     builder = builder.timeout(timeout);
                 }
+                if let ::std::option::Option::Some(http) = &self.http {
+                    builder = builder.http_client(http.clone());
+                }
+                for origin in self.allowed_origins {
+                    builder = builder.allow_origin(origin);
+                }
                 let auth = builder.build()?;
-                let http = auth.client(self.http.unwrap_or_default());
+                let http = match self.http {
+                    ::std::option::Option::Some(http) => http,
+                    // The token rides on API calls too: no redirect to another origin.
+                    ::std::option::Option::None => ::auth_runtime::reqwest::Client::builder()
+                        .redirect(::auth_runtime::http::redirect_policy())
+                        .build()
+                        .map_err(|e| ::auth_runtime::AuthError::Config(::std::format!("HTTP client: {e}")))?,
+                };
+                let http = auth.client(http);
                 ::std::result::Result::Ok(Client { auth, http })
             }
         }
@@ -559,6 +589,7 @@ fn client(spec: &ProviderSpec, options: &Options) -> TokenStream {
                     store: ::std::option::Option::None,
                     http: ::std::option::Option::None,
                     timeout: ::std::option::Option::None,
+                    allowed_origins: ::std::vec::Vec::new(),
                 }
             }
 
@@ -592,8 +623,9 @@ fn client(spec: &ProviderSpec, options: &Options) -> TokenStream {
                 self.auth.status().await
             }
 
-            /// Ends the session (calls the vendor's logout endpoint when it has one).
-            pub async fn logout(&self) -> ::std::result::Result<(), ::auth_runtime::AuthError> {
+            /// Ends the session (calls the vendor's logout endpoint when it has one), and says
+            /// what it did.
+            pub async fn logout(&self) -> ::std::result::Result<::auth_runtime::LogoutOutcome, ::auth_runtime::AuthError> {
                 self.auth.logout().await
             }
 

@@ -23,9 +23,10 @@ use crate::clock::{Clock, SystemClock};
 use crate::credentials::Credentials;
 use crate::error::{AuthError, StoreError};
 use crate::middleware::AuthMiddleware;
+use crate::origin;
 use crate::policy::{self, Action};
 use crate::redact::excerpt;
-use crate::request::{self, RetryScope, TemplateContext};
+use crate::request::{self, RetryScope, SendFailure, TemplateContext};
 use crate::session::{AccessToken, Current, Flow, RenderedUsage, Session};
 use crate::store::{MemoryStore, Pending, TokenStore};
 
@@ -44,6 +45,10 @@ struct Inner {
     spec: Arc<ProviderSpec>,
     environment: String,
     base_url: Url,
+    /// Whether the base URL was given instead of taken from the environment.
+    custom_base_url: bool,
+    /// Origins besides the base URL's that the token may be sent to.
+    allowed_origins: Vec<Url>,
     credentials: Credentials,
     http: reqwest::Client,
     store: Arc<dyn TokenStore>,
@@ -71,6 +76,7 @@ pub struct AuthenticatorBuilder {
     credentials: Credentials,
     environment: Option<String>,
     base_url: Option<String>,
+    allowed_origins: Vec<String>,
     store: Option<Arc<dyn TokenStore>>,
     store_key: Option<String>,
     http: Option<reqwest::Client>,
@@ -103,6 +109,16 @@ impl AuthenticatorBuilder {
         self
     }
 
+    /// Also lets the token go to this origin (`https://api.example.com`; plain http only to a
+    /// loopback host). By default [`Authenticator::apply`], [`Authenticator::authorize`] and the
+    /// middleware put the token only on requests to the base URL's origin, and refuse any other
+    /// with [`AuthError::TokenOriginRefused`]: a vendor whose API lives on another host than its
+    /// token endpoint needs this. Repeatable.
+    pub fn allow_origin(mut self, url: impl Into<String>) -> Self {
+        self.allowed_origins.push(url.into());
+        self
+    }
+
     /// Keeps sessions in this store (default: a fresh [`MemoryStore`]).
     pub fn store(mut self, store: Arc<dyn TokenStore>) -> Self {
         self.store = Some(store);
@@ -116,8 +132,12 @@ impl AuthenticatorBuilder {
         self
     }
 
-    /// Sends token requests with this client (default: a new one with `timeout`). It must not
-    /// carry the auth middleware.
+    /// Sends token requests with this client (default: [`crate::http::client_builder`] with
+    /// `timeout`). It must not carry the auth middleware. Start from
+    /// [`crate::http::client_builder`] to add proxies or TLS settings: it never follows a
+    /// redirect to another origin. With a client that does, an answer that came from another
+    /// origin is refused ([`AuthError::RedirectFollowed`]), but the credentials may already have
+    /// been sent there.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -169,23 +189,16 @@ impl AuthenticatorBuilder {
                 });
             }
         };
-        let base_url = Url::parse(&base).map_err(|e| {
-            AuthError::Config(format!(
-                "{}: base URL `{base}` is not a URL: {e}",
-                spec.name
-            ))
-        })?;
-        if !matches!(base_url.scheme(), "http" | "https") {
-            return Err(AuthError::Config(format!(
-                "{}: base URL `{base}` must be http(s)",
-                spec.name
-            )));
-        }
+        let base_url = origin::check_url(&spec.name, "base URL", &base)?;
+        let custom_base_url = self.base_url.is_some();
+        let allowed_origins = self
+            .allowed_origins
+            .iter()
+            .map(|raw| origin::check_url(&spec.name, "allowed origin", raw))
+            .collect::<Result<Vec<_>, _>>()?;
         let http = match self.http {
             Some(client) => client,
-            None => reqwest::Client::builder()
-                .timeout(self.timeout)
-                .connect_timeout(self.timeout.min(Duration::from_secs(10)))
+            None => crate::http::client_builder_with_timeout(self.timeout)
                 .build()
                 .map_err(|e| AuthError::Config(format!("HTTP client: {e}")))?,
         };
@@ -199,6 +212,8 @@ impl AuthenticatorBuilder {
                 environment: environment.name.clone(),
                 spec,
                 base_url,
+                custom_base_url,
+                allowed_origins,
                 credentials: self.credentials,
                 http,
                 store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
@@ -251,6 +266,40 @@ struct Landing {
     error: Option<AuthError>,
 }
 
+/// What [`Authenticator::logout`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LogoutOutcome {
+    /// The vendor's logout endpoint was called and accepted it; the session is forgotten.
+    VendorCalled,
+    /// The vendor's logout endpoint answered 401: the session had already ended there. It is
+    /// forgotten here too.
+    AlreadyEnded,
+    /// The spec has no logout endpoint: the session is forgotten here, and stays open at the
+    /// vendor until it expires.
+    LocalOnly,
+    /// There was no session to end; nothing was sent.
+    NoSession,
+}
+
+impl LogoutOutcome {
+    /// A short description, for messages and logs.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::VendorCalled => {
+                "the vendor's logout endpoint was called, and the session is forgotten here"
+            }
+            Self::AlreadyEnded => {
+                "the vendor's logout endpoint answered that the session had already ended; it is forgotten here"
+            }
+            Self::LocalOnly => {
+                "no logout endpoint in the spec: the session is forgotten here and stays open at the vendor until it expires"
+            }
+            Self::NoSession => "no session to end; nothing was sent",
+        }
+    }
+}
+
 /// What [`Authenticator::status`] reports: times and state, never secrets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
@@ -260,6 +309,10 @@ pub struct Status {
     pub environment: String,
     /// Base URL in use.
     pub base_url: String,
+    /// Whether the base URL was given ([`AuthenticatorBuilder::base_url`]) instead of taken
+    /// from the environment: then `environment` only names the spec's environment whose
+    /// settings apply, not where requests go.
+    pub custom_base_url: bool,
     /// The stored session, if any.
     pub session: Option<SessionStatus>,
     /// A renewal recorded in the store whose outcome is not (yet) recorded: one in flight in
@@ -300,6 +353,7 @@ impl Authenticator {
             credentials,
             environment: None,
             base_url: None,
+            allowed_origins: Vec::new(),
             store: None,
             store_key: None,
             http: None,
@@ -358,14 +412,14 @@ impl Authenticator {
     /// answer is stored. Foreground calls keep working afterwards.
     pub async fn shutdown(&self) {
         self.inner.closing.store(true, Ordering::Release);
-        loop {
-            drop(self.inner.flight.lock().await);
-            // A background renewal spawned but not yet started (or just ending) is waited for.
-            if !self.inner.background.load(Ordering::Acquire) {
-                return;
-            }
-            self.inner.clock.sleep(Duration::from_millis(5)).await;
+        // A background renewal already spawned (maybe not yet started) is waited for without
+        // taking the renewal lock: holding it, even briefly, would make that renewal step
+        // aside as if another were in flight.
+        while self.inner.background.load(Ordering::Acquire) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
+        // Then any renewal still in flight (no background one can start any more).
+        drop(self.inner.flight.lock().await);
     }
 
     /// The cached token if it can be used as is, without waiting: no lock, no clock read (a
@@ -407,9 +461,13 @@ impl Authenticator {
     }
 
     /// A short excerpt of an answer's body for an error, with every secret this engine knows
-    /// (credentials, and the tokens of `session`) removed.
+    /// (credentials, and the tokens of `session`) removed, in every form a request carried it.
     fn excerpt(&self, body: &str, session: Option<&Session>) -> String {
-        let secrets = self.template_context(session).secrets();
+        let spec = &self.inner.spec;
+        let endpoints = std::iter::once(&spec.login.request)
+            .chain(spec.refresh.as_ref().map(|r| &r.request))
+            .chain(spec.logout.as_ref());
+        let secrets = self.template_context(session).secrets(endpoints);
         let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
         excerpt(body, &secrets)
     }
@@ -444,22 +502,60 @@ impl Authenticator {
             &self.inner.retry,
             scope,
             &*self.inner.clock,
+            self.inner.spec.policy.max_answer_bytes,
         )
         .await
-        .map_err(|f| AuthError::Unreachable {
-            provider: self.inner.spec.name.clone(),
-            endpoint: endpoint.to_owned(),
-            attempts: f.attempts,
-            last: f.last,
-        })
+        .map_err(|failure| self.send_error(endpoint, failure))
+    }
+
+    /// The error a failed send means for the caller.
+    fn send_error(&self, endpoint: &str, failure: SendFailure) -> AuthError {
+        let provider = self.inner.spec.name.clone();
+        let endpoint = endpoint.to_owned();
+        match failure {
+            SendFailure::GaveUp { attempts, last, .. } => AuthError::Unreachable {
+                provider,
+                endpoint,
+                attempts,
+                last,
+            },
+            SendFailure::RedirectRefused { status, to } => AuthError::RedirectRefused {
+                provider,
+                endpoint,
+                status,
+                to,
+            },
+            SendFailure::RedirectFollowed { to } => AuthError::RedirectFollowed {
+                provider,
+                endpoint,
+                to,
+            },
+            SendFailure::TooLarge { status, limit } => AuthError::AnswerTooLarge {
+                provider,
+                endpoint,
+                status,
+                limit,
+            },
+            SendFailure::Incomplete { status, reason } => AuthError::AnswerIncomplete {
+                provider,
+                endpoint,
+                status,
+                reason,
+            },
+        }
     }
 
     /// Puts the token on an outgoing request as the spec's `usage` says (headers, query).
+    ///
+    /// Only on a request to the base URL's origin or one allowed with
+    /// [`AuthenticatorBuilder::allow_origin`]; any other is refused with
+    /// [`AuthError::TokenOriginRefused`] and left untouched.
     pub fn apply(
         &self,
         token: &AccessToken,
         request: &mut reqwest::Request,
     ) -> Result<(), AuthError> {
+        self.check_destination(request.url())?;
         let rendered = match token.0.usage.get() {
             Some(rendered) => rendered,
             None => {
@@ -478,6 +574,28 @@ impl Authenticator {
             }
         }
         Ok(())
+    }
+
+    /// Whether the token may go to `url`: its origin is the base URL's or an allowed one.
+    fn check_destination(&self, url: &Url) -> Result<(), AuthError> {
+        let inner = &self.inner;
+        if origin::same_origin(url, &inner.base_url)
+            || inner
+                .allowed_origins
+                .iter()
+                .any(|allowed| origin::same_origin(url, allowed))
+        {
+            return Ok(());
+        }
+        let allowed: Vec<String> = std::iter::once(&inner.base_url)
+            .chain(&inner.allowed_origins)
+            .map(origin::origin)
+            .collect();
+        Err(AuthError::TokenOriginRefused {
+            provider: inner.spec.name.clone(),
+            origin: origin::origin(url),
+            allowed: allowed.join(", "),
+        })
     }
 
     fn render_usage(&self, session: &Session) -> Result<RenderedUsage, AuthError> {
@@ -575,6 +693,7 @@ impl Authenticator {
                 .as_str()
                 .trim_end_matches('/')
                 .to_owned(),
+            custom_base_url: self.inner.custom_base_url,
             session: session.map(|s| SessionStatus {
                 generation: s.generation,
                 login_at: s.login_at,
@@ -591,8 +710,8 @@ impl Authenticator {
     }
 
     /// Ends the session: calls the vendor's logout endpoint if the spec has one (and there is a
-    /// session), then forgets the session locally and in the store.
-    pub async fn logout(&self) -> Result<(), AuthError> {
+    /// session), then forgets the session locally and in the store. Says which of these it did.
+    pub async fn logout(&self) -> Result<LogoutOutcome, AuthError> {
         let _flight = self.inner.flight.lock().await;
         let _lock = self
             .inner
@@ -608,19 +727,24 @@ impl Authenticator {
                 Err(e) => return Err(e.into()),
             },
         };
-        let mut result = Ok(());
+        let mut result = Ok(match (&self.inner.spec.logout, &session) {
+            (_, None) => LogoutOutcome::NoSession,
+            (None, Some(_)) => LogoutOutcome::LocalOnly,
+            (Some(_), Some(_)) => LogoutOutcome::VendorCalled,
+        });
         if let (Some(endpoint), Some(session)) = (&self.inner.spec.logout, &session) {
             let name = format!("logout {}", endpoint.path);
             let prepared = self.prepare(endpoint, &name, Some(session))?;
             match self.send(&prepared, &name, RetryScope::Transient).await {
-                Ok(answer) if endpoint.is_success(answer.status) || answer.status == 401 => {}
+                Ok(answer) if endpoint.is_success(answer.status) => {}
+                Ok(answer) if answer.status == 401 => result = Ok(LogoutOutcome::AlreadyEnded),
                 Ok(answer) => {
                     result = Err(AuthError::UnexpectedResponse {
                         provider: self.inner.spec.name.clone(),
                         endpoint: name,
                         status: answer.status,
                         detail: "logout was not accepted".into(),
-                        excerpt: excerpt(&answer.body, &[]),
+                        excerpt: self.excerpt(&answer.body, Some(session)),
                     })
                 }
                 Err(e) => result = Err(e),
@@ -632,6 +756,14 @@ impl Authenticator {
             landing.seq += 1;
             landing.error = None;
         });
+        match &result {
+            Ok(outcome) => {
+                tracing::info!(provider = %self.inner.spec.name, outcome = outcome.describe(), "logged out")
+            }
+            Err(error) => {
+                tracing::warn!(provider = %self.inner.spec.name, %error, "logout failed at the vendor; the session is forgotten here")
+            }
+        }
         result
     }
 

@@ -96,6 +96,75 @@ pub enum AuthError {
         /// The placeholder.
         reference: String,
     },
+    /// A request to another origin than the base URL's (or one allowed with
+    /// [`crate::AuthenticatorBuilder::allow_origin`]) was to carry the token. Nothing was sent.
+    #[error(
+        "{provider}: the token is only sent to {allowed}; refusing to send it to {origin} (allow that origin explicitly: `AuthenticatorBuilder::allow_origin`, or `--allow-origin` on the command line)"
+    )]
+    TokenOriginRefused {
+        /// Provider name.
+        provider: String,
+        /// The refused request's origin (`scheme://host:port`).
+        origin: String,
+        /// The origins the token may go to.
+        allowed: String,
+    },
+    /// A token endpoint answered with a redirect to another origin. It was not followed, so the
+    /// credentials were not sent there.
+    #[error(
+        "{provider}: {endpoint} answered HTTP {status}, a redirect to {to}, another origin; token requests never follow a redirect to another origin, and the credentials were not sent there (check the base URL)"
+    )]
+    RedirectRefused {
+        /// Provider name.
+        provider: String,
+        /// The endpoint called.
+        endpoint: String,
+        /// The redirect's status.
+        status: u16,
+        /// The origin the redirect points to.
+        to: String,
+    },
+    /// The HTTP client given to [`crate::AuthenticatorBuilder::http_client`] followed a redirect
+    /// of a token request to another origin. The answer was refused, but the credentials may have
+    /// been sent there.
+    #[error(
+        "{provider}: the HTTP client followed a redirect of {endpoint} to {to}, another origin: the credentials may have been sent there (change them unless {to} is the vendor's); its answer was refused. Build the client from auth_runtime::http::client_builder(), which never follows a redirect to another origin"
+    )]
+    RedirectFollowed {
+        /// Provider name.
+        provider: String,
+        /// The endpoint called.
+        endpoint: String,
+        /// The origin the answer came from.
+        to: String,
+    },
+    /// A token answer's body was larger than the cap (`policy.max_answer_size`, default 1 MiB).
+    /// Reading stopped at the cap.
+    #[error(
+        "{provider}: the answer from {endpoint} (HTTP {status}) exceeded {limit} bytes, the cap on token answers; it was not read further (the spec's `policy.max_answer_size` sets the cap)"
+    )]
+    AnswerTooLarge {
+        /// Provider name.
+        provider: String,
+        /// The endpoint called.
+        endpoint: String,
+        /// HTTP status.
+        status: u16,
+        /// The cap in bytes.
+        limit: u64,
+    },
+    /// A token answer broke off: the connection closed, or the body timed out, before its end.
+    #[error("{provider}: the answer from {endpoint} (HTTP {status}) was cut off: {reason}")]
+    AnswerIncomplete {
+        /// Provider name.
+        provider: String,
+        /// The endpoint called.
+        endpoint: String,
+        /// HTTP status.
+        status: u16,
+        /// What happened (connection closed, timed out), and how much had arrived.
+        reason: String,
+    },
     /// The token store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -11,23 +11,29 @@
 //! use auth_runtime::{Authenticator, Credentials};
 //!
 //! let spec = Arc::new(auth_spec::parse_file("providers/apiax.yaml")?);
-//! let auth = Authenticator::builder(Arc::clone(&spec), Credentials::from_env(&spec)?).build()?;
+//! // Apiax's tokens come from auth.apiax.io; its API is on another origin, which must be allowed.
+//! let auth = Authenticator::builder(Arc::clone(&spec), Credentials::from_env(&spec)?)
+//!     .allow_origin("https://api.apiax.io")
+//!     .build()?;
 //! let client = auth.client(reqwest::Client::new());
 //! let answer = client.get("https://api.apiax.io/v1/things").send().await?;
 //! # let _ = answer; Ok(()) }
 //! ```
 //!
 //! Modules: [`policy`] (when to refresh), [`engine`] (single flight, generations, flows),
-//! [`store`] (memory and file stores), [`middleware`], [`clock`], [`retry`].
+//! [`store`] (memory and file stores), [`middleware`], [`clock`], [`retry`], [`http`] (the
+//! client preset for token requests: no redirect to another origin).
 
 pub mod clock;
 pub mod credentials;
 pub mod engine;
 pub mod error;
+pub mod http;
 pub(crate) mod kept;
 pub mod middleware;
 #[cfg(feature = "mock")]
 pub mod mock;
+mod origin;
 pub mod policy;
 mod redact;
 mod request;
@@ -39,7 +45,7 @@ pub mod typed;
 pub use auth_spec;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use credentials::Credentials;
-pub use engine::{Authenticator, AuthenticatorBuilder, SessionStatus, Status};
+pub use engine::{Authenticator, AuthenticatorBuilder, LogoutOutcome, SessionStatus, Status};
 pub use error::{AuthError, StoreError};
 pub use middleware::AuthMiddleware;
 #[cfg(feature = "mock")]

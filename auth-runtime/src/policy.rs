@@ -107,6 +107,7 @@ mod tests {
                 max_backoff: Duration::from_millis(10),
             },
             min_login_interval: None,
+            max_answer_bytes: Policy::DEFAULT_MAX_ANSWER_BYTES,
         }
     }
 

@@ -63,19 +63,144 @@ fn redact_token_like(text: &str) -> String {
     out
 }
 
+/// Every form a secret may take in a vendor's echo of the request that carried it: as is,
+/// JSON-escaped (also `\uXXXX` for non-ASCII and `\/` for slashes, as PHP and Python write
+/// it), form- and URL-encoded (`+` or `%20` for a space, either case of hex digits), and in
+/// base64. Longest first, so that a form containing a shorter one is replaced whole.
+fn secret_forms(secrets: &[&str]) -> Vec<String> {
+    use base64::Engine as _;
+    let mut forms = Vec::new();
+    for secret in secrets.iter().filter(|s| s.len() >= 4) {
+        let json = serde_json::to_string(secret).unwrap_or_default();
+        let json = json
+            .strip_prefix('"')
+            .and_then(|j| j.strip_suffix('"'))
+            .unwrap_or(&json)
+            .to_owned();
+        let ascii_lower = ascii_escaped(&json, false);
+        let ascii_upper = ascii_escaped(&json, true);
+        let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        let component = uri_component(secret);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(secret);
+        let mut mine = vec![
+            (*secret).to_owned(),
+            json.replace('/', "\\/"),
+            ascii_lower.replace('/', "\\/"),
+            ascii_upper.replace('/', "\\/"),
+            json,
+            ascii_lower,
+            ascii_upper,
+            form.replace('+', "%20"),
+            form,
+            component,
+            b64.trim_end_matches('=').to_owned(),
+            b64,
+        ];
+        // Percent-encodings with lower-case hex digits too.
+        let lower: Vec<String> = mine[7..10].iter().map(|f| lower_hex(f)).collect();
+        mine.extend(lower);
+        forms.extend(mine);
+    }
+    forms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    forms.dedup();
+    forms
+}
+
+/// JSON text with every non-ASCII character as `\uXXXX` (UTF-16 units).
+fn ascii_escaped(json: &str, upper: bool) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&if upper {
+                    format!("\\u{unit:04X}")
+                } else {
+                    format!("\\u{unit:04x}")
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Percent-encoding as JavaScript's `encodeURIComponent` writes it.
+fn uri_component(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// `%C3%BC` -> `%c3%bc`.
+fn lower_hex(encoded: &str) -> String {
+    let mut out = String::with_capacity(encoded.len());
+    let mut rest = encoded;
+    while let Some(at) = rest.find('%') {
+        out.push_str(&rest[..at]);
+        let code = rest.get(at..at + 3).unwrap_or(&rest[at..]);
+        out.push_str(&code.to_ascii_lowercase());
+        rest = &rest[at + code.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn scrub(text: &str, forms: &[String]) -> String {
+    let mut text = text.to_owned();
+    for form in forms {
+        if text.contains(form.as_str()) {
+            text = text.replace(form.as_str(), "[redacted]");
+        }
+    }
+    text
+}
+
+/// Scrubs every key and string of a JSON value: an echo may hold the request as text inside
+/// a string, where the secret is one escaping level deeper than in the serialized answer.
+fn scrub_json(value: &mut Value, forms: &[String]) {
+    match value {
+        Value::String(s) => *s = scrub(s, forms),
+        Value::Array(items) => items.iter_mut().for_each(|v| scrub_json(v, forms)),
+        Value::Object(map) => {
+            let entries = std::mem::take(map);
+            for (key, mut v) in entries {
+                scrub_json(&mut v, forms);
+                map.insert(scrub(&key, forms), v);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// A short, single-line excerpt of a body: JSON with sensitive members replaced, anything else
-/// with whitespace collapsed; every string in `secrets` removed; at most 200 characters.
+/// with whitespace collapsed; every string in `secrets` removed in every form a request may
+/// have carried it in (see [`secret_forms`]); at most 200 characters.
 pub fn excerpt(body: &str, secrets: &[&str]) -> String {
-    let mut text = match serde_json::from_str::<Value>(body) {
+    let forms = secret_forms(secrets);
+    let text = match serde_json::from_str::<Value>(body) {
         Ok(mut json) => {
             redact_value(&mut json);
-            json.to_string()
+            scrub_json(&mut json, &forms);
+            scrub(&json.to_string(), &forms)
         }
-        Err(_) => redact_token_like(&body.split_whitespace().collect::<Vec<_>>().join(" ")),
+        // Scrubbed before the whitespace is collapsed (a secret may hold spaces or tabs) and
+        // before token-like runs are cut (which could leave part of a secret behind).
+        Err(_) => {
+            let collapsed = scrub(body, &forms)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            redact_token_like(&scrub(&collapsed, &forms))
+        }
     };
-    for secret in secrets.iter().filter(|s| s.len() >= 4) {
-        text = text.replace(secret, "[redacted]");
-    }
     if text.is_empty() {
         return "(empty)".into();
     }
@@ -107,5 +232,24 @@ mod tests {
         assert!(!out.contains("eyJhbGciOiJIUzI1NiJ9"), "{out}");
         assert!(out.contains("expires_in"), "{out}");
         assert!(excerpt(&"x".repeat(500), &[]).chars().count() <= 201);
+    }
+
+    #[test]
+    fn every_encoded_form_of_a_secret_is_removed() {
+        let secret = "p@ss wörd/\"&=%";
+        for echo in [
+            r#"got {"password":"p@ss wörd/\"&=%"} here"#,
+            r#"{"echo": "{\"password\":\"p@ss w\\u00f6rd\\/\\\"&=%\"}"}"#,
+            r#"{"echo": "{\"password\":\"p@ss w\u00F6rd/\\\"&=%\"}"}"#,
+            "body=user=a&password=p%40ss+w%C3%B6rd%2F%22%26%3D%25",
+            "query: password=p%40ss%20w%c3%b6rd%2f%22%26%3d%25",
+            "auth: Basic cEBzcyB3w7ZyZC8iJj0l",
+        ] {
+            let out = excerpt(echo, &[secret]);
+            assert!(out.contains("[redacted]"), "{echo} -> {out}");
+            for piece in ["p@ss", "ss w", "p%40", "cEBzcy", "w%C3", "w%c3", "\\u00f6"] {
+                assert!(!out.contains(piece), "{echo} -> {out}");
+            }
+        }
     }
 }

@@ -48,8 +48,10 @@ impl TemplateContext<'_> {
         template.render(|r| self.lookup(r))
     }
 
-    /// Every secret value this context holds, for scrubbing error excerpts.
-    pub(crate) fn secrets(&self) -> Vec<String> {
+    /// Every secret value this context holds, for scrubbing error excerpts: the credentials, the
+    /// session's tokens, and the `user:password` pair each of `endpoints` sends as HTTP Basic
+    /// (which travels base64-encoded as a whole; the excerpt scrubs each value's encoded forms).
+    pub(crate) fn secrets<'e>(&self, endpoints: impl Iterator<Item = &'e Endpoint>) -> Vec<String> {
         let mut out: Vec<String> = self
             .credentials
             .iter()
@@ -59,6 +61,13 @@ impl TemplateContext<'_> {
             out.push(s.access_token.expose_secret().to_owned());
             if let Some(r) = &s.refresh_token {
                 out.push(r.expose_secret().to_owned());
+            }
+        }
+        for basic in endpoints.filter_map(|e| e.basic_auth.as_ref()) {
+            if let (Ok(user), Ok(password)) =
+                (self.render(&basic.username), self.render(&basic.password))
+            {
+                out.push(format!("{user}:{password}"));
             }
         }
         out
@@ -188,13 +197,112 @@ impl Prepared {
     }
 }
 
-/// Why sending failed after every allowed attempt.
-pub(crate) struct SendFailure {
-    pub(crate) attempts: u32,
-    pub(crate) last: String,
-    /// Whether the vendor may have acted on a request (it was sent and no answer said
-    /// otherwise): a rotating refresh token sent then counts as spent, a login as maybe open.
-    pub(crate) maybe_processed: bool,
+/// Why sending produced no answer to use.
+pub(crate) enum SendFailure {
+    /// Every allowed attempt failed (network, 5xx, 429). `maybe_processed`: the vendor may
+    /// have acted on a request (it was sent and no answer said otherwise), so a rotating refresh
+    /// token sent counts as spent and a login as maybe open.
+    GaveUp {
+        attempts: u32,
+        last: String,
+        maybe_processed: bool,
+    },
+    /// The answer is a redirect to another origin, not followed.
+    RedirectRefused { status: u16, to: String },
+    /// The client followed a redirect to another origin: the request went there.
+    RedirectFollowed { to: String },
+    /// The answer's body is larger than the cap; reading stopped there.
+    TooLarge { status: u16, limit: u64 },
+    /// The answer's body could not be read to its end.
+    Incomplete { status: u16, reason: String },
+}
+
+impl SendFailure {
+    /// Whether the vendor (or another origin) may have acted on the request.
+    pub(crate) fn maybe_processed(&self) -> bool {
+        match self {
+            SendFailure::GaveUp {
+                maybe_processed, ..
+            } => *maybe_processed,
+            // The vendor answered with a redirect: it did not act on the request.
+            SendFailure::RedirectRefused { .. } => false,
+            // The request reached another origin, or the vendor answered and the answer could
+            // not be read: what it did is unknown.
+            SendFailure::RedirectFollowed { .. }
+            | SendFailure::TooLarge { .. }
+            | SendFailure::Incomplete { .. } => true,
+        }
+    }
+}
+
+/// Reads a body of at most `limit` bytes: a larger `Content-Length` is refused before reading,
+/// and reading stops at the first chunk past the limit, so that no more than the limit and one
+/// chunk is ever held. Dropping the response then closes the connection.
+async fn read_body(mut response: reqwest::Response, limit: u64) -> Result<String, SendFailure> {
+    let status = response.status().as_u16();
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit)
+    {
+        return Err(SendFailure::TooLarge { status, limit });
+    }
+    let mut body: Vec<u8> = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() as u64 + chunk.len() as u64 > limit {
+                    return Err(SendFailure::TooLarge { status, limit });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(String::from_utf8_lossy(&body).into_owned()),
+            Err(error) => {
+                let read = body.len();
+                let reason = if error.is_timeout() {
+                    format!("timed out after {read} bytes of the body")
+                } else if is_closed_early(&error) {
+                    format!(
+                        "the connection closed after {read} bytes of the body, before the answer was complete"
+                    )
+                } else {
+                    format!(
+                        "reading the body failed after {read} bytes: {}",
+                        describe(&error)
+                    )
+                };
+                return Err(SendFailure::Incomplete { status, reason });
+            }
+        }
+    }
+}
+
+/// Whether a body error is the connection ending before the announced length (hyper's
+/// "incomplete message"), as opposed to a timeout or a decoding problem.
+fn is_closed_early(error: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                std::io::ErrorKind::UnexpectedEof
+                    | std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+            );
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// The origin a 3xx answer's `Location` points to, when it is not `request`'s.
+fn foreign_redirect(request: &Url, response: &reqwest::Response) -> Option<String> {
+    if !response.status().is_redirection() {
+        return None;
+    }
+    let location = response.headers().get(reqwest::header::LOCATION)?;
+    let target = request.join(location.to_str().ok()?).ok()?;
+    (!crate::origin::same_origin(request, &target)).then(|| crate::origin::origin(&target))
 }
 
 /// Which faults may be retried.
@@ -217,6 +325,7 @@ pub(crate) async fn send(
     retry: &Retry,
     scope: RetryScope,
     clock: &dyn Clock,
+    limit: u64,
 ) -> Result<Answer, SendFailure> {
     let mut attempt = 0;
     // Whether an earlier attempt may have reached the vendor.
@@ -226,7 +335,16 @@ pub(crate) async fn send(
         let last_attempt = attempt >= retry.max_attempts;
         let (last, wait, maybe_processed) = match prepared.build(client).send().await {
             Ok(response) => {
+                // The credentials must not go to another origin: a redirect there is not used.
+                if !crate::origin::same_origin(&prepared.url, response.url()) {
+                    return Err(SendFailure::RedirectFollowed {
+                        to: crate::origin::origin(response.url()),
+                    });
+                }
                 let status = response.status().as_u16();
+                if let Some(to) = foreign_redirect(&prepared.url, &response) {
+                    return Err(SendFailure::RedirectRefused { status, to });
+                }
                 let transient = status == 429 || (500..600).contains(&status);
                 let retryable = status == 429 || (transient && scope != RetryScope::NotProcessed);
                 let maybe_processed = status != 429;
@@ -241,7 +359,7 @@ pub(crate) async fn send(
                     })
                     .collect();
                 if !retryable {
-                    let body = response.text().await.unwrap_or_default();
+                    let body = read_body(response, limit).await?;
                     return Ok(Answer {
                         status,
                         headers,
@@ -256,7 +374,7 @@ pub(crate) async fn send(
                     && asked > retry.max_backoff
                 {
                     // Honour the vendor: do not come back sooner than it asked.
-                    return Err(SendFailure {
+                    return Err(SendFailure::GaveUp {
                         attempts: attempt,
                         last: format!(
                             "HTTP {status}, Retry-After {asked:?} exceeds the retry budget"
@@ -273,7 +391,7 @@ pub(crate) async fn send(
                 let described = describe(&error);
                 let maybe_processed = !error.is_connect();
                 if !retryable {
-                    return Err(SendFailure {
+                    return Err(SendFailure::GaveUp {
                         attempts: attempt,
                         last: described,
                         maybe_processed: maybe_processed || processed_before,
@@ -283,7 +401,7 @@ pub(crate) async fn send(
             }
         };
         if last_attempt {
-            return Err(SendFailure {
+            return Err(SendFailure::GaveUp {
                 attempts: attempt,
                 last,
                 maybe_processed: maybe_processed || processed_before,

@@ -284,11 +284,12 @@ async fn a_refresh_that_cannot_be_recorded_is_not_sent() {
         .await
         .expect("seed");
     let auth = engine(&server, Arc::new(ReadOnly(inner)));
-    for _ in 0..3 {
+    for attempt in 0..3 {
         let error = auth
             .access_token()
             .await
-            .expect_err("the store cannot be written");
+            .map(|t| format!("{t:?} {:?}", t.session()))
+            .expect_err(&format!("attempt {attempt}: the store cannot be written"));
         assert!(
             matches!(error, AuthError::Store(StoreError::Io { .. })),
             "{error}"

@@ -44,6 +44,7 @@ pub mod model;
 pub mod node;
 pub mod path;
 pub mod raw;
+pub mod size;
 mod suggest;
 pub mod template;
 pub mod timefmt;

@@ -1302,6 +1302,10 @@ impl<'a> Lowerer<'a> {
             }
         };
         let min_login_interval = p.min_login_interval.as_ref().and_then(|d| self.duration(d));
+        let max_answer_bytes = match &p.max_answer_size {
+            Some(size) => self.answer_size(size),
+            None => Policy::DEFAULT_MAX_ANSWER_BYTES,
+        };
         (self.diags.len() == before).then_some(Policy {
             refresh,
             margin,
@@ -1311,7 +1315,39 @@ impl<'a> Lowerer<'a> {
             credentials_rejected_status,
             retry,
             min_login_interval,
+            max_answer_bytes,
         })
+    }
+
+    /// `max_answer_size`: a size between the bounds of [`Policy`].
+    fn answer_size(&mut self, size: &SpannedString) -> u64 {
+        let hint = "e.g. `1MiB` (the default) or `64KiB`; bytes without a unit are allowed";
+        match crate::size::parse_size(&size.value) {
+            Ok(bytes)
+                if (Policy::MIN_MAX_ANSWER_BYTES..=Policy::MAX_MAX_ANSWER_BYTES)
+                    .contains(&bytes) =>
+            {
+                bytes
+            }
+            Ok(bytes) => {
+                self.error(
+                    size.referenced,
+                    format!(
+                        "`max_answer_size` is {bytes} bytes; it must be between 1 KiB and 64 MiB"
+                    ),
+                    Some(hint.into()),
+                );
+                Policy::DEFAULT_MAX_ANSWER_BYTES
+            }
+            Err(message) => {
+                self.error(
+                    size.referenced,
+                    format!("`max_answer_size`: {message}"),
+                    Some(hint.into()),
+                );
+                Policy::DEFAULT_MAX_ANSWER_BYTES
+            }
+        }
     }
 
     fn usage(&mut self, spanned: &Spanned<RawUsage>) -> Option<Usage> {

@@ -376,6 +376,17 @@ pub struct Policy {
     pub retry: Retry,
     /// Minimum time between two logins.
     pub min_login_interval: Option<Duration>,
+    /// The largest token answer read, in bytes (`max_answer_size`, default 1 MiB).
+    pub max_answer_bytes: u64,
+}
+
+impl Policy {
+    /// The cap on token answers when a spec declares none: 1 MiB.
+    pub const DEFAULT_MAX_ANSWER_BYTES: u64 = 1 << 20;
+    /// The smallest cap a spec may declare: 1 KiB.
+    pub const MIN_MAX_ANSWER_BYTES: u64 = 1 << 10;
+    /// The largest cap a spec may declare: 64 MiB.
+    pub const MAX_MAX_ANSWER_BYTES: u64 = 64 << 20;
 }
 
 /// How an API call says its token expired.

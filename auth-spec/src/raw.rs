@@ -389,6 +389,23 @@ pub struct RawPolicy {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub min_login_interval: Option<SpannedString>,
+    /// The largest token answer (login, refresh, logout) read: bytes (`65536`) or a size with a
+    /// unit (`64KiB`, `1MiB`), between 1 KiB and 64 MiB (default `1MiB`). A larger answer is an
+    /// error, and reading stops at the cap.
+    #[serde(default)]
+    #[schemars(with = "Option<RawSize>")]
+    pub max_answer_size: Option<SpannedString>,
+}
+
+/// A size: a number of bytes, or a number with a unit such as `64KiB` or `1MiB`.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum RawSize {
+    /// Bytes.
+    Bytes(u64),
+    /// A number with a unit: `B`, `KiB`, `MiB`, `GiB`, `kB`, `MB`, `GB`.
+    Text(String),
 }
 
 /// How a protected API call says its token expired. The status must match; when `headers` or

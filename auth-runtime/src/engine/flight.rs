@@ -46,7 +46,7 @@ impl Authenticator {
         let current = self.inner.current.load_full();
         match (self.decide(current.as_deref()), current) {
             (Action::Use, Some(current)) => {
-                tracing::trace!(provider = %self.inner.spec.name, generation = current.session.generation, "cached token");
+                tracing::debug!(provider = %self.inner.spec.name, generation = current.session.generation, "the cached token is still valid; no request sent");
                 Ok(current.token())
             }
             (Action::UseAndRefresh, Some(current)) if foreground => self.renew_due(&current).await,
@@ -408,13 +408,15 @@ impl Authenticator {
             return None;
         }
         let adopted = self.install(self.current_from(stored.clone(), None));
-        match self.decide(Some(&adopted)) {
-            Action::Use => Some(adopted.token()),
-            Action::UseAndRefresh if !(margin && seen == Some(adopted.session.generation)) => {
-                Some(adopted.token())
-            }
-            _ => None,
-        }
+        let usable = match self.decide(Some(&adopted)) {
+            Action::Use => true,
+            Action::UseAndRefresh => !(margin && seen == Some(adopted.session.generation)),
+            _ => false,
+        };
+        usable.then(|| {
+            tracing::debug!(provider = %self.inner.spec.name, generation = adopted.session.generation, "the stored token is still valid; no request sent");
+            adopted.token()
+        })
     }
 
     /// The entry in the store; an unreadable one counts as none (it is replaced).
@@ -483,7 +485,14 @@ impl Authenticator {
     /// renewal.
     pub(super) fn install(&self, current: Current) -> Arc<Current> {
         let current = Arc::new(current);
-        if let Some(at) = current.fresh_until {
+        // Already due (a stored session adopted late in its life): flagged now, not by a clock
+        // task that may run after the hot path has handed the token out.
+        if current
+            .fresh_until
+            .is_some_and(|at| at <= self.inner.clock.now())
+        {
+            current.due.store(true, Ordering::Release);
+        } else if let Some(at) = current.fresh_until {
             let weak = Arc::downgrade(&current);
             self.inner.clock.schedule(
                 at,

@@ -101,16 +101,12 @@ impl Authenticator {
             &self.inner.retry,
             scope,
             &*self.inner.clock,
+            self.inner.spec.policy.max_answer_bytes,
         )
         .await
-        .map_err(|f| Failed {
-            maybe_processed: f.maybe_processed,
-            error: AuthError::Unreachable {
-                provider: self.inner.spec.name.clone(),
-                endpoint: endpoint.to_owned(),
-                attempts: f.attempts,
-                last: f.last,
-            },
+        .map_err(|failure| Failed {
+            maybe_processed: failure.maybe_processed(),
+            error: self.send_error(endpoint, failure),
         })
     }
 

@@ -7,7 +7,9 @@ pub fn parse_size(input: &str) -> Result<u64, String> {
     let digits = text.chars().take_while(char::is_ascii_digit).count();
     let (number, unit) = text.split_at(digits);
     let not_a_size = || {
-        format!("`{input}` is not a size: write bytes (`65536`) or a number with a unit (`64KiB`, `1MiB`)")
+        format!(
+            "`{input}` is not a size: write bytes (`65536`) or a number with a unit (`64KiB`, `1MiB`)"
+        )
     };
     if number.is_empty() {
         return Err(not_a_size());

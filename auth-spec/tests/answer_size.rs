@@ -1,7 +1,9 @@
 //! `policy.max_answer_size`: the cap on token answers (issue 8, item 11). Its default, its
 //! syntax and its range; positions of bad values are checked by the `tests/invalid` fixtures.
 
-fn spec_with(policy_line: &str) -> Result<auth_spec::ProviderSpec, auth_spec::diagnostic::Diagnostics> {
+fn spec_with(
+    policy_line: &str,
+) -> Result<auth_spec::ProviderSpec, auth_spec::diagnostic::Diagnostics> {
     let source = format!(
         r#"title: Example
 environments:
@@ -66,8 +68,9 @@ fn sizes_are_bytes_or_a_number_with_a_unit() {
     ] {
         let error = spec_with(&format!("  max_answer_size: {text}")).expect_err(text);
         assert!(
-            error.iter().any(|d| d.message.contains("max_answer_size")
-                || d.message.contains("size")),
+            error
+                .iter()
+                .any(|d| d.message.contains("max_answer_size") || d.message.contains("size")),
             "{text}: {error}"
         );
     }

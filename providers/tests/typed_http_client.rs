@@ -10,7 +10,10 @@ const LOGIN: &str = "/auth/realms/apiax/protocol/openid-connect/token";
 
 fn probe_client() -> auth_runtime::reqwest::Client {
     let mut headers = auth_runtime::reqwest::header::HeaderMap::new();
-    headers.insert("x-probe", auth_runtime::reqwest::header::HeaderValue::from_static("1"));
+    headers.insert(
+        "x-probe",
+        auth_runtime::reqwest::header::HeaderValue::from_static("1"),
+    );
     auth_runtime::http::client_builder()
         .default_headers(headers)
         .build()
@@ -51,7 +54,10 @@ async fn the_typed_clients_http_client_also_sends_the_token_requests() {
     .http_client(probe_client())
     .build()
     .expect("client");
-    let token = client.access_token().await.expect("logged in through the probe client");
+    let token = client
+        .access_token()
+        .await
+        .expect("logged in through the probe client");
     assert_eq!(token.generation(), 1);
     let answer = client
         .http()

@@ -396,7 +396,7 @@ async fn serve_raw(mut socket: tokio::net::TcpStream, raw: Raw, seen: Arc<Seen>)
             }
             let chunk = format!("10000\r\n{}\r\n", " ".repeat(0x10000)).into_bytes();
             while seen.written.load(Ordering::SeqCst) < ENDLESS_LIMIT {
-                if !put(&mut socket, &seen, &chunk.clone(), 0x10000).await {
+                if !put(&mut socket, &seen, &chunk, 0x10000).await {
                     return;
                 }
             }
@@ -417,7 +417,7 @@ async fn serve_raw(mut socket: tokio::net::TcpStream, raw: Raw, seen: Arc<Seen>)
             let mut sent = 0;
             while sent < size {
                 let n = (size - sent).min(chunk.len() as u64);
-                if !put(&mut socket, &seen, &chunk[..n as usize].to_vec(), n).await {
+                if !put(&mut socket, &seen, &chunk[..n as usize], n).await {
                     return;
                 }
                 sent += n;

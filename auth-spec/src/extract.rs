@@ -4,14 +4,20 @@
 //! example answers, the runtime over live ones, so the two cannot disagree.
 
 use std::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use secrecy::SecretString;
 use serde_json::Value;
 
 use crate::jwt;
+#[cfg(doc)]
+use crate::duration::MAX_DURATION;
 use crate::model::{Example, ExpirySource, TokenResponse, Unit, ValueSource};
-use crate::timefmt::{kind_of, number_of};
+use crate::timefmt::{epoch_time, kind_of, number_of};
+
+/// The longest relative lifetime an answer may declare, in seconds: [`MAX_DURATION`], about
+/// 317 years. Longer ones are `BadExpiry` (most likely an absolute time mapped as `expires_in`).
+pub const MAX_LIFETIME_SECONDS: f64 = 1e10;
 
 /// A vendor's answer: status, headers and body text.
 #[derive(Clone, PartialEq, Eq)]
@@ -286,7 +292,7 @@ fn one_expiry(
                 Unit::Seconds => number,
                 Unit::Milliseconds => number / 1000.0,
             };
-            if seconds > 1e10 {
+            if seconds > MAX_LIFETIME_SECONDS {
                 return Err(bad(format!(
                     "{number} is far too long for a lifetime; is it an absolute time (expires_at)?"
                 )));
@@ -305,10 +311,16 @@ fn one_expiry(
                 })?;
             Some(Expiry::At(at))
         }
-        ExpirySource::JwtExp => token
-            .and_then(jwt::exp_claim)
-            .filter(|exp| exp.is_finite() && *exp >= 0.0)
-            .map(|exp| Expiry::At(UNIX_EPOCH + Duration::from_secs_f64(exp))),
+        ExpirySource::JwtExp => match token.and_then(jwt::exp_claim) {
+            // Not a JWT, or no numeric `exp`: this source does not yield.
+            None => None,
+            Some(exp) => Some(Expiry::At(epoch_time(exp, false).map_err(|reason| {
+                ExtractError::BadExpiry {
+                    source_path: "jwt_exp".into(),
+                    reason: format!("the token's `exp` claim: {reason}"),
+                }
+            })?)),
+        },
         ExpirySource::Lifetime(d) => Some(Expiry::In(*d)),
         ExpirySource::SinceLogin(d) => Some(Expiry::SinceLogin(*d)),
     })

@@ -1118,13 +1118,22 @@ impl<'a> Lowerer<'a> {
                     };
                     let fmt = format.clone();
                     let check = move |v: &Value| {
-                        fmt.parse_value(v).map(|_| ()).map_err(|e| {
-                            if fmt == TimeFormat::EpochSeconds && number_of(v).is_some_and(|n| n > 1e11) {
-                                (e, Some("it looks like milliseconds (a Java timestamp): use `format: epoch_milliseconds`".to_owned()))
-                            } else {
-                                (e, None)
-                            }
-                        })
+                        fmt.parse_value(v).map_err(|e| (e, None))?;
+                        // Live answers clamp far-future times (a vendor's "never"); in the
+                        // vendor's example, a time after the year 5138 is a unit mistake.
+                        let number = number_of(v).unwrap_or_default();
+                        let seconds = match fmt {
+                            TimeFormat::EpochSeconds => number,
+                            TimeFormat::EpochMilliseconds => number / 1000.0,
+                            _ => return Ok(()),
+                        };
+                        if seconds <= 1e11 {
+                            return Ok(());
+                        }
+                        let hint = (fmt == TimeFormat::EpochSeconds).then(|| {
+                            "it looks like milliseconds (a Java timestamp): use `format: epoch_milliseconds`".to_owned()
+                        });
+                        Err((format!("{number} is not a plausible epoch time"), hint))
                     };
                     self.check_in_examples(
                         e.path.referenced,

@@ -39,7 +39,10 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert!(parse_duration("1800").is_err());
         assert!(parse_duration("soon").is_err());
-        assert_eq!(parse_duration("316y"), Ok(Duration::from_secs(316 * 31_557_600)));
+        assert_eq!(
+            parse_duration("316y"),
+            Ok(Duration::from_secs(316 * 31_557_600))
+        );
         assert!(parse_duration("317y 1d").is_err());
     }
 }

@@ -9,9 +9,9 @@ use std::time::{Duration, SystemTime};
 use secrecy::SecretString;
 use serde_json::Value;
 
-use crate::jwt;
 #[cfg(doc)]
 use crate::duration::MAX_DURATION;
+use crate::jwt;
 use crate::model::{Example, ExpirySource, TokenResponse, Unit, ValueSource};
 use crate::timefmt::{epoch_time, kind_of, number_of};
 
@@ -144,6 +144,17 @@ pub enum ExtractError {
         /// What was there.
         found: &'static str,
     },
+    /// A value sent in request headers is not a valid header value (it could add headers of
+    /// its own). Names the path, never the value.
+    #[error("the {what} at `{source_path}` cannot be sent in a header: it contains {problem}")]
+    NotAHeaderValue {
+        /// Which value.
+        what: &'static str,
+        /// Where it is.
+        source_path: String,
+        /// What is wrong with it, e.g. "a line break".
+        problem: &'static str,
+    },
     /// An expiry value could not be read.
     #[error("the expiry at `{source_path}` cannot be read: {reason}")]
     BadExpiry {
@@ -152,6 +163,40 @@ pub enum ExtractError {
         /// Why.
         reason: String,
     },
+}
+
+/// Why `value` cannot be sent as (part of) an HTTP header value, or `None` when it can: a
+/// field-value of RFC 9110 restricted to visible ASCII, spaces and tabs, with no white space
+/// at either end (a receiver would strip it, changing the value).
+pub fn header_value_problem(value: &str) -> Option<&'static str> {
+    if value.contains(['\r', '\n']) {
+        Some("a line break")
+    } else if value.contains('\0') {
+        Some("a NUL character")
+    } else if value.chars().any(|c| c.is_ascii_control() && c != '\t') {
+        Some("a control character")
+    } else if !value.is_ascii() {
+        Some("a non-ASCII character")
+    } else if value.starts_with([' ', '\t']) || value.ends_with([' ', '\t']) {
+        Some("white space at its start or end")
+    } else {
+        None
+    }
+}
+
+fn header_value(
+    what: &'static str,
+    source: &dyn fmt::Display,
+    value: &str,
+) -> Result<(), ExtractError> {
+    match header_value_problem(value) {
+        None => Ok(()),
+        Some(problem) => Err(ExtractError::NotAHeaderValue {
+            what,
+            source_path: source.to_string(),
+            problem,
+        }),
+    }
 }
 
 fn found_hint(found: &Option<String>) -> String {
@@ -213,7 +258,10 @@ impl<'a> Parsed<'a> {
     ) -> Result<Option<String>, ExtractError> {
         match self.read(source)? {
             None => Ok(None),
-            Some(Value::String(s)) if !s.is_empty() => Ok(Some(s)),
+            Some(Value::String(s)) if !s.is_empty() => {
+                header_value(what, source, &s)?;
+                Ok(Some(s))
+            }
             Some(Value::String(_)) => Ok(None),
             Some(other) => Err(ExtractError::WrongKind {
                 what,
@@ -236,6 +284,13 @@ impl TokenResponse {
             Some(source) => parsed.token("refresh token", source)?,
             None => None,
         };
+        if let Some(json) = &parsed.json {
+            for path in &self.header_values {
+                if let Some(Value::String(text)) = path.resolve(json) {
+                    header_value("value", path, text)?;
+                }
+            }
+        }
         let access_expiry = first_expiry(&parsed, &self.access_token_expiry, Some(&access))?;
         let refresh_expiry = first_expiry(&parsed, &self.refresh_token_expiry, refresh.as_deref())?;
         Ok(Extracted {

@@ -68,6 +68,21 @@ pub(crate) struct Lowerer<'a> {
     source: &'a str,
 }
 
+/// The distinct `${response.PATH}` paths of these templates, in first-use order.
+fn response_paths<'a>(templates: impl Iterator<Item = &'a Template>) -> Vec<FieldPath> {
+    let mut out: Vec<FieldPath> = Vec::new();
+    for template in templates {
+        for reference in template.references() {
+            if let Reference::Response(path) = reference
+                && !out.contains(path)
+            {
+                out.push(path.clone());
+            }
+        }
+    }
+    out
+}
+
 fn success_examples(examples: &[Example]) -> Vec<Example> {
     examples
         .iter()
@@ -511,6 +526,23 @@ impl<'a> Lowerer<'a> {
 
         if !self.diags.is_empty() {
             return Err(self.diags);
+        }
+        // `${response.PATH}` reads the last token answer, a login's or a refresh's: both are
+        // checked for the values some request sends in a header.
+        let mut login_response = login_response;
+        let mut refresh = refresh;
+        let header_templates = usage
+            .iter()
+            .flat_map(|u| &u.headers)
+            .chain(refresh.iter().flat_map(|r| &r.request.headers))
+            .chain(logout.iter().flat_map(|l| &l.headers))
+            .map(|(_, t)| t);
+        let header_values = response_paths(header_templates);
+        if let Some(r) = &mut login_response {
+            r.header_values.clone_from(&header_values);
+        }
+        if let Some(r) = &mut refresh {
+            r.response.header_values = header_values;
         }
         match (login_response, login_request, policy, usage) {
             (Some(response), Some(request), Some(policy), Some(usage)) => Ok((
@@ -1005,6 +1037,8 @@ impl<'a> Lowerer<'a> {
             refresh_token,
             access_token_expiry,
             refresh_token_expiry,
+            // Filled in once the requests that use the answer are lowered.
+            header_values: Vec::new(),
             examples,
         }
     }

@@ -7,7 +7,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use auth_spec::extract::{Answer, ExtractError, Expiry};
+use auth_spec::extract::{Answer, Expiry, ExtractError};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -233,7 +233,10 @@ fn extreme_values_of_every_source_kind_give_a_typed_error_or_a_clamp() {
     let cases = [
         (r#""2026-01-01T00:00:00Z""#, Want::AtMs(1_767_225_600_000)),
         (r#""1970-01-01T00:00:00Z""#, Want::AtMs(0)),
-        (r#""9999-12-30T21:59:59Z""#, Want::AtMs((LATEST_S - 1) * 1000)),
+        (
+            r#""9999-12-30T21:59:59Z""#,
+            Want::AtMs((LATEST_S - 1) * 1000),
+        ),
         (r#""9999-12-30T22:00:00Z""#, Want::Latest),
         (r#""9999-12-31T23:59:59Z""#, Want::Latest),
         (r#""9999-12-31T23:59:59.999999999Z""#, Want::Latest),
@@ -272,7 +275,10 @@ fn extreme_values_of_every_source_kind_give_a_typed_error_or_a_clamp() {
     );
     let cases = [
         (r#""2026-01-01 01:00:00""#, Want::AtMs(1_767_225_600_000)),
-        (r#""9999-12-30 22:59:59""#, Want::AtMs((LATEST_S - 1) * 1000)),
+        (
+            r#""9999-12-30 22:59:59""#,
+            Want::AtMs((LATEST_S - 1) * 1000),
+        ),
         (r#""9999-12-31 23:59:59""#, Want::Latest),
         (r#""1970-01-01 00:59:59""#, Want::Bad),
         (r#""0000-01-01 00:00:00""#, Want::Bad),

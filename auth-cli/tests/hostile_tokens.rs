@@ -13,10 +13,7 @@ fn temp_dir(name: &str) -> PathBuf {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!(
-        "auth-cli-{name}-{}-{nanos}",
-        std::process::id()
-    ));
+    let dir = std::env::temp_dir().join(format!("auth-cli-{name}-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }
@@ -84,7 +81,10 @@ async fn a_token_with_a_line_break_is_an_unexpected_answer_not_printed_nor_store
         .output()
         .expect("runs");
     assert_eq!(
-        (output.status.code(), String::from_utf8_lossy(&output.stdout).as_ref()),
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).as_ref()
+        ),
         (Some(0), "login-token\n"),
         "{}",
         String::from_utf8_lossy(&output.stderr)

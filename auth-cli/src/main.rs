@@ -395,8 +395,25 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 "counters: GET {}/__stats; POST /__expire, POST /__end_session",
                 server.base_url()
             );
+            // A command that works as printed: with the `--specs` folder the provider came from
+            // (or replaced a built-in one from), quoted for a POSIX shell.
+            let shell_word = |word: &str| {
+                let plain = !word.is_empty()
+                    && word
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c));
+                if plain {
+                    word.to_owned()
+                } else {
+                    format!("'{}'", word.replace('\'', r"'\''"))
+                }
+            };
+            let specs = match &cli.specs {
+                Some(dir) => format!("--specs {} ", shell_word(&dir.to_string_lossy())),
+                None => String::new(),
+            };
             eprintln!(
-                "try: auth-cli token {provider} --base-url {}",
+                "try: auth-cli {specs}token {provider} --base-url {}",
                 server.base_url()
             );
             let _ = tokio::signal::ctrl_c().await;

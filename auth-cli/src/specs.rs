@@ -31,15 +31,8 @@ pub fn load(dir: Option<&Path>) -> Result<Vec<Loaded>, Diagnostics> {
     if let Some(dir) = dir {
         for file in auth_spec::spec_files(dir)? {
             let shown = file.display().to_string();
-            let text = std::fs::read_to_string(&file).map_err(|e| {
-                Diagnostics(vec![auth_spec::Diagnostic {
-                    file: shown.clone(),
-                    line: 0,
-                    column: 0,
-                    message: format!("cannot read the file: {e}"),
-                    hint: None,
-                }])
-            })?;
+            // Not UTF-8 or binary: reported at the first bad byte.
+            let text = auth_spec::read_spec(&file)?;
             let name = file
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())

@@ -131,10 +131,12 @@ fn diagnostics_error(diagnostics: &auth_spec::Diagnostics, span: Span) -> proc_m
 }
 
 fn read(path: &Path, shown: &str, span: Span) -> Result<String, proc_macro2::TokenStream> {
-    std::fs::read_to_string(path).map_err(|e| {
+    let bytes = std::fs::read(path).map_err(|e| {
         let message = format!("{shown}: cannot read the file: {e}");
         quote::quote_spanned!(span => compile_error!(#message);)
-    })
+    })?;
+    // Not UTF-8 or binary: reported at the first bad byte, as the validator does.
+    auth_spec::spec_text(shown, bytes).map_err(|d| diagnostics_error(&d, span))
 }
 
 fn options(path: &Path, shown: &str, args: &Args) -> Options {

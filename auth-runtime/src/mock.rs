@@ -2,8 +2,10 @@
 //! Rust tests and `auth-cli demo` run the engine against it.
 //!
 //! It answers the spec's login and refresh calls with tokens in the spec's shape (a JWT with `exp`
-//! where the spec reads `jwt_exp`, `expires_in` / `expires_at` where the answer carries them),
-//! and enforces what the spec says the vendor enforces:
+//! where the spec reads `jwt_exp`, `expires_in` / `expires_at` where the answer carries them).
+//! Every lifetime and time an answer states is computed from the simulated lifetimes
+//! (`access_ttl`; `session_ttl`, or a year when the session is open-ended), never copied from
+//! the spec's example. It enforces what the spec says the vendor enforces:
 //! - the credentials must be sent (the test values it prints);
 //! - `after_expiry`: a refresh before the access token expired is rejected;
 //! - `before_expiry`: a refresh after it expired is rejected;
@@ -43,6 +45,10 @@ pub const PROTECTED_PATH: &str = "/__protected";
 /// How early a refresh may come without counting as premature.
 const CLOCK_SLACK: Duration = Duration::from_millis(100);
 
+/// The refresh-token lifetime the simulator's answers state when no `session_ttl` is set (the
+/// session lasts until `POST /__end_session`): far ahead, never the example's (past) date.
+const OPEN_SESSION: Duration = Duration::from_secs(365 * 86_400);
+
 /// How the simulator behaves.
 #[derive(Debug, Clone)]
 pub struct MockOptions {
@@ -50,7 +56,8 @@ pub struct MockOptions {
     pub port: u16,
     /// Lifetime of each access token.
     pub access_ttl: Duration,
-    /// Lifetime of a session from its login (`None`: until `POST /__end_session`).
+    /// Lifetime of a session from its login (`None`: until `POST /__end_session`; answers then
+    /// state a refresh-token lifetime of a year).
     pub session_ttl: Option<Duration>,
 }
 
@@ -477,13 +484,33 @@ impl State {
             .response
             .refresh_token
             .as_ref()
-            .map(|_| self.new_refresh_token(&mut inner, session));
+            .map(|_| self.new_refresh_token(&mut inner, session, &spec.login.response));
         self.issue(&mut inner, session, &spec.login.response, refresh)
     }
 
-    fn new_refresh_token(&self, inner: &mut Inner, session: u64) -> String {
+    /// When `session` ends as the answers state it: its login plus `session_ttl`, or a year.
+    fn session_end(&self, inner: &Inner, session: u64) -> SystemTime {
+        let login_at = inner
+            .sessions
+            .get(&session)
+            .map_or_else(SystemTime::now, |s| s.login_at);
+        login_at + self.options.session_ttl.unwrap_or(OPEN_SESSION)
+    }
+
+    /// A new refresh token of `session`: a JWT whose `exp` is the session's end where `mapping`
+    /// reads the refresh token's `jwt_exp`, else an opaque string.
+    fn new_refresh_token(
+        &self,
+        inner: &mut Inner,
+        session: u64,
+        mapping: &TokenResponse,
+    ) -> String {
         inner.serial += 1;
-        let token = format!("mock-refresh-{}-{:016x}", inner.serial, fastrand::u64(..));
+        let token = if mapping.refresh_token_expiry.contains(&ExpirySource::JwtExp) {
+            jwt(epoch_secs(self.session_end(inner, session)), inner.serial)
+        } else {
+            format!("mock-refresh-{}-{:016x}", inner.serial, fastrand::u64(..))
+        };
         inner.refresh.insert(
             token.clone(),
             RefreshState {
@@ -561,30 +588,31 @@ impl State {
                 _ => {}
             }
         }
-        let login_at = inner
-            .sessions
-            .get(&session)
-            .map(|s| s.login_at)
-            .unwrap_or(now);
-        if let Some(session_ttl) = self.options.session_ttl {
-            let end = login_at + session_ttl;
-            for source in &mapping.refresh_token_expiry {
-                match source {
-                    ExpirySource::ExpiresIn { source, unit, .. } => {
-                        let left = end.duration_since(now).unwrap_or_default();
-                        let value = match unit {
-                            Unit::Seconds => Value::from(left.as_secs()),
-                            Unit::Milliseconds => {
-                                Value::from(u64::try_from(left.as_millis()).unwrap_or(u64::MAX))
-                            }
-                        };
-                        put(source, value, &mut body);
-                    }
-                    ExpirySource::ExpiresAt { source, format } => {
-                        put(source, format.render(end), &mut body)
-                    }
-                    _ => {}
+        // Every refresh expiry the answer states is the simulated one, so no date of the example
+        // (long past) survives into an answer.
+        let end = self.session_end(inner, session);
+        for source in &mapping.refresh_token_expiry {
+            match source {
+                // An open-ended session where the vendor can say "none declared".
+                ExpirySource::ExpiresIn {
+                    source,
+                    zero_means_none: true,
+                    ..
+                } if self.options.session_ttl.is_none() => put(source, Value::from(0), &mut body),
+                ExpirySource::ExpiresIn { source, unit, .. } => {
+                    let left = end.duration_since(now).unwrap_or_default();
+                    let value = match unit {
+                        Unit::Seconds => Value::from(left.as_secs()),
+                        Unit::Milliseconds => {
+                            Value::from(u64::try_from(left.as_millis()).unwrap_or(u64::MAX))
+                        }
+                    };
+                    put(source, value, &mut body);
                 }
+                ExpirySource::ExpiresAt { source, format } => {
+                    put(source, format.render(end), &mut body)
+                }
+                _ => {}
             }
         }
         inner.access.insert(
@@ -698,7 +726,7 @@ impl State {
                 if let Some(state) = inner.refresh.get_mut(&token) {
                     state.spent = true;
                 }
-                Some(self.new_refresh_token(&mut inner, session_id))
+                Some(self.new_refresh_token(&mut inner, session_id, &refresh.response))
             }
             Rotation::Reusable => Some(token),
         };

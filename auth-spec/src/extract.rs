@@ -4,14 +4,20 @@
 //! example answers, the runtime over live ones, so the two cannot disagree.
 
 use std::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use secrecy::SecretString;
 use serde_json::Value;
 
+#[cfg(doc)]
+use crate::duration::MAX_DURATION;
 use crate::jwt;
 use crate::model::{Example, ExpirySource, TokenResponse, Unit, ValueSource};
-use crate::timefmt::{kind_of, number_of};
+use crate::timefmt::{epoch_time, kind_of, number_of};
+
+/// The longest relative lifetime an answer may declare, in seconds: [`MAX_DURATION`], about
+/// 317 years. Longer ones are `BadExpiry` (most likely an absolute time mapped as `expires_in`).
+pub const MAX_LIFETIME_SECONDS: f64 = 1e10;
 
 /// A vendor's answer: status, headers and body text.
 #[derive(Clone, PartialEq, Eq)]
@@ -138,6 +144,17 @@ pub enum ExtractError {
         /// What was there.
         found: &'static str,
     },
+    /// A value sent in request headers is not a valid header value (it could add headers of
+    /// its own). Names the path, never the value.
+    #[error("the {what} at `{source_path}` cannot be sent in a header: it contains {problem}")]
+    NotAHeaderValue {
+        /// Which value.
+        what: &'static str,
+        /// Where it is.
+        source_path: String,
+        /// What is wrong with it, e.g. "a line break".
+        problem: &'static str,
+    },
     /// An expiry value could not be read.
     #[error("the expiry at `{source_path}` cannot be read: {reason}")]
     BadExpiry {
@@ -146,6 +163,40 @@ pub enum ExtractError {
         /// Why.
         reason: String,
     },
+}
+
+/// Why `value` cannot be sent as (part of) an HTTP header value, or `None` when it can: a
+/// field-value of RFC 9110 restricted to visible ASCII, spaces and tabs, with no white space
+/// at either end (a receiver would strip it, changing the value).
+pub fn header_value_problem(value: &str) -> Option<&'static str> {
+    if value.contains(['\r', '\n']) {
+        Some("a line break")
+    } else if value.contains('\0') {
+        Some("a NUL character")
+    } else if value.chars().any(|c| c.is_ascii_control() && c != '\t') {
+        Some("a control character")
+    } else if !value.is_ascii() {
+        Some("a non-ASCII character")
+    } else if value.starts_with([' ', '\t']) || value.ends_with([' ', '\t']) {
+        Some("white space at its start or end")
+    } else {
+        None
+    }
+}
+
+fn header_value(
+    what: &'static str,
+    source: &dyn fmt::Display,
+    value: &str,
+) -> Result<(), ExtractError> {
+    match header_value_problem(value) {
+        None => Ok(()),
+        Some(problem) => Err(ExtractError::NotAHeaderValue {
+            what,
+            source_path: source.to_string(),
+            problem,
+        }),
+    }
 }
 
 fn found_hint(found: &Option<String>) -> String {
@@ -207,7 +258,10 @@ impl<'a> Parsed<'a> {
     ) -> Result<Option<String>, ExtractError> {
         match self.read(source)? {
             None => Ok(None),
-            Some(Value::String(s)) if !s.is_empty() => Ok(Some(s)),
+            Some(Value::String(s)) if !s.is_empty() => {
+                header_value(what, source, &s)?;
+                Ok(Some(s))
+            }
             Some(Value::String(_)) => Ok(None),
             Some(other) => Err(ExtractError::WrongKind {
                 what,
@@ -230,6 +284,13 @@ impl TokenResponse {
             Some(source) => parsed.token("refresh token", source)?,
             None => None,
         };
+        if let Some(json) = &parsed.json {
+            for path in &self.header_values {
+                if let Some(Value::String(text)) = path.resolve(json) {
+                    header_value("value", path, text)?;
+                }
+            }
+        }
         let access_expiry = first_expiry(&parsed, &self.access_token_expiry, Some(&access))?;
         let refresh_expiry = first_expiry(&parsed, &self.refresh_token_expiry, refresh.as_deref())?;
         Ok(Extracted {
@@ -286,7 +347,7 @@ fn one_expiry(
                 Unit::Seconds => number,
                 Unit::Milliseconds => number / 1000.0,
             };
-            if seconds > 1e10 {
+            if seconds > MAX_LIFETIME_SECONDS {
                 return Err(bad(format!(
                     "{number} is far too long for a lifetime; is it an absolute time (expires_at)?"
                 )));
@@ -305,10 +366,16 @@ fn one_expiry(
                 })?;
             Some(Expiry::At(at))
         }
-        ExpirySource::JwtExp => token
-            .and_then(jwt::exp_claim)
-            .filter(|exp| exp.is_finite() && *exp >= 0.0)
-            .map(|exp| Expiry::At(UNIX_EPOCH + Duration::from_secs_f64(exp))),
+        ExpirySource::JwtExp => match token.and_then(jwt::exp_claim) {
+            // Not a JWT, or no numeric `exp`: this source does not yield.
+            None => None,
+            Some(exp) => Some(Expiry::At(epoch_time(exp, false).map_err(|reason| {
+                ExtractError::BadExpiry {
+                    source_path: "jwt_exp".into(),
+                    reason: format!("the token's `exp` claim: {reason}"),
+                }
+            })?)),
+        },
         ExpirySource::Lifetime(d) => Some(Expiry::In(*d)),
         ExpirySource::SinceLogin(d) => Some(Expiry::SinceLogin(*d)),
     })

@@ -45,6 +45,7 @@ pub mod node;
 pub mod path;
 pub mod raw;
 pub mod size;
+pub mod source;
 mod suggest;
 pub mod template;
 pub mod timefmt;
@@ -54,6 +55,7 @@ use std::path::{Path, PathBuf};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use lower::default_env_var;
 pub use model::ProviderSpec;
+pub use source::{read_spec, spec_text};
 
 use lower::{Locations, Lowerer};
 
@@ -63,7 +65,7 @@ pub fn parse(file: impl AsRef<Path>, source: &str) -> Result<ProviderSpec, Diagn
     parse_located(file.as_ref(), source).map(|(spec, _)| spec)
 }
 
-fn display_path(file: &Path) -> String {
+pub(crate) fn display_path(file: &Path) -> String {
     file.to_string_lossy().replace('\\', "/")
 }
 
@@ -73,6 +75,9 @@ fn parse_located(file: &Path, source: &str) -> Result<(ProviderSpec, Locations),
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
+    if let Some(d) = source::not_yaml_char(&shown, source) {
+        return Err(Diagnostics(vec![d]));
+    }
     let raw: raw::RawSpec = serde_saphyr::from_str(source)
         .map_err(|e| Diagnostics(vec![yaml_error(&shown, source, &e)]))?;
     Lowerer::new(&shown, &name, source)
@@ -83,20 +88,8 @@ fn parse_located(file: &Path, source: &str) -> Result<(ProviderSpec, Locations),
 /// Reads, parses and validates one spec file.
 pub fn parse_file(file: impl AsRef<Path>) -> Result<ProviderSpec, Diagnostics> {
     let file = file.as_ref();
-    let source = read(file)?;
+    let source = read_spec(file)?;
     parse(file, &source)
-}
-
-fn read(file: &Path) -> Result<String, Diagnostics> {
-    std::fs::read_to_string(file).map_err(|e| {
-        Diagnostics(vec![Diagnostic {
-            file: display_path(file),
-            line: 0,
-            column: 0,
-            message: format!("cannot read the file: {e}"),
-            hint: None,
-        }])
-    })
 }
 
 /// Parses several specs given as (path, source) and checks them together (environment variables
@@ -162,7 +155,7 @@ pub fn load<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<ProviderSpec>, Diagnostic
         match spec_files(path.as_ref()) {
             Ok(files) => {
                 for file in files {
-                    match read(&file) {
+                    match read_spec(&file) {
                         Ok(text) => sources.push((file, text)),
                         Err(d) => diags.extend(d),
                     }

@@ -3,7 +3,7 @@
 //! Every check runs even after one fails, so a file's problems are reported all at once. Each
 //! problem points at the value it is about.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use indexmap::IndexMap;
@@ -17,7 +17,7 @@ use crate::model::*;
 use crate::node::Node;
 use crate::path::FieldPath;
 use crate::raw::*;
-use crate::suggest::did_you_mean;
+use crate::suggest::{Suggestions, listing};
 use crate::template::{Reference, Template};
 use crate::timefmt::{TimeFormat, Zone, kind_of, number_of};
 
@@ -57,6 +57,13 @@ pub(crate) struct Lowerer<'a> {
     name: String,
     diags: Vec<Diagnostic>,
     credentials: Vec<String>,
+    /// The same names, for lookups in constant time (a file may declare thousands).
+    credential_set: HashSet<String>,
+    /// "Did you mean" hints, within one budget for the whole file.
+    suggestions: Suggestions,
+    /// Byte offset where each line of `source` starts, and whether the line is ASCII (then
+    /// columns are byte offsets): positions inside scalars are found without rescanning.
+    lines: Vec<(usize, bool)>,
     /// Success examples of every token answer, for `${response.PATH}` checks.
     response_examples: Vec<Example>,
     has_refresh_token: bool,
@@ -66,6 +73,33 @@ pub(crate) struct Lowerer<'a> {
     used_credentials: HashSet<String>,
     /// The file's text, to point inside quoted scalars.
     source: &'a str,
+}
+
+/// The distinct `${response.PATH}` paths of these templates, in first-use order.
+fn response_paths<'a>(templates: impl Iterator<Item = &'a Template>) -> Vec<FieldPath> {
+    let mut seen = HashSet::new();
+    let mut out: Vec<FieldPath> = Vec::new();
+    for template in templates {
+        for reference in template.references() {
+            if let Reference::Response(path) = reference
+                && seen.insert(path)
+            {
+                out.push(path.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Where each line of `source` starts (byte offset) and whether it is ASCII; one pass.
+fn line_index(source: &str) -> Vec<(usize, bool)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for line in source.split_inclusive('\n') {
+        out.push((start, line.is_ascii()));
+        start += line.len();
+    }
+    out
 }
 
 fn success_examples(examples: &[Example]) -> Vec<Example> {
@@ -109,8 +143,26 @@ impl<'a> Lowerer<'a> {
             has_refresh_token: false,
             expiry_rejected: false,
             used_credentials: HashSet::new(),
+            credential_set: HashSet::new(),
+            suggestions: Suggestions::new(),
+            lines: line_index(source),
             source,
         }
+    }
+
+    /// The text of 1-based line `line` (line 0 reads as line 1), without its line break, and
+    /// whether it is ASCII.
+    fn line_text(&self, line: u64) -> (&'a str, bool) {
+        let index = usize::try_from(line).unwrap_or(0).saturating_sub(1);
+        let Some(&(start, ascii)) = self.lines.get(index) else {
+            return ("", true);
+        };
+        let end = self
+            .lines
+            .get(index + 1)
+            .map_or(self.source.len(), |(next, _)| *next);
+        let text = self.source.get(start..end).unwrap_or("");
+        (text.trim_end_matches(['\n', '\r']), ascii)
     }
 
     /// Reports at `offset` characters into the scalar at `at`, when the scalar sits on one line
@@ -122,18 +174,20 @@ impl<'a> Lowerer<'a> {
         message: impl Into<String>,
         hint: Option<String>,
     ) {
-        let line = self
-            .source
-            .lines()
-            .nth(usize::try_from(at.line()).unwrap_or(0).saturating_sub(1))
-            .unwrap_or("");
+        let (line, ascii) = self.line_text(at.line());
         let start = usize::try_from(at.column()).unwrap_or(1).saturating_sub(1);
-        let quote = line
-            .chars()
-            .nth(start)
-            .is_some_and(|c| c == '"' || c == '\'');
+        // Columns count characters; on an ASCII line they are byte offsets (no scan).
+        let (first, length) = if ascii {
+            (
+                line.as_bytes().get(start).map(|b| char::from(*b)),
+                line.len(),
+            )
+        } else {
+            (line.chars().nth(start), line.chars().count())
+        };
+        let quote = first.is_some_and(|c| c == '"' || c == '\'');
         let column = at.column() + offset as u64 + u64::from(quote);
-        let fits = line.chars().count() as u64 >= column;
+        let fits = length as u64 >= column;
         self.diags.push(Diagnostic {
             file: self.file.to_owned(),
             line: at.line(),
@@ -319,8 +373,10 @@ impl<'a> Lowerer<'a> {
                 Some("declare at least one, e.g. `environments: { production: { base_url: https://api.example.com } }`".into()),
             );
         } else if !env_names.contains(&raw.default_environment.value) {
-            let hint = did_you_mean(&raw.default_environment.value, &env_names)
-                .unwrap_or_else(|| format!("declared environments: {}", env_names.join(", ")));
+            let hint = self
+                .suggestions
+                .did_you_mean(&raw.default_environment.value, &env_names)
+                .unwrap_or_else(|| format!("declared environments: {}", listing(&env_names)));
             self.error(
                 raw.default_environment.referenced,
                 format!(
@@ -334,6 +390,8 @@ impl<'a> Lowerer<'a> {
         // Credentials.
         let mut locations = Locations::default();
         let mut credentials = Vec::new();
+        // Which credential first used each variable, for the message about a second one.
+        let mut env_owner: HashMap<String, String> = HashMap::new();
         for (name, cred) in &raw.credentials {
             if !is_snake_identifier(&name.value) {
                 self.error(
@@ -368,11 +426,7 @@ impl<'a> Lowerer<'a> {
                 None => (default_env_var(&self.name, &name.value), name.referenced),
             };
             if let Some((line, column)) = locations.env_vars.get(&env) {
-                let other = credentials
-                    .iter()
-                    .find(|c: &&Credential| c.env == env)
-                    .map(|c| c.name.clone())
-                    .unwrap_or_default();
+                let other = env_owner.get(&env).cloned().unwrap_or_default();
                 self.error(
                     at,
                     format!("environment variable `{env}` is already used by credential `{other}` (line {line}, column {column})"),
@@ -382,6 +436,7 @@ impl<'a> Lowerer<'a> {
                 locations
                     .env_vars
                     .insert(env.clone(), (at.line(), at.column()));
+                env_owner.insert(env.clone(), name.value.clone());
             }
             credentials.push(Credential {
                 name: name.value.clone(),
@@ -392,6 +447,7 @@ impl<'a> Lowerer<'a> {
             });
         }
         self.credentials = credentials.iter().map(|c| c.name.clone()).collect();
+        self.credential_set = self.credentials.iter().cloned().collect();
 
         // Login first: its response decides what later templates may name.
         let login_response = match &raw.login.value.response {
@@ -463,22 +519,17 @@ impl<'a> Lowerer<'a> {
         let usage = self.usage(&raw.usage);
         // Only on an otherwise clean file: a broken template would make its credential look unused.
         let clean = self.diags.is_empty();
-        for credential in credentials.iter().filter(|_| clean) {
-            if !self.used_credentials.contains(&credential.name) {
-                let at = raw
-                    .credentials
-                    .keys()
-                    .find(|k| k.value == credential.name)
-                    .map_or(raw.default_environment.referenced, |k| k.referenced);
+        for key in raw.credentials.keys().filter(|_| clean) {
+            if !self.used_credentials.contains(&key.value) {
                 self.error(
-                    at,
+                    key.referenced,
                     format!(
                         "credential `{}` is declared but no request uses it",
-                        credential.name
+                        key.value
                     ),
                     Some(format!(
                         "send it with `${{credentials.{}}}` (e.g. in the login body), or remove it",
-                        credential.name
+                        key.value
                     )),
                 );
             }
@@ -511,6 +562,23 @@ impl<'a> Lowerer<'a> {
 
         if !self.diags.is_empty() {
             return Err(self.diags);
+        }
+        // `${response.PATH}` reads the last token answer, a login's or a refresh's: both are
+        // checked for the values some request sends in a header.
+        let mut login_response = login_response;
+        let mut refresh = refresh;
+        let header_templates = usage
+            .iter()
+            .flat_map(|u| &u.headers)
+            .chain(refresh.iter().flat_map(|r| &r.request.headers))
+            .chain(logout.iter().flat_map(|l| &l.headers))
+            .map(|(_, t)| t);
+        let header_values = response_paths(header_templates);
+        if let Some(r) = &mut login_response {
+            r.header_values.clone_from(&header_values);
+        }
+        if let Some(r) = &mut refresh {
+            r.response.header_values = header_values;
         }
         match (login_response, login_request, policy, usage) {
             (Some(response), Some(request), Some(policy), Some(usage)) => Ok((
@@ -616,10 +684,11 @@ impl<'a> Lowerer<'a> {
         header_names: bool,
     ) -> Option<Vec<(String, Template)>> {
         let mut out: Vec<(String, Template)> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
         let mut ok = true;
         for (name, value) in map {
             // HTTP header names are case-insensitive: two spellings are one header sent twice.
-            if header_names && out.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name.value)) {
+            if header_names && !seen.insert(name.value.to_ascii_lowercase()) {
                 ok = false;
                 self.error(
                     name.referenced,
@@ -690,14 +759,14 @@ impl<'a> Lowerer<'a> {
     ) -> Result<(), Problem> {
         match reference {
             Reference::Credential(name) => {
-                if self.credentials.contains(name) {
+                if self.credential_set.contains(name) {
                     Ok(())
                 } else {
-                    let hint = did_you_mean(name, &self.credentials).unwrap_or_else(|| {
+                    let hint = self.suggestions.did_you_mean(name, &self.credentials).unwrap_or_else(|| {
                         if self.credentials.is_empty() {
                             "declare it under `credentials:`".to_owned()
                         } else {
-                            format!("declared credentials: {}", self.credentials.join(", "))
+                            format!("declared credentials: {}", listing(&self.credentials))
                         }
                     });
                     Err((format!("`{reference}` names a credential that is not declared"), Some(hint)))
@@ -729,7 +798,7 @@ impl<'a> Lowerer<'a> {
                                     "`{reference}` does not resolve in the example answers{}",
                                     example.description.as_deref().map(|d| format!(" (\"{d}\")")).unwrap_or_default()
                                 ),
-                                path_hint(path, &example.body),
+                                path_hint(path, &example.body, &self.suggestions),
                             ));
                         }
                         Some(v @ (Value::Object(_) | Value::Array(_))) if !structured_ok => {
@@ -863,7 +932,7 @@ impl<'a> Lowerer<'a> {
         kind_ok: &dyn Fn(&Value) -> Result<(), Problem>,
     ) {
         let miss_hint = |example: &Example| match source {
-            ValueSource::Body(path) => path_hint(path, &example.body),
+            ValueSource::Body(path) => path_hint(path, &example.body, &self.suggestions),
             ValueSource::Header(_) => Some("add the header to the example's `headers`".into()),
             ValueSource::WholeBody => Some("the example's body is empty".into()),
         };
@@ -1005,6 +1074,8 @@ impl<'a> Lowerer<'a> {
             refresh_token,
             access_token_expiry,
             refresh_token_expiry,
+            // Filled in once the requests that use the answer are lowered.
+            header_values: Vec::new(),
             examples,
         }
     }
@@ -1118,13 +1189,22 @@ impl<'a> Lowerer<'a> {
                     };
                     let fmt = format.clone();
                     let check = move |v: &Value| {
-                        fmt.parse_value(v).map(|_| ()).map_err(|e| {
-                            if fmt == TimeFormat::EpochSeconds && number_of(v).is_some_and(|n| n > 1e11) {
-                                (e, Some("it looks like milliseconds (a Java timestamp): use `format: epoch_milliseconds`".to_owned()))
-                            } else {
-                                (e, None)
-                            }
-                        })
+                        fmt.parse_value(v).map_err(|e| (e, None))?;
+                        // Live answers clamp far-future times (a vendor's "never"); in the
+                        // vendor's example, a time after the year 5138 is a unit mistake.
+                        let number = number_of(v).unwrap_or_default();
+                        let seconds = match fmt {
+                            TimeFormat::EpochSeconds => number,
+                            TimeFormat::EpochMilliseconds => number / 1000.0,
+                            _ => return Ok(()),
+                        };
+                        if seconds <= 1e11 {
+                            return Ok(());
+                        }
+                        let hint = (fmt == TimeFormat::EpochSeconds).then(|| {
+                            "it looks like milliseconds (a Java timestamp): use `format: epoch_milliseconds`".to_owned()
+                        });
+                        Err((format!("{number} is not a plausible epoch time"), hint))
                     };
                     self.check_in_examples(
                         e.path.referenced,
@@ -1467,7 +1547,7 @@ fn placeholder_offsets(text: &str) -> Vec<usize> {
 
 /// A hint for a path that does not resolve in `doc`: the closest key where it stops, or the keys
 /// that are there.
-fn path_hint(path: &FieldPath, doc: &Value) -> Option<String> {
+fn path_hint(path: &FieldPath, doc: &Value, suggestions: &Suggestions) -> Option<String> {
     let prefix = path.resolved_prefix(doc);
     let keys: Vec<String> = match prefix.resolve(doc) {
         Some(Value::Object(o)) => o.keys().cloned().collect(),
@@ -1482,11 +1562,11 @@ fn path_hint(path: &FieldPath, doc: &Value) -> Option<String> {
     } else {
         format!(" (under `{prefix}`)")
     };
-    Some(match did_you_mean(&missing, &keys) {
+    Some(match suggestions.did_you_mean(&missing, &keys) {
         Some(d) => format!("{d}{under}"),
         None if keys.is_empty() => format!("the example has nothing below `{prefix}`"),
-        None if under.is_empty() => format!("the example has: {}", keys.join(", ")),
-        None => format!("under `{prefix}` the example has: {}", keys.join(", ")),
+        None if under.is_empty() => format!("the example has: {}", listing(&keys)),
+        None => format!("under `{prefix}` the example has: {}", listing(&keys)),
     })
 }
 

@@ -299,6 +299,9 @@ pub struct TokenResponse {
     pub access_token_expiry: Vec<ExpirySource>,
     /// Refresh-token (session) expiry sources, first that yields wins; empty = unknown.
     pub refresh_token_expiry: Vec<ExpirySource>,
+    /// The `${response.PATH}` values some request sends in a header (API calls, refresh,
+    /// logout): extraction checks them, like the tokens, as header values.
+    pub header_values: Vec<FieldPath>,
     /// Example answers from the vendor's document.
     pub examples: Vec<Example>,
 }

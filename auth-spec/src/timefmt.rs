@@ -99,6 +99,8 @@ impl TimeFormat {
     /// Writes `at` in this format (what a vendor would send); the inverse of
     /// [`TimeFormat::parse_value`], used by simulators.
     pub fn render(&self, at: SystemTime) -> Value {
+        // Clamped as parsing clamps, so a far-future time is written as the latest one, not 1970.
+        let at = at.min(latest_expiry());
         let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
         let timestamp = Timestamp::try_from(at).unwrap_or(Timestamp::UNIX_EPOCH);
         match self {
@@ -119,26 +121,14 @@ impl TimeFormat {
         }
     }
 
-    /// Reads a JSON value written in this format.
+    /// Reads a JSON value written in this format. Times before 1970 and values that are no time
+    /// are errors; times after [`latest_expiry`] are clamped to it.
     pub fn parse_value(&self, value: &Value) -> Result<SystemTime, String> {
         match self {
             TimeFormat::EpochSeconds | TimeFormat::EpochMilliseconds => {
                 let number = number_of(value)
                     .ok_or_else(|| format!("expected a number, found {}", kind_of(value)))?;
-                let millis = *self == TimeFormat::EpochMilliseconds;
-                let seconds = if millis { number / 1000.0 } else { number };
-                if !(0.0..=1e11).contains(&seconds) {
-                    return Err(format!("{number} is not a plausible epoch time"));
-                }
-                // Whole numbers are converted exactly; a float would lose the last millisecond.
-                let offset = if number.fract() == 0.0 && millis {
-                    Duration::from_millis(number as u64)
-                } else if number.fract() == 0.0 {
-                    Duration::from_secs(number as u64)
-                } else {
-                    Duration::from_secs_f64(seconds)
-                };
-                Ok(UNIX_EPOCH + offset)
+                epoch_time(number, *self == TimeFormat::EpochMilliseconds)
             }
             _ => {
                 let text = value
@@ -149,7 +139,7 @@ impl TimeFormat {
         }
     }
 
-    /// Reads a time written in this format.
+    /// Reads a time written in this format, with the range rules of [`TimeFormat::parse_value`].
     pub fn parse_str(&self, text: &str) -> Result<SystemTime, String> {
         let timestamp = match self {
             TimeFormat::EpochSeconds | TimeFormat::EpochMilliseconds => {
@@ -159,27 +149,108 @@ impl TimeFormat {
                     .map_err(|_| format!("`{text}` is not a number"))?;
                 return self.parse_value(&Value::from(number));
             }
-            TimeFormat::Rfc3339 => text
-                .parse::<Timestamp>()
-                .map_err(|e| format!("`{text}` is not an RFC 3339 time: {e}"))?,
-            TimeFormat::HttpDate => jiff::fmt::rfc2822::parse(text)
-                .map(|z| z.timestamp())
-                .map_err(|e| format!("`{text}` is not an HTTP-date: {e}"))?,
+            TimeFormat::Rfc3339 => match text.parse::<Timestamp>() {
+                Ok(ts) => ts,
+                Err(e) => rfc3339_beyond_latest(text)
+                    .ok_or_else(|| format!("`{text}` is not an RFC 3339 time: {e}"))?,
+            },
+            TimeFormat::HttpDate => match jiff::fmt::rfc2822::parse(text) {
+                Ok(z) => z.timestamp(),
+                Err(e) => jiff::fmt::strtime::parse(IMF_FIXDATE, text)
+                    .ok()
+                    .and_then(|broken| {
+                        beyond_latest(broken.to_datetime().ok()?, jiff::tz::Offset::UTC)
+                    })
+                    .ok_or_else(|| format!("`{text}` is not an HTTP-date: {e}"))?,
+            },
             TimeFormat::Pattern { pattern, zone } => {
                 let broken = jiff::fmt::strtime::parse(pattern, text)
                     .map_err(|e| format!("`{text}` does not match `{pattern}`: {e}"))?;
-                match broken.to_timestamp() {
-                    Ok(ts) => ts,
+                let offset = broken
+                    .offset()
+                    .unwrap_or_else(|| zone.tz.to_offset(Timestamp::MAX));
+                let converted = match broken.to_timestamp() {
+                    Ok(ts) => Ok(ts),
                     Err(_) => broken
                         .to_datetime()
                         .and_then(|dt| dt.to_zoned(zone.tz.clone()))
-                        .map(|z| z.timestamp())
-                        .map_err(|e| format!("`{text}` does not match `{pattern}`: {e}"))?,
+                        .map(|z| z.timestamp()),
+                };
+                match converted {
+                    Ok(ts) => ts,
+                    Err(e) => broken
+                        .to_datetime()
+                        .ok()
+                        .and_then(|dt| beyond_latest(dt, offset))
+                        .ok_or_else(|| format!("`{text}` does not match `{pattern}`: {e}"))?,
                 }
             }
         };
-        Ok(SystemTime::from(timestamp))
+        in_range(timestamp).ok_or_else(|| format!("`{text}` is before 1970"))
     }
+}
+
+/// Seconds since the epoch of [`latest_expiry`]: jiff's latest timestamp, whole seconds.
+const LATEST_SECOND: i64 = 253_402_207_200;
+
+/// The latest absolute expiry this crate yields: 9999-12-30T22:00:00Z, the last instant that can
+/// be written as a date in every time zone. Later times (vendors write `9999-12-31T23:59:59Z`
+/// or huge numbers for "never") are clamped to it, so every expiry can be shown and stored.
+pub fn latest_expiry() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(LATEST_SECOND.unsigned_abs())
+}
+
+/// `at` clamped to [`latest_expiry`], or `None` before 1970.
+fn in_range(at: Timestamp) -> Option<SystemTime> {
+    if at < Timestamp::UNIX_EPOCH {
+        return None;
+    }
+    let latest = Timestamp::constant(LATEST_SECOND, 0);
+    Some(SystemTime::from(at.min(latest)))
+}
+
+/// The HTTP-date form RFC 9110 says senders must use.
+const IMF_FIXDATE: &str = "%a, %d %b %Y %H:%M:%S GMT";
+
+/// The latest expiry, when civil time `dt` at `offset` is later than it (jiff cannot make a
+/// timestamp of it, but it is a valid date: a vendor's "never").
+fn beyond_latest(dt: jiff::civil::DateTime, offset: jiff::tz::Offset) -> Option<Timestamp> {
+    let latest = Timestamp::constant(LATEST_SECOND, 0);
+    (dt > latest.to_zoned(TimeZone::fixed(offset)).datetime()).then_some(latest)
+}
+
+/// An RFC 3339 time jiff rejects only because it is later than the latest expiry.
+fn rfc3339_beyond_latest(text: &str) -> Option<Timestamp> {
+    let pieces = jiff::fmt::temporal::Pieces::parse(text).ok()?;
+    let offset = pieces.offset()?.to_numeric_offset();
+    let dt = pieces.date().to_datetime(pieces.time()?);
+    beyond_latest(dt, offset)
+}
+
+/// The time `number` seconds (or milliseconds) after the epoch: an error for non-finite and
+/// negative numbers, clamped to [`latest_expiry`] above it. Never panics, whatever the number.
+pub(crate) fn epoch_time(number: f64, millis: bool) -> Result<SystemTime, String> {
+    if !number.is_finite() {
+        return Err(format!("{number} is not a time"));
+    }
+    if number < 0.0 {
+        return Err(format!("{number} is before 1970"));
+    }
+    let per_second = if millis { 1000.0 } else { 1.0 };
+    let seconds = number / per_second;
+    if seconds >= LATEST_SECOND as f64 {
+        return Ok(latest_expiry());
+    }
+    // Whole numbers are converted exactly (they are below 2^53 here); a float division would
+    // lose the last millisecond.
+    let offset = if number.fract() == 0.0 && millis {
+        Duration::from_millis(number as u64)
+    } else if number.fract() == 0.0 {
+        Duration::from_secs(number as u64)
+    } else {
+        Duration::from_secs_f64(seconds)
+    };
+    Ok(UNIX_EPOCH + offset)
 }
 
 /// A number, or a string holding one (some vendors quote their numbers).
@@ -311,8 +382,27 @@ mod tests {
     }
 
     #[test]
+    fn latest_expiry_is_jiffs_latest_second() {
+        assert_eq!(LATEST_SECOND, Timestamp::MAX.as_second());
+        assert_eq!(
+            Timestamp::try_from(latest_expiry())
+                .expect("in range")
+                .to_string(),
+            "9999-12-30T22:00:00Z"
+        );
+    }
+
+    #[test]
     fn render_is_the_inverse_of_parse() {
-        let at = UNIX_EPOCH + Duration::from_secs(1_767_225_600);
+        for at in [
+            UNIX_EPOCH + Duration::from_secs(1_767_225_600),
+            latest_expiry(),
+        ] {
+            render_reads_back(at);
+        }
+    }
+
+    fn render_reads_back(at: SystemTime) {
         let formats = [
             TimeFormat::EpochSeconds,
             TimeFormat::EpochMilliseconds,

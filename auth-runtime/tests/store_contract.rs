@@ -294,6 +294,11 @@ async fn a_refresh_that_cannot_be_recorded_is_not_sent() {
             matches!(error, AuthError::Store(StoreError::Io { .. })),
             "{error}"
         );
+        // The expired stored session it adopted is never handed out by the hot path.
+        assert!(
+            auth.cached().is_none(),
+            "attempt {attempt}: an expired token is cached"
+        );
     }
     assert_eq!(
         refreshes.load(Ordering::SeqCst),

@@ -496,6 +496,17 @@ impl Authenticator {
         endpoint: &str,
         scope: RetryScope,
     ) -> Result<auth_spec::extract::Answer, AuthError> {
+        self.send_raw(prepared, scope)
+            .await
+            .map_err(|failure| self.send_error(endpoint, failure))
+    }
+
+    /// Sends with this engine's client, retries and answer cap.
+    async fn send_raw(
+        &self,
+        prepared: &request::Prepared,
+        scope: RetryScope,
+    ) -> Result<auth_spec::extract::Answer, SendFailure> {
         request::send(
             &self.inner.http,
             prepared,
@@ -505,7 +516,6 @@ impl Authenticator {
             self.inner.spec.policy.max_answer_bytes,
         )
         .await
-        .map_err(|failure| self.send_error(endpoint, failure))
     }
 
     /// The error a failed send means for the caller.

@@ -95,19 +95,12 @@ impl Authenticator {
         endpoint: &str,
         scope: RetryScope,
     ) -> Result<Answer, Failed> {
-        request::send(
-            &self.inner.http,
-            prepared,
-            &self.inner.retry,
-            scope,
-            &*self.inner.clock,
-            self.inner.spec.policy.max_answer_bytes,
-        )
-        .await
-        .map_err(|failure| Failed {
-            maybe_processed: failure.maybe_processed(),
-            error: self.send_error(endpoint, failure),
-        })
+        self.send_raw(prepared, scope)
+            .await
+            .map_err(|failure| Failed {
+                maybe_processed: failure.maybe_processed(),
+                error: self.send_error(endpoint, failure),
+            })
     }
 
     /// Sends the login. Not retried after a timeout: that login may have opened a session, and

@@ -669,6 +669,33 @@ impl Authenticator {
         )
     }
 
+    /// Whether an answer with this status can only be judged "expired" from its body (the
+    /// spec's `usage.expired.body` conditions): then the body must be read to decide.
+    pub fn expired_answer_needs_body(&self, status: u16) -> bool {
+        self.inner
+            .spec
+            .usage
+            .expired
+            .as_ref()
+            .is_some_and(|s| !s.body.is_empty() && s.status.contains(&status))
+    }
+
+    /// Whether an answer's body says the token expired, per `usage.expired.body`.
+    pub fn is_expired_body(&self, status: u16, headers: &http::HeaderMap, body: &str) -> bool {
+        let Some(signal) = &self.inner.spec.usage.expired else {
+            return false;
+        };
+        let answer = auth_spec::extract::Answer {
+            status,
+            headers: headers
+                .iter()
+                .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+                .collect(),
+            body: body.to_owned(),
+        };
+        signal.matches_body(&answer)
+    }
+
     /// A `reqwest_middleware` layer adding the token and refreshing on expired-token answers.
     pub fn middleware(&self) -> AuthMiddleware {
         AuthMiddleware::new(self.clone())

@@ -44,10 +44,15 @@ impl Middleware for AuthMiddleware {
             .apply(&token, &mut request)
             .map_err(reqwest_middleware::Error::middleware)?;
         let response = next.clone().run(request, extensions).await?;
-        if !self
-            .auth
-            .is_expired_answer(response.status().as_u16(), response.headers())
-        {
+        let status = response.status().as_u16();
+        let (response, expired) = if self.auth.is_expired_answer(status, response.headers()) {
+            (response, true)
+        } else if self.auth.expired_answer_needs_body(status) {
+            judge_body(&self.auth, response).await?
+        } else {
+            (response, false)
+        };
+        if !expired {
             return Ok(response);
         }
         tracing::debug!(generation = token.generation(), "expired-token answer");
@@ -65,4 +70,58 @@ impl Middleware for AuthMiddleware {
             .map_err(reqwest_middleware::Error::middleware)?;
         next.run(replay, extensions).await
     }
+}
+
+/// Reads the start of an answer's body to see whether it says "token expired" (a vendor that
+/// answers 200 with an envelope), and gives back an answer with the same status, headers and
+/// whole body. At most the spec's answer cap is held; a longer body is not an expired envelope
+/// and streams on untouched.
+async fn judge_body(
+    auth: &Authenticator,
+    mut response: reqwest::Response,
+) -> reqwest_middleware::Result<(reqwest::Response, bool)> {
+    let limit = auth.spec().policy.max_answer_bytes;
+    let status = response.status();
+    let version = response.version();
+    let headers = response.headers().clone();
+    let url = response.url().clone();
+    let mut head: Vec<u8> = Vec::new();
+    let mut complete = false;
+    while (head.len() as u64) <= limit {
+        match response
+            .chunk()
+            .await
+            .map_err(reqwest_middleware::Error::Reqwest)?
+        {
+            Some(chunk) => head.extend_from_slice(&chunk),
+            None => {
+                complete = true;
+                break;
+            }
+        }
+    }
+    let expired = complete
+        && auth.is_expired_body(status.as_u16(), &headers, &String::from_utf8_lossy(&head));
+    let body = if complete {
+        reqwest::Body::from(head)
+    } else {
+        let first = futures_util::stream::iter([Ok::<_, reqwest::Error>(bytes_of(head))]);
+        reqwest::Body::wrap_stream(futures_util::StreamExt::chain(
+            first,
+            response.bytes_stream(),
+        ))
+    };
+    let mut builder = http::Response::builder().status(status).version(version);
+    // The caller sees the URL the answer came from, as before.
+    builder = reqwest::ResponseBuilderExt::url(builder, url);
+    let mut rebuilt = builder
+        .body(body)
+        .map_err(|e| reqwest_middleware::Error::middleware(std::io::Error::other(e)))?;
+    *rebuilt.headers_mut() = headers;
+    let rebuilt = reqwest::Response::from(rebuilt);
+    Ok((rebuilt, expired))
+}
+
+fn bytes_of(data: Vec<u8>) -> bytes::Bytes {
+    bytes::Bytes::from(data)
 }

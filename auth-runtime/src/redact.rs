@@ -25,7 +25,13 @@ fn redact_value(value: &mut Value) {
     match value {
         Value::Object(map) => {
             for (k, v) in map.iter_mut() {
-                if is_sensitive_key(k) && !v.is_null() {
+                // A vendor's error `code` that is a number or a boolean (`"code": 7`) is not a
+                // secret and tells the user what went wrong; an OAuth authorization `code` is a
+                // string.
+                let plain_code = k.to_ascii_lowercase().contains("code")
+                    && !k.to_ascii_lowercase().contains("token")
+                    && matches!(v, Value::Number(_) | Value::Bool(_));
+                if is_sensitive_key(k) && !v.is_null() && !plain_code {
                     *v = Value::String("[redacted]".into());
                 } else {
                     redact_value(v);
@@ -213,6 +219,17 @@ pub fn excerpt(body: &str, secrets: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_numeric_vendor_code_is_shown_and_a_string_code_is_not() {
+        let out = excerpt(
+            r#"{"result":{"code":7,"text":"Invalid API key"},"auth":{"code":"SplxlOBeZQQYbYS6WxSbIA"}}"#,
+            &[],
+        );
+        assert!(out.contains(r#""code":7"#), "{out}");
+        assert!(out.contains("Invalid API key"), "{out}");
+        assert!(!out.contains("SplxlOBeZQQYbYS6WxSbIA"), "{out}");
+    }
 
     #[test]
     fn redacts_tokens_and_known_secrets() {

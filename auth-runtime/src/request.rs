@@ -81,6 +81,8 @@ pub(crate) struct Prepared {
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: PreparedBody,
     pub(crate) basic_auth: Option<(String, String)>,
+    /// Answers the spec says are failures; `transient` ones are retried like a 429.
+    pub(crate) failures: Vec<auth_spec::judge::FailureRule>,
 }
 
 pub(crate) enum PreparedBody {
@@ -164,6 +166,7 @@ pub(crate) fn prepare(
         headers,
         body,
         basic_auth,
+        failures: endpoint.failures.clone(),
     })
 }
 
@@ -360,11 +363,35 @@ pub(crate) async fn send(
                     .collect();
                 if !retryable {
                     let body = read_body(response, limit).await?;
-                    return Ok(Answer {
+                    let answer = Answer {
                         status,
                         headers,
                         body,
-                    });
+                    };
+                    // The vendor says in its body that it is busy: like a 429, nothing was done.
+                    let busy = auth_spec::judge::judge(&prepared.failures, &answer)
+                        .filter(|v| v.means == auth_spec::judge::FailureMeaning::Transient);
+                    match busy {
+                        Some(verdict) if !last_attempt => {
+                            let wait = backoff(retry, attempt);
+                            tracing::debug!(
+                                attempt,
+                                wait_ms = wait.as_millis() as u64,
+                                "retrying: {}",
+                                verdict.detail
+                            );
+                            clock.sleep(wait).await;
+                            continue;
+                        }
+                        Some(verdict) => {
+                            return Err(SendFailure::GaveUp {
+                                attempts: attempt,
+                                last: verdict.detail,
+                                maybe_processed: processed_before,
+                            });
+                        }
+                        None => return Ok(answer),
+                    }
                 }
                 let asked = headers
                     .iter()

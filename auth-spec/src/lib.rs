@@ -38,6 +38,7 @@
 pub mod diagnostic;
 pub mod duration;
 pub mod extract;
+pub mod judge;
 pub mod jwt;
 mod lower;
 pub mod model;

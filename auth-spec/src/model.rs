@@ -199,6 +199,8 @@ pub struct Endpoint {
     pub basic_auth: Option<BasicAuth>,
     /// Statuses besides 2xx that count as success.
     pub success_status: Vec<u16>,
+    /// Answers that mean failure whatever their status (the first match wins).
+    pub failures: Vec<crate::judge::FailureRule>,
 }
 
 impl Endpoint {
@@ -393,7 +395,7 @@ impl Policy {
 }
 
 /// How an API call says its token expired.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ExpiredSignal {
     /// Statuses that may mean "expired".
     pub status: Vec<u16>,
@@ -401,6 +403,8 @@ pub struct ExpiredSignal {
     pub headers: Vec<(String, String)>,
     /// `WWW-Authenticate` `error` value that means "expired".
     pub www_authenticate_error: Option<String>,
+    /// Body conditions, any of which means "expired" (with a listed status).
+    pub body: Vec<crate::judge::BodyCondition>,
 }
 
 impl ExpiredSignal {
@@ -413,7 +417,8 @@ impl ExpiredSignal {
             return false;
         }
         if self.headers.is_empty() && self.www_authenticate_error.is_none() {
-            return true;
+            // With body conditions only the body can tell (see `matches_body`).
+            return self.body.is_empty();
         }
         let header_hit = self.headers.iter().any(|(name, value)| {
             headers
@@ -427,6 +432,16 @@ impl ExpiredSignal {
             })
         });
         header_hit || challenge_hit
+    }
+
+    /// Whether the body of an answer with a listed status says the token expired (one of the
+    /// `body` conditions matches). Only needed when [`Self::matches`] said no.
+    pub fn matches_body(&self, answer: &crate::extract::Answer) -> bool {
+        if self.body.is_empty() || !self.status.contains(&answer.status) {
+            return false;
+        }
+        let json: Option<Value> = serde_json::from_str(&answer.body).ok();
+        self.body.iter().any(|c| c.matches(answer, json.as_ref()))
     }
 }
 
@@ -468,6 +483,7 @@ mod tests {
             status: vec![401],
             headers: vec![("Token-Expired".into(), "true".into())],
             www_authenticate_error: Some("invalid_token".into()),
+            body: Vec::new(),
         };
         assert!(signal.matches(401, [("token-expired", "true")]));
         assert!(signal.matches(
@@ -483,6 +499,7 @@ mod tests {
             status: vec![401],
             headers: vec![],
             www_authenticate_error: None,
+            body: Vec::new(),
         };
         assert!(plain.matches(401, []));
     }

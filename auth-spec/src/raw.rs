@@ -179,6 +179,82 @@ pub struct RawEndpoint {
     #[serde(default)]
     #[schemars(with = "Option<RawTokenResponse>")]
     pub response: Option<Spanned<RawTokenResponse>>,
+    /// Answers that mean the call failed whatever their status, e.g. a 200 envelope whose
+    /// `result.code` is not 0, or the plain body `false`. The first rule that matches wins;
+    /// otherwise the status decides.
+    #[serde(default)]
+    #[schemars(with = "Vec<RawFailure>")]
+    pub failures: Vec<Spanned<RawFailure>>,
+}
+
+/// "An answer like this means the call failed."
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFailure {
+    /// Which answers: a condition on a body value or on the whole body.
+    #[schemars(with = "RawCondition")]
+    pub when: Spanned<RawCondition>,
+    /// What they mean: `credentials_rejected` (login), `session_over` (refresh), `transient`
+    /// (retried with backoff) or `error`.
+    #[schemars(with = "RawMeaning")]
+    pub means: Spanned<RawMeaning>,
+    /// Path of the vendor's error code in the answer (not a secret), shown in errors.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub code: Option<SpannedString>,
+    /// Path of the vendor's error message in the answer (not a secret), shown in errors.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub message: Option<SpannedString>,
+}
+
+/// What a failure means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RawMeaning {
+    /// The credentials were rejected (login only).
+    CredentialsRejected,
+    /// The session is over: log in again (refresh only).
+    SessionOver,
+    /// A passing fault: retried with backoff.
+    Transient,
+    /// Any other failure.
+    Error,
+}
+
+/// A condition on an answer: the value at a body `path` compared with `equals`, `not_equals`,
+/// `one_of` or `not_one_of` (numbers, strings, booleans, null), or the whole `body` text.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCondition {
+    /// A JSON path into the body (`$.result.code`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub path: Option<SpannedString>,
+    /// The whole body, without surrounding whitespace, is exactly this text (`"false"`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub body: Option<SpannedString>,
+    /// The value equals this scalar.
+    #[serde(default)]
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub equals: Option<Spanned<Node>>,
+    /// The value is present and differs from this scalar.
+    #[serde(default)]
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub not_equals: Option<Spanned<Node>>,
+    /// The value equals one of these scalars.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<serde_json::Value>>")]
+    pub one_of: Option<Spanned<Node>>,
+    /// The value is present and equals none of these scalars.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<serde_json::Value>>")]
+    pub not_one_of: Option<Spanned<Node>>,
+    /// Only answers with one of these statuses match (default: any status).
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<u16>>")]
+    pub status: Option<Vec<Spanned<u16>>>,
 }
 
 /// Where the tokens sit in a token answer, how their expiry is expressed, and example answers.
@@ -425,6 +501,11 @@ pub struct RawExpiredSignal {
     /// (`invalid_token`).
     #[serde(default)]
     pub www_authenticate_error: Option<String>,
+    /// Conditions on the body, any of which means "token expired" (with a listed status), for
+    /// vendors that say so in an envelope. Required when `status` lists a 2xx.
+    #[serde(default)]
+    #[schemars(with = "Vec<RawCondition>")]
+    pub body: Vec<Spanned<RawCondition>>,
 }
 
 /// How the access token is put on API calls.

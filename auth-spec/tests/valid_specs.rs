@@ -135,3 +135,48 @@ fn the_valid_fixtures_pass_together_with_the_vendor_specs() {
     auth_spec::load(&[root.join("tests/valid"), root.join("../providers")])
         .unwrap_or_else(|d| panic!("{d}"));
 }
+
+#[test]
+fn answers_judged_by_their_body() {
+    use auth_spec::judge::{FailureMeaning, judge};
+    let s = load("envelope.yaml");
+    let answer = |body: &str| Answer {
+        status: 200,
+        headers: Vec::new(),
+        body: body.to_owned(),
+    };
+    // From the page: code 7 is a wrong key; 0 is success; 503 is "try again".
+    let rejected = judge(
+        &s.login.request.failures,
+        &answer(r#"{"result":{"code":7,"text":"wrong key"}}"#),
+    )
+    .expect("a failure");
+    assert_eq!(rejected.means, FailureMeaning::CredentialsRejected);
+    assert_eq!(rejected.detail, "the vendor says code 7: wrong key");
+    let busy = judge(
+        &s.login.request.failures,
+        &answer(r#"{"result":{"code":503}}"#),
+    );
+    assert_eq!(busy.map(|v| v.means), Some(FailureMeaning::Transient));
+    assert!(
+        judge(
+            &s.login.request.failures,
+            &example_answer(&s.login.response)
+        )
+        .is_none()
+    );
+    let refresh = s.refresh.as_ref().expect("refresh");
+    let over = judge(
+        &refresh.request.failures,
+        &answer(r#"{"result":{"code":21}}"#),
+    );
+    assert_eq!(over.map(|v| v.means), Some(FailureMeaning::SessionOver));
+    let signal = s.usage.expired.as_ref().expect("expired");
+    let expired = answer(r#"{"status":{"code":"TOKEN_EXPIRED"}}"#);
+    assert!(
+        !signal.matches(200, Vec::<(&str, &str)>::new()),
+        "status alone says nothing"
+    );
+    assert!(signal.matches_body(&expired));
+    assert!(!signal.matches_body(&answer(r#"{"status":{"code":"OK"}}"#)));
+}

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use auth_spec::extract::{Answer, Expiry, Extracted, SecretJson};
+use auth_spec::judge::{FailureMeaning, judge};
 use auth_spec::model::{Rotation, TokenEndpoint};
 use tracing::Instrument as _;
 
@@ -88,6 +89,18 @@ impl Authenticator {
         Ok(())
     }
 
+    /// The environment variables of the credentials, for "check ..." hints.
+    fn credential_vars(&self) -> String {
+        let vars: Vec<&str> = self
+            .inner
+            .spec
+            .credentials
+            .iter()
+            .map(|c| c.env.as_str())
+            .collect();
+        vars.join(", ")
+    }
+
     /// Sends a token request; a failure says whether the vendor may have acted on it.
     async fn send_tracked(
         &self,
@@ -133,6 +146,26 @@ impl Authenticator {
                     return Err(e);
                 }
             };
+            if let Some(verdict) = judge(&spec.login.request.failures, &answer) {
+                span.record("outcome", "rejected");
+                let excerpt = self.excerpt(&answer.body, None);
+                return Err(Failed::answered(match verdict.means {
+                    FailureMeaning::CredentialsRejected => AuthError::CredentialsRejected {
+                        provider: spec.name.clone(),
+                        endpoint,
+                        status: answer.status,
+                        hint: format!("{} ({})", self.credential_vars(), verdict.detail),
+                        excerpt,
+                    },
+                    _ => AuthError::UnexpectedResponse {
+                        provider: spec.name.clone(),
+                        endpoint,
+                        status: answer.status,
+                        detail: verdict.detail,
+                        excerpt,
+                    },
+                }));
+            }
             if !spec.login.request.is_success(answer.status) {
                 span.record("outcome", "rejected");
                 let maybe_processed = answer.status >= 500;
@@ -141,12 +174,11 @@ impl Authenticator {
                     .credentials_rejected_status
                     .contains(&answer.status)
                 {
-                    let vars: Vec<&str> = spec.credentials.iter().map(|c| c.env.as_str()).collect();
                     return Err(Failed::answered(AuthError::CredentialsRejected {
                         provider: spec.name.clone(),
                         endpoint,
                         status: answer.status,
-                        hint: vars.join(", "),
+                        hint: self.credential_vars(),
                         excerpt: self.excerpt(&answer.body, None),
                     }));
                 }
@@ -218,6 +250,23 @@ impl Authenticator {
                     return Err(RefreshFailure::Failed(e));
                 }
             };
+            if let Some(verdict) = judge(&request.failures, &answer) {
+                if verdict.means == FailureMeaning::SessionOver {
+                    span.record("outcome", "session_over");
+                    tracing::info!(detail = %verdict.detail, "session over; logging in again");
+                    return Err(RefreshFailure::SessionOver);
+                }
+                span.record("outcome", "rejected");
+                return Err(RefreshFailure::Failed(Failed::answered(
+                    AuthError::UnexpectedResponse {
+                        provider: spec.name.clone(),
+                        endpoint,
+                        status: answer.status,
+                        detail: verdict.detail,
+                        excerpt: self.excerpt(&answer.body, Some(previous)),
+                    },
+                )));
+            }
             if !request.is_success(answer.status) {
                 if spec.policy.session_over_status.contains(&answer.status) {
                     span.record("outcome", "session_over");

@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_spec::ProviderSpec;
+use auth_spec::judge::{BodyCondition, BodyTest, Comparison, FailureMeaning};
 use auth_spec::model::{
     Encoding, ExpirySource, RefreshTiming, Rotation, TokenResponse, Unit, ValueSource,
 };
@@ -278,6 +279,57 @@ fn error(status: u16, message: &str) -> Response<Full<Bytes>> {
     json_response(status, &serde_json::json!({ "error": message }))
 }
 
+/// An answer that the condition matches: its first allowed status, and a body holding a value
+/// the comparison accepts (or the whole-body text).
+fn satisfying(condition: &BodyCondition, message: Option<&FieldPath>) -> Response<Full<Bytes>> {
+    let status = condition.status.first().copied().unwrap_or(200);
+    match &condition.test {
+        BodyTest::WholeBody(text) => {
+            let mut response = Response::new(Full::new(Bytes::from(text.clone())));
+            *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            response
+        }
+        BodyTest::Path { path, comparison } => {
+            // A string differs from every declared number and from any other string.
+            let different = |not: &[Value]| {
+                let mut text = "simulated-failure".to_owned();
+                while not.iter().any(|v| v.as_str() == Some(text.as_str())) {
+                    text.push('-');
+                }
+                Value::String(text)
+            };
+            let value = match comparison {
+                Comparison::Equals(v) => v.clone(),
+                Comparison::OneOf(vs) => vs.first().cloned().unwrap_or(Value::Null),
+                Comparison::NotEquals(v) => different(std::slice::from_ref(v)),
+                Comparison::NotOneOf(vs) => different(vs),
+            };
+            let mut body = Value::Object(serde_json::Map::new());
+            set_path(&mut body, path, value);
+            if let Some(message) = message {
+                set_path(
+                    &mut body,
+                    message,
+                    Value::from("simulated by auth-cli mock"),
+                );
+            }
+            json_response(status, &body)
+        }
+    }
+}
+
+/// The spec's own way of saying `means` for this endpoint, if it declares one.
+fn failure_answer(
+    endpoint: &auth_spec::model::Endpoint,
+    means: FailureMeaning,
+) -> Option<Response<Full<Bytes>>> {
+    endpoint
+        .failures
+        .iter()
+        .find(|rule| rule.means == means)
+        .map(|rule| satisfying(&rule.when, rule.message.as_ref()))
+}
+
 /// Sets `value` at `path` in `doc`, creating objects on the way.
 fn set_path(doc: &mut Value, path: &FieldPath, value: Value) {
     let mut here = doc;
@@ -464,7 +516,8 @@ impl State {
             .all(|(_, value)| seen.haystack.contains(value.as_str()));
         if !all_sent || !self.encoding_ok(&spec.login.request, seen) {
             self.lock().stats.rejected_credentials += 1;
-            return error(rejected, "invalid credentials");
+            return failure_answer(&spec.login.request, FailureMeaning::CredentialsRejected)
+                .unwrap_or_else(|| error(rejected, "invalid credentials"));
         }
         let mut inner = self.lock();
         inner.serial += 1;
@@ -662,6 +715,15 @@ impl State {
             .cloned()
     }
 
+    /// "Session over", as the spec's refresh `failures` say it, else as a status.
+    fn session_over(&self, status: u16, message: &str) -> Response<Full<Bytes>> {
+        self.spec
+            .refresh
+            .as_ref()
+            .and_then(|r| failure_answer(&r.request, FailureMeaning::SessionOver))
+            .unwrap_or_else(|| error(status, message))
+    }
+
     fn refresh(&self, seen: &Seen, presented: Option<String>) -> Response<Full<Bytes>> {
         let spec = &self.spec;
         let Some(refresh) = &spec.refresh else {
@@ -676,24 +738,24 @@ impl State {
         let mut inner = self.lock();
         let Some(token) = presented else {
             inner.stats.session_over += 1;
-            return error(over, "unknown refresh token");
+            return self.session_over(over, "unknown refresh token");
         };
         if !self.encoding_ok(&refresh.request, seen) {
             return error(415, "wrong content type for the refresh request");
         }
         let Some(state) = inner.refresh.get(&token) else {
             inner.stats.session_over += 1;
-            return error(over, "unknown refresh token");
+            return self.session_over(over, "unknown refresh token");
         };
         let session_id = state.session;
         if state.spent {
             inner.stats.reused_refresh_tokens += 1;
-            return error(over, "refresh token already used");
+            return self.session_over(over, "refresh token already used");
         }
         let now = SystemTime::now();
         let Some(session) = inner.sessions.get(&session_id) else {
             inner.stats.session_over += 1;
-            return error(over, "unknown session");
+            return self.session_over(over, "unknown session");
         };
         let ended = session.ended
             || self
@@ -702,7 +764,7 @@ impl State {
                 .is_some_and(|ttl| now >= session.login_at + ttl);
         if ended {
             inner.stats.session_over += 1;
-            return error(over, "session expired: log in again");
+            return self.session_over(over, "session expired: log in again");
         }
         // 100 ms of slack: the client counts a relative lifetime from when it sent its request,
         // a little before this simulator started counting.
@@ -717,7 +779,7 @@ impl State {
             }
             RefreshTiming::BeforeExpiry if access_expired => {
                 inner.stats.session_over += 1;
-                return error(over, "the access token expired: log in again");
+                return self.session_over(over, "the access token expired: log in again");
             }
             _ => {}
         }
@@ -785,6 +847,15 @@ impl State {
         let Some(signal) = &usage.expired else {
             return error(401, "token expired");
         };
+        // A vendor that says "expired" in an envelope: the first body condition, with a listed
+        // status it allows.
+        if let Some(condition) = signal.body.first() {
+            let mut condition = condition.clone();
+            if condition.status.is_empty() {
+                condition.status = signal.status.clone();
+            }
+            return satisfying(&condition, None);
+        }
         let mut response = Response::new(Full::new(Bytes::new()));
         *response.status_mut() =
             StatusCode::from_u16(signal.status.first().copied().unwrap_or(401))

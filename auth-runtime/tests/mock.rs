@@ -192,3 +192,63 @@ async fn apiax_and_idissuer_simulators_answer_in_their_shapes() {
             .is_some_and(|v| v.contains("invalid_token"))
     );
 }
+
+/// A spec whose vendor judges answers by their body (`failures`, `usage.expired.body`): the
+/// simulator says "rejected", "session over" and "expired" the way the spec says the vendor does,
+/// and the engine understands each.
+#[tokio::test]
+async fn envelope_simulator_answers_failures_and_expiry_in_the_spec_s_body_shapes() {
+    use std::sync::Arc;
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../auth-spec/tests/valid/envelope.yaml");
+    let spec =
+        Arc::new(auth_runtime::auth_spec::parse_file(&file).unwrap_or_else(|d| panic!("{d}")));
+    let mock = MockServer::start(Arc::clone(&spec), MockOptions::default())
+        .await
+        .expect("starts");
+    let base = mock.base_url();
+    let (status, body) = post_json(&format!("{base}/auth/login"), json!({"key": "wrong"})).await;
+    assert_eq!(status, 200, "the rejection is an envelope: {body}");
+    let wrong = auth_runtime::Authenticator::builder(
+        Arc::clone(&spec),
+        auth_runtime::Credentials::new().with("api_key", "wrong"),
+    )
+    .base_url(&base)
+    .build()
+    .expect("builds");
+    let error = wrong.access_token().await.expect_err("rejected");
+    assert!(error.is_credentials_rejected(), "{error}");
+
+    let auth = auth_runtime::Authenticator::builder(Arc::clone(&spec), mock.credentials())
+        .base_url(&base)
+        .build()
+        .expect("builds");
+    auth.access_token().await.expect("login");
+    mock.expire_tokens();
+    let client = auth.client(reqwest::Client::new());
+    let answer = client
+        .get(format!("{base}{PROTECTED_PATH}"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(answer.status(), 200);
+    let body: Value = answer.json().await.expect("json");
+    assert_eq!(
+        body["ok"], true,
+        "replayed after the expired envelope: {body}"
+    );
+    let stats = mock.stats();
+    assert_eq!((stats.expired_answers, stats.refreshes), (1, 1));
+    mock.end_sessions();
+    mock.expire_tokens();
+    // The expired envelope again; the refresh is answered "session over" in the spec's shape.
+    let answer = client
+        .get(format!("{base}{PROTECTED_PATH}"))
+        .send()
+        .await
+        .expect("answer");
+    let body: Value = answer.json().await.expect("json");
+    assert_eq!(body["ok"], true, "replayed after a new login: {body}");
+    let stats = mock.stats();
+    assert_eq!((stats.session_over, stats.logins), (1, 2), "{stats:?}");
+}

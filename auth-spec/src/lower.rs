@@ -67,6 +67,8 @@ pub(crate) struct Lowerer<'a> {
     lines: Vec<(usize, bool)>,
     /// Success examples of every token answer, for `${response.PATH}` checks.
     response_examples: Vec<Example>,
+    /// The `failures` of the endpoint whose response is being lowered.
+    failures_in_scope: Vec<FailureRule>,
     has_refresh_token: bool,
     /// Set when an access-token expiry source was rejected (so no follow-on errors).
     expiry_rejected: bool,
@@ -103,10 +105,13 @@ fn line_index(source: &str) -> Vec<(usize, bool)> {
     out
 }
 
-fn success_examples(examples: &[Example]) -> Vec<Example> {
+/// The examples that show a success: a 2xx answer that no `failures` rule of the endpoint
+/// matches (a vendor's failure envelope can be kept as an example too).
+fn success_examples(examples: &[Example], failures: &[FailureRule]) -> Vec<Example> {
     examples
         .iter()
         .filter(|e| (200..300).contains(&e.status))
+        .filter(|e| crate::judge::judge(failures, &Answer::from_example(e)).is_none())
         .cloned()
         .collect()
 }
@@ -141,6 +146,7 @@ impl<'a> Lowerer<'a> {
             diags: Vec::new(),
             credentials: Vec::new(),
             response_examples: Vec::new(),
+            failures_in_scope: Vec::new(),
             has_refresh_token: false,
             expiry_rejected: false,
             used_credentials: HashSet::new(),
@@ -450,7 +456,10 @@ impl<'a> Lowerer<'a> {
         self.credentials = credentials.iter().map(|c| c.name.clone()).collect();
         self.credential_set = self.credentials.iter().cloned().collect();
 
-        // Login first: its response decides what later templates may name.
+        // Login first: its response decides what later templates may name. Its `failures` come
+        // before the response: an example they match shows a failure, not tokens.
+        let login_failures = self.failures(&raw.login.value, Context::Login);
+        self.failures_in_scope.clone_from(&login_failures);
         let login_response = match &raw.login.value.response {
             Some(r) => Some(self.token_response(r, "login")),
             None => {
@@ -463,10 +472,10 @@ impl<'a> Lowerer<'a> {
             }
         };
         if let Some(r) = &login_response {
-            self.response_examples = success_examples(&r.examples);
+            self.response_examples = success_examples(&r.examples, &login_failures);
             self.has_refresh_token = r.refresh_token.is_some();
         }
-        let login_request = self.endpoint(&raw.login.value, Context::Login);
+        let login_request = self.endpoint(&raw.login.value, Context::Login, login_failures);
 
         let refresh = raw.refresh.as_ref().and_then(|spanned| {
             let endpoint = &spanned.value;
@@ -477,6 +486,8 @@ impl<'a> Lowerer<'a> {
                     Some("add `refresh_token: $.refresh_token` (or where the vendor puts it) to `login.response`".into()),
                 );
             }
+            let refresh_failures = self.failures(endpoint, Context::Refresh);
+            self.failures_in_scope.clone_from(&refresh_failures);
             let response = match &endpoint.response {
                 Some(r) => Some(self.token_response(r, "refresh")),
                 None => {
@@ -490,7 +501,8 @@ impl<'a> Lowerer<'a> {
             };
             // `${response.PATH}` names the last token answer: a login's or a refresh's.
             if let Some(r) = &response {
-                self.response_examples.extend(success_examples(&r.examples));
+                self.response_examples
+                    .extend(success_examples(&r.examples, &refresh_failures));
                 if let (Some(RawRotation::Rotates), None) =
                     (raw.policy.rotation.as_ref().map(|r| r.value), &r.refresh_token)
                 {
@@ -501,7 +513,7 @@ impl<'a> Lowerer<'a> {
                     );
                 }
             }
-            let request = self.endpoint(endpoint, Context::Refresh);
+            let request = self.endpoint(endpoint, Context::Refresh, refresh_failures);
             Some(TokenEndpoint { request: request?, response: response? })
         });
 
@@ -513,7 +525,8 @@ impl<'a> Lowerer<'a> {
                     Some("remove `response` from `logout`".into()),
                 );
             }
-            self.endpoint(&spanned.value, Context::Logout)
+            let failures = self.failures(&spanned.value, Context::Logout);
+            self.endpoint(&spanned.value, Context::Logout, failures)
         });
 
         let policy = self.policy(&raw);
@@ -604,7 +617,12 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn endpoint(&mut self, raw: &RawEndpoint, context: Context) -> Option<Endpoint> {
+    fn endpoint(
+        &mut self,
+        raw: &RawEndpoint,
+        context: Context,
+        failures: Vec<FailureRule>,
+    ) -> Option<Endpoint> {
         let mut ok = true;
         let path = &raw.path;
         if !path.value.starts_with('/') || path.value.contains("://") {
@@ -660,9 +678,7 @@ impl<'a> Lowerer<'a> {
         let success_status =
             self.statuses(&Some(raw.success_status.clone()), &[], "`success_status`");
         ok &= success_status.len() == raw.success_status.len();
-        let before_failures = self.diags.len();
-        let failures = self.failures(raw, context);
-        ok &= self.diags.len() == before_failures;
+        ok &= failures.len() == raw.failures.len();
         ok.then(|| Endpoint {
             method: match raw.method {
                 RawMethod::GET => Method::Get,
@@ -682,8 +698,7 @@ impl<'a> Lowerer<'a> {
         })
     }
 
-    /// The endpoint's `failures`, checked against its success examples: a rule that matches
-    /// one would turn the vendor's success into a failure.
+    /// The endpoint's `failures`.
     fn failures(&mut self, raw: &RawEndpoint, context: Context) -> Vec<FailureRule> {
         let mut rules = Vec::new();
         for spanned in &raw.failures {
@@ -730,37 +745,6 @@ impl<'a> Lowerer<'a> {
             };
             if !ok {
                 continue;
-            }
-            // A success example the rule matches: the rule is wrong, or the example is.
-            if let Some(response) = &raw.response {
-                for example in &response.value.examples.value {
-                    let status = example.status.unwrap_or(200);
-                    if !(200..300).contains(&status) {
-                        continue;
-                    }
-                    let answer = Answer {
-                        status,
-                        headers: example
-                            .headers
-                            .iter()
-                            .map(|(k, v)| (k.clone(), v.clone()))
-                            .collect(),
-                        body: match &example.body.value {
-                            Value::String(text) => text.clone(),
-                            other => other.to_string(),
-                        },
-                    };
-                    if when.matches(&answer, Some(&example.body.value)) {
-                        self.error(
-                            failure.when.referenced,
-                            format!(
-                                "this failure condition matches the {} success example",
-                                context.name()
-                            ),
-                            Some("a success answer must not look like a failure: check the path and the value".into()),
-                        );
-                    }
-                }
             }
             rules.push(FailureRule {
                 when,
@@ -1215,14 +1199,14 @@ impl<'a> Lowerer<'a> {
                 body: example.body.value.clone(),
             })
             .collect();
-        let success = success_examples(&examples);
+        let success = success_examples(&examples, &self.failures_in_scope);
         if success.is_empty() {
             self.error(
                 raw.examples.referenced,
                 if examples.is_empty() {
                     format!("the {endpoint} response has no `examples`")
                 } else {
-                    format!("the {endpoint} response has no success example (status 2xx)")
+                    format!("the {endpoint} response has no success example (status 2xx, matched by no `failures` rule)")
                 },
                 Some("copy the vendor's example answer from its document, so every path can be checked against it".into()),
             );

@@ -163,7 +163,9 @@ pub struct RawEndpoint {
     #[serde(default)]
     #[schemars(with = "IndexMap<String, String>")]
     pub query: IndexMap<SpannedString, SpannedString>,
-    /// Request body: a mapping whose string values are templates.
+    /// Request body: a mapping whose string values are templates. With `encoding: json` any JSON
+    /// value (a bare template string such as `${session.refresh_token}`, a number, a list);
+    /// with `encoding: form` a flat mapping.
     #[serde(default)]
     #[schemars(with = "Option<serde_json::Value>")]
     pub body: Option<Spanned<Node>>,

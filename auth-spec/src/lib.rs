@@ -39,6 +39,7 @@ pub mod diagnostic;
 pub mod duration;
 pub mod extract;
 pub mod jwt;
+mod known;
 mod lower;
 pub mod model;
 pub mod node;
@@ -78,11 +79,39 @@ fn parse_located(file: &Path, source: &str) -> Result<(ProviderSpec, Locations),
     if let Some(d) = source::not_yaml_char(&shown, source) {
         return Err(Diagnostics(vec![d]));
     }
-    let raw: raw::RawSpec = serde_saphyr::from_str(source)
+    // Any YAML reads as a tree: a failure here is the YAML's own (syntax, duplicate key).
+    let tree: serde_saphyr::Spanned<known::Tree> = serde_saphyr::from_str(source)
         .map_err(|e| Diagnostics(vec![yaml_error(&shown, source, &e)]))?;
-    Lowerer::new(&shown, &name, source)
-        .lower(raw)
-        .map_err(Diagnostics)
+    let mut found = known::check(&shown, &tree);
+    let mut diags = std::mem::take(&mut found.diagnostics);
+    match serde_saphyr::from_str::<raw::RawSpec>(source) {
+        Ok(raw) => match Lowerer::new(&shown, &name, source).lower(raw) {
+            Ok(lowered) if diags.is_empty() => return Ok(lowered),
+            Ok(_) => {}
+            Err(more) => diags.extend(
+                more.into_iter()
+                    .filter(|d| !found.follows_from_a_misspelling(d)),
+            ),
+        },
+        Err(e) => {
+            // The typed parse stops at its first error; the first pass may have said it already.
+            let missing_explained = matches!(
+                e.without_snippet(),
+                serde_saphyr::Error::SerdeMissingField { field, .. }
+                    if found.explained_missing.contains(*field)
+            );
+            let d = yaml_error(&shown, source, &e);
+            let said = diags
+                .iter()
+                .any(|k| (k.line, k.column) == (d.line, d.column) && k.message == d.message);
+            if !missing_explained && !said {
+                diags.push(d);
+            }
+        }
+    }
+    // In line order; problems at one place keep the order they were found in.
+    diags.sort_by_key(|d| (d.line, d.column));
+    Err(Diagnostics(diags))
 }
 
 /// Reads, parses and validates one spec file.
@@ -243,7 +272,7 @@ fn yaml_error(file: &str, source: &str, error: &serde_saphyr::Error) -> Diagnost
     }
 }
 
-fn unknown_hint(input: &str, expected: &[&str], what: &str) -> String {
+pub(crate) fn unknown_hint(input: &str, expected: &[&str], what: &str) -> String {
     match suggest::did_you_mean(input, expected) {
         Some(hint) => hint,
         None => format!("{what}: {}", expected.join(", ")),

@@ -140,6 +140,48 @@ pub fn parse_set<P: AsRef<Path>>(files: &[(P, &str)]) -> Result<Vec<ProviderSpec
     }
 }
 
+/// Parses several specs given as (path, source) and checks them together, like [`parse_set`],
+/// but gives each file its own outcome (in the order given), so that one invalid file does not
+/// make the others unusable. A problem across files (an environment variable another provider
+/// already reads, a provider name given twice) counts against the file it is reported at: the
+/// later one in `files`; the first user stays valid.
+pub fn parse_each<P: AsRef<Path>>(files: &[(P, &str)]) -> Vec<Result<ProviderSpec, Diagnostics>> {
+    let mut problems: Vec<Vec<Diagnostic>> = vec![Vec::new(); files.len()];
+    let mut parsed = Vec::new();
+    let mut index = Vec::new();
+    for (i, (file, source)) in files.iter().enumerate() {
+        match parse_located(file.as_ref(), source) {
+            Ok((spec, locations)) => {
+                parsed.push((display_path(file.as_ref()), spec, locations));
+                index.push(i);
+            }
+            Err(d) => problems[i] = d.0,
+        }
+    }
+    let by_file: std::collections::HashMap<&str, usize> = parsed
+        .iter()
+        .zip(&index)
+        .map(|((file, ..), i)| (file.as_str(), *i))
+        .collect();
+    for d in lower::check_across(&parsed) {
+        if let Some(&i) = by_file.get(d.file.as_str()) {
+            problems[i].push(d);
+        }
+    }
+    let mut specs: Vec<Option<ProviderSpec>> = (0..files.len()).map(|_| None).collect();
+    for (at, (_, spec, _)) in parsed.into_iter().enumerate() {
+        specs[index[at]] = Some(spec);
+    }
+    specs
+        .into_iter()
+        .zip(problems)
+        .map(|(spec, problems)| match spec {
+            Some(spec) if problems.is_empty() => Ok(spec),
+            _ => Err(Diagnostics(problems)),
+        })
+        .collect()
+}
+
 /// The spec files a path names: the file itself, or every `*.yaml` / `*.yml` in a folder
 /// (not recursive), sorted by name.
 pub fn spec_files(path: &Path) -> Result<Vec<PathBuf>, Diagnostics> {

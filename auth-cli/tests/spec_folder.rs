@@ -135,3 +135,48 @@ async fn one_bad_file_does_not_disable_the_others() {
         "only the good vendor's login was sent"
     );
 }
+
+/// Two files reading one environment variable: the later one (by file name) carries the
+/// conflict and is unusable; the first keeps working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_across_files_counts_against_the_later_file() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/login"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"token": "good-token", "expires_in": 3600})),
+        )
+        .mount(&server)
+        .await;
+    let dir = workspace();
+    // Replace the bad file by a valid copy that reads the good vendor's variable.
+    let copy = dir.join("specs/good_vendor_copy.yaml");
+    std::fs::remove_file(dir.join("specs/bad_vendor.yaml")).expect("remove");
+    std::fs::write(&copy, GOOD).expect("spec");
+    let copy = copy.display().to_string();
+    let uri = server.uri();
+
+    let (code, stdout, stderr) = {
+        let (dir, uri) = (dir.clone(), uri.clone());
+        tokio::task::spawn_blocking(move || run(&dir, &uri, &["token", "good_vendor"]))
+            .await
+            .expect("join")
+    };
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout, "good-token\n");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(&copy), "{stderr}");
+
+    let (code, stdout, stderr) =
+        tokio::task::spawn_blocking(move || run(&dir, &uri, &["token", "good_vendor_copy"]))
+            .await
+            .expect("join");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(stdout, "");
+    assert!(
+        stderr.contains(&format!("{copy}:6:"))
+            && stderr.contains("`GOOD_VENDOR_KEY` is already used by provider `good_vendor`"),
+        "{stderr}"
+    );
+}

@@ -240,9 +240,15 @@ fn store_path(cli: &Cli) -> PathBuf {
 }
 
 fn find(cli: &Cli, name: &str) -> Result<Arc<auth_spec::ProviderSpec>, Failure> {
-    let loaded = specs::load(cli.specs.as_deref()).map_err(|d| Failure::usage(d.to_string()))?;
-    let names: Vec<String> = loaded.iter().map(|l| l.spec.name.clone()).collect();
-    loaded
+    let catalog = specs::load(cli.specs.as_deref()).map_err(|d| Failure::usage(d.to_string()))?;
+    // An invalid file disables its own provider only: the others work, with a warning.
+    if let Some(bad) = catalog.invalid.iter().find(|i| i.name == name) {
+        return Err(Failure::usage(bad.diagnostics.to_string()));
+    }
+    catalog.warn_invalid();
+    let names: Vec<String> = catalog.loaded.iter().map(|l| l.spec.name.clone()).collect();
+    catalog
+        .loaded
         .into_iter()
         .find(|l| l.spec.name == name)
         .map(|l| l.spec)
@@ -421,9 +427,10 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo => {
-            let loaded =
+            let catalog =
                 specs::load(cli.specs.as_deref()).map_err(|d| Failure::usage(d.to_string()))?;
-            let specs: Vec<_> = loaded.into_iter().map(|l| l.spec).collect();
+            catalog.warn_invalid();
+            let specs: Vec<_> = catalog.loaded.into_iter().map(|l| l.spec).collect();
             Ok(if demo::run(&specs, cli.format == Format::Json).await {
                 ExitCode::SUCCESS
             } else {
@@ -441,7 +448,8 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
 }
 
 fn providers(cli: &Cli) -> Result<ExitCode, Failure> {
-    let loaded = specs::load(cli.specs.as_deref()).map_err(|d| Failure::usage(d.to_string()))?;
+    let catalog = specs::load(cli.specs.as_deref()).map_err(|d| Failure::usage(d.to_string()))?;
+    let loaded = &catalog.loaded;
     let list: Vec<serde_json::Value> = loaded
         .iter()
         .map(|l| {
@@ -466,7 +474,7 @@ fn providers(cli: &Cli) -> Result<ExitCode, Failure> {
     match cli.format {
         Format::Json => print_json(&serde_json::Value::Array(list)),
         Format::Text => {
-            for l in &loaded {
+            for l in loaded {
                 let s = &l.spec;
                 outln!(
                     "{} ({}){}",
@@ -494,13 +502,26 @@ fn providers(cli: &Cli) -> Result<ExitCode, Failure> {
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    // The valid providers are listed; an invalid file is a problem of the inventory.
+    match catalog.problems() {
+        Some(problems) => {
+            eprintln!("{problems}");
+            Ok(ExitCode::from(2))
+        }
+        None => Ok(ExitCode::SUCCESS),
+    }
 }
 
 fn validate(cli: &Cli, paths: &[PathBuf]) -> Result<ExitCode, Failure> {
     let result = if paths.is_empty() {
-        specs::load(cli.specs.as_deref())
-            .map(|l| l.into_iter().map(|l| (*l.spec).clone()).collect::<Vec<_>>())
+        specs::load(cli.specs.as_deref()).and_then(|catalog| match catalog.problems() {
+            Some(problems) => Err(problems),
+            None => Ok(catalog
+                .loaded
+                .into_iter()
+                .map(|l| (*l.spec).clone())
+                .collect::<Vec<_>>()),
+        })
     } else {
         auth_spec::load(paths)
     };

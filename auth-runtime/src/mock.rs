@@ -7,6 +7,8 @@
 //! (`access_ttl`; `session_ttl`, or a year when the session is open-ended), never copied from
 //! the spec's example. It enforces what the spec says the vendor enforces:
 //! - the credentials must be sent (the test values it prints);
+//! - a JSON-encoded login or refresh body must be JSON, whatever its shape (a bare JSON string
+//!   such as `"<refresh token>"` is fine; the token sent as bare text is not);
 //! - `after_expiry`: a refresh before the access token expired is rejected;
 //! - `before_expiry`: a refresh after it expired is rejected;
 //! - `rotates`: a refresh token works once; sending it again is rejected;
@@ -253,6 +255,8 @@ struct Seen {
     haystack: String,
     headers: Vec<(String, String)>,
     query: Vec<(String, String)>,
+    /// The body as received.
+    body: String,
 }
 
 fn json_response(status: u16, body: &Value) -> Response<Full<Bytes>> {
@@ -443,6 +447,7 @@ impl State {
             haystack,
             headers,
             query,
+            body,
         };
         self.route(&seen)
     }
@@ -502,6 +507,14 @@ impl State {
         }
     }
 
+    /// A JSON-encoded body must be JSON, whatever its shape (a mapping, or a bare string such as
+    /// a refresh token sent as the whole body): a client sending the bare text is wrong.
+    fn body_ok(&self, endpoint: &auth_spec::model::Endpoint, seen: &Seen) -> bool {
+        endpoint.encoding != Encoding::Json
+            || endpoint.body.is_none()
+            || serde_json::from_str::<Value>(&seen.body).is_ok()
+    }
+
     fn login(&self, seen: &Seen) -> Response<Full<Bytes>> {
         let spec = &self.spec;
         let rejected = spec
@@ -514,7 +527,10 @@ impl State {
             .credentials
             .iter()
             .all(|(_, value)| seen.haystack.contains(value.as_str()));
-        if !all_sent || !self.encoding_ok(&spec.login.request, seen) {
+        if !all_sent
+            || !self.encoding_ok(&spec.login.request, seen)
+            || !self.body_ok(&spec.login.request, seen)
+        {
             self.lock().stats.rejected_credentials += 1;
             return failure_answer(&spec.login.request, FailureMeaning::CredentialsRejected)
                 .unwrap_or_else(|| error(rejected, "invalid credentials"));
@@ -742,6 +758,9 @@ impl State {
         };
         if !self.encoding_ok(&refresh.request, seen) {
             return error(415, "wrong content type for the refresh request");
+        }
+        if !self.body_ok(&refresh.request, seen) {
+            return error(400, "the refresh body is not JSON");
         }
         let Some(state) = inner.refresh.get(&token) else {
             inner.stats.session_over += 1;

@@ -252,3 +252,44 @@ async fn envelope_simulator_answers_failures_and_expiry_in_the_spec_s_body_shape
     let stats = mock.stats();
     assert_eq!((stats.session_over, stats.logins), (1, 2), "{stats:?}");
 }
+
+/// A JSON-encoded request body must be JSON: a renewal whose whole body is the refresh token as
+/// a JSON string (`"rt-1"`) is accepted, the same token sent bare (`rt-1`) is not (issue 9,
+/// item 13).
+#[tokio::test]
+async fn simulator_accepts_a_json_string_refresh_body_and_rejects_a_bare_one() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../auth-spec/tests/valid/bare_body.yaml");
+    let spec = auth_runtime::auth_spec::parse_file(&path).unwrap_or_else(|d| panic!("{d}"));
+    let mock = MockServer::start(std::sync::Arc::new(spec), MockOptions::default())
+        .await
+        .expect("starts");
+    let base = mock.base_url();
+    let key = mock.credential_env()[0].1.clone();
+    let (status, login) = post_json(&format!("{base}/session"), json!({"api_key": key})).await;
+    assert_eq!(status, 200);
+    let refresh = login["refresh_token"].as_str().expect("refresh").to_owned();
+    mock.expire_tokens();
+    let send = |body: String| {
+        let url = format!("{base}/session/renew");
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .header("Content-Type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .expect("sent")
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(
+        send(refresh.clone()).await,
+        400,
+        "a JSON body that is not JSON"
+    );
+    assert_eq!(mock.stats().refreshes, 0);
+    assert_eq!(send(Value::from(refresh).to_string()).await, 200);
+    assert_eq!(mock.stats().refreshes, 1);
+}

@@ -40,6 +40,7 @@ pub mod duration;
 pub mod extract;
 pub mod judge;
 pub mod jwt;
+mod known;
 mod lower;
 pub mod model;
 pub mod node;
@@ -79,11 +80,39 @@ fn parse_located(file: &Path, source: &str) -> Result<(ProviderSpec, Locations),
     if let Some(d) = source::not_yaml_char(&shown, source) {
         return Err(Diagnostics(vec![d]));
     }
-    let raw: raw::RawSpec = serde_saphyr::from_str(source)
+    // Any YAML reads as a tree: a failure here is the YAML's own (syntax, duplicate key).
+    let tree: serde_saphyr::Spanned<known::Tree> = serde_saphyr::from_str(source)
         .map_err(|e| Diagnostics(vec![yaml_error(&shown, source, &e)]))?;
-    Lowerer::new(&shown, &name, source)
-        .lower(raw)
-        .map_err(Diagnostics)
+    let mut found = known::check(&shown, &tree);
+    let mut diags = std::mem::take(&mut found.diagnostics);
+    match serde_saphyr::from_str::<raw::RawSpec>(source) {
+        Ok(raw) => match Lowerer::new(&shown, &name, source).lower(raw) {
+            Ok(lowered) if diags.is_empty() => return Ok(lowered),
+            Ok(_) => {}
+            Err(more) => diags.extend(
+                more.into_iter()
+                    .filter(|d| !found.follows_from_a_misspelling(d)),
+            ),
+        },
+        Err(e) => {
+            // The typed parse stops at its first error; the first pass may have said it already.
+            let missing_explained = matches!(
+                e.without_snippet(),
+                serde_saphyr::Error::SerdeMissingField { field, .. }
+                    if found.explained_missing.contains(*field)
+            );
+            let d = yaml_error(&shown, source, &e);
+            let said = diags
+                .iter()
+                .any(|k| (k.line, k.column) == (d.line, d.column) && k.message == d.message);
+            if !missing_explained && !said {
+                diags.push(d);
+            }
+        }
+    }
+    // In line order; problems at one place keep the order they were found in.
+    diags.sort_by_key(|d| (d.line, d.column));
+    Err(Diagnostics(diags))
 }
 
 /// Reads, parses and validates one spec file.
@@ -110,6 +139,48 @@ pub fn parse_set<P: AsRef<Path>>(files: &[(P, &str)]) -> Result<Vec<ProviderSpec
     } else {
         Err(Diagnostics(diags))
     }
+}
+
+/// Parses several specs given as (path, source) and checks them together, like [`parse_set`],
+/// but gives each file its own outcome (in the order given), so that one invalid file does not
+/// make the others unusable. A problem across files (an environment variable another provider
+/// already reads, a provider name given twice) counts against the file it is reported at: the
+/// later one in `files`; the first user stays valid.
+pub fn parse_each<P: AsRef<Path>>(files: &[(P, &str)]) -> Vec<Result<ProviderSpec, Diagnostics>> {
+    let mut problems: Vec<Vec<Diagnostic>> = vec![Vec::new(); files.len()];
+    let mut parsed = Vec::new();
+    let mut index = Vec::new();
+    for (i, (file, source)) in files.iter().enumerate() {
+        match parse_located(file.as_ref(), source) {
+            Ok((spec, locations)) => {
+                parsed.push((display_path(file.as_ref()), spec, locations));
+                index.push(i);
+            }
+            Err(d) => problems[i] = d.0,
+        }
+    }
+    let by_file: std::collections::HashMap<&str, usize> = parsed
+        .iter()
+        .zip(&index)
+        .map(|((file, ..), i)| (file.as_str(), *i))
+        .collect();
+    for d in lower::check_across(&parsed) {
+        if let Some(&i) = by_file.get(d.file.as_str()) {
+            problems[i].push(d);
+        }
+    }
+    let mut specs: Vec<Option<ProviderSpec>> = (0..files.len()).map(|_| None).collect();
+    for (at, (_, spec, _)) in parsed.into_iter().enumerate() {
+        specs[index[at]] = Some(spec);
+    }
+    specs
+        .into_iter()
+        .zip(problems)
+        .map(|(spec, problems)| match spec {
+            Some(spec) if problems.is_empty() => Ok(spec),
+            _ => Err(Diagnostics(problems)),
+        })
+        .collect()
 }
 
 /// The spec files a path names: the file itself, or every `*.yaml` / `*.yml` in a folder
@@ -244,7 +315,7 @@ fn yaml_error(file: &str, source: &str, error: &serde_saphyr::Error) -> Diagnost
     }
 }
 
-fn unknown_hint(input: &str, expected: &[&str], what: &str) -> String {
+pub(crate) fn unknown_hint(input: &str, expected: &[&str], what: &str) -> String {
     match suggest::did_you_mean(input, expected) {
         Some(hint) => hint,
         None => format!("{what}: {}", expected.join(", ")),

@@ -5,8 +5,10 @@
 //! `providers/schema.json` is generated from. Nothing downstream uses them directly:
 //! [`crate::parse`] checks them and lowers them into the validated [`crate::model`].
 //!
-//! Unknown keys are rejected everywhere (`deny_unknown_fields`), so a typo is an error with a
-//! "did you mean" hint rather than a silently ignored setting.
+//! Unknown keys are rejected everywhere, so a typo is an error with a "did you mean" hint rather
+//! than a silently ignored setting. The schema says so (`additionalProperties: false`), and
+//! [`crate::parse`] checks every key of the file against it before the typed parse, which itself
+//! passes over unknown keys so that the checks after it still run and report every problem.
 
 use indexmap::IndexMap;
 use schemars::JsonSchema;
@@ -22,7 +24,7 @@ pub type SpannedString = Spanned<String>;
 ///
 /// The provider's name is the file stem (`providers/intergiro.yaml` -> `intergiro`).
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 #[schemars(title = "Provider spec")]
 pub struct RawSpec {
     /// Human-readable vendor name, e.g. `Intergiro`.
@@ -66,7 +68,7 @@ pub struct RawSpec {
 
 /// A named deployment of the vendor.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct RawEnvironment {
     /// The origin (`scheme://host[:port]`) endpoint paths are appended to. Omit it when the vendor's
     /// document names no host: users must then supply the base URL themselves (never invent one).
@@ -80,7 +82,7 @@ pub struct RawEnvironment {
 
 /// One credential field.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct RawCredential {
     /// Whether the value is secret (kept in `SecretString`, never printed). Defaults to `true`.
     #[serde(default)]
@@ -128,7 +130,7 @@ pub enum RawEncoding {
 
 /// HTTP Basic authentication of the client (e.g. `client_id:client_secret` with a form body).
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct RawBasicAuth {
     /// User name template, e.g. `${credentials.client_id}`.
     #[schemars(with = "String")]
@@ -145,7 +147,7 @@ pub struct RawBasicAuth {
 /// token response). A string that is exactly one `${response.PATH}` inserts that JSON value as is
 /// (object, number, ...). Write `$${` for a literal `${`.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct RawEndpoint {
     /// HTTP method.
     pub method: RawMethod,
@@ -163,7 +165,9 @@ pub struct RawEndpoint {
     #[serde(default)]
     #[schemars(with = "IndexMap<String, String>")]
     pub query: IndexMap<SpannedString, SpannedString>,
-    /// Request body: a mapping whose string values are templates.
+    /// Request body: a mapping whose string values are templates. With `encoding: json` any JSON
+    /// value (a bare template string such as `${session.refresh_token}`, a number, a list);
+    /// with `encoding: form` a flat mapping.
     #[serde(default)]
     #[schemars(with = "Option<serde_json::Value>")]
     pub body: Option<Spanned<Node>>,
@@ -189,7 +193,7 @@ pub struct RawEndpoint {
 
 /// "An answer like this means the call failed."
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct RawFailure {
     /// Which answers: a condition on a body value or on the whole body.
     #[schemars(with = "RawCondition")]
@@ -225,7 +229,7 @@ pub enum RawMeaning {
 /// A condition on an answer: the value at a body `path` compared with `equals`, `not_equals`,
 /// `one_of` or `not_one_of` (numbers, strings, booleans, null), or the whole `body` text.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct RawCondition {
     /// A JSON path into the body (`$.result.code`).
     #[serde(default)]
@@ -263,7 +267,7 @@ pub struct RawCondition {
 /// bare `access_token.token`, `$.sessions[0].token`, `$['not-before-policy']`), a response header
 /// (`@header:X-Subject-Token`) or the whole body as text (`@body`).
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct RawTokenResponse {
     /// Where the access token is.
     #[schemars(with = "String")]
@@ -288,7 +292,7 @@ pub struct RawTokenResponse {
 
 /// An example answer from the vendor's document.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct RawExample {
     /// What this example shows (and where a placeholder of the document was replaced).
     #[serde(default)]
@@ -306,7 +310,8 @@ pub struct RawExample {
 
 /// One way of learning when a token expires.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[serde(rename_all = "snake_case")]
+#[schemars(deny_unknown_fields)]
 pub enum RawExpirySource {
     /// A relative lifetime in the answer (`expires_in`).
     ExpiresIn(RawExpiresIn),
@@ -335,7 +340,7 @@ pub enum RawUnit {
 
 /// `expires_in`: a number of seconds (or milliseconds) from when the request was sent.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct RawExpiresIn {
     /// Where the number is (a number or a numeric string).
     #[schemars(with = "String")]
@@ -368,7 +373,7 @@ pub enum RawTimeFormat {
 
 /// `expires_at`: an absolute time in the answer.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct RawExpiresAt {
     /// Where the time is.
     #[schemars(with = "String")]
@@ -412,7 +417,7 @@ pub enum RawRotation {
 
 /// Retries of token requests on transient faults (connect error, timeout, 5xx, 429).
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct RawRetry {
     /// Attempts in all, including the first (default 3, at most 10).
     #[serde(default)]
@@ -430,7 +435,7 @@ pub struct RawRetry {
 
 /// The refresh and re-login rules.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct RawPolicy {
     /// When to refresh: `after_expiry`, `ahead_of_expiry` or `before_expiry`.
     #[schemars(with = "RawRefreshTiming")]
@@ -487,7 +492,7 @@ pub enum RawSize {
 /// How a protected API call says its token expired. The status must match; when `headers` or
 /// `www_authenticate_error` are given, at least one of them must match too.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct RawExpiredSignal {
     /// Statuses that may mean "token expired" (default `[401]`).
     #[serde(default)]
@@ -510,7 +515,7 @@ pub struct RawExpiredSignal {
 
 /// How the access token is put on API calls.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct RawUsage {
     /// Headers to add (templates), e.g. `Authorization: Bearer ${session.access_token}`.
     #[serde(default)]

@@ -87,3 +87,29 @@ fn load_reports_missing_paths_and_every_bad_file() {
     assert_eq!(specs[0].name, "good");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn each_file_gets_its_own_outcome() {
+    let broken = BASE.replace("policy: { refresh: after_expiry }", "polcy: {}");
+    let own = BASE.replace("SHARED_API_KEY", "THREE_API_KEY");
+    let results = auth_spec::parse_each(&[
+        ("specs/one.yaml", BASE),
+        ("specs/two.yaml", BASE),
+        ("specs/bad.yaml", broken.as_str()),
+        ("specs/three.yaml", own.as_str()),
+    ]);
+    assert_eq!(results.len(), 4);
+    assert_eq!(results[0].as_ref().map(|s| s.name.as_str()), Ok("one"));
+    // The second reader of a variable carries the conflict; the first stays valid.
+    let two = results[1].as_ref().expect_err("conflict");
+    assert_eq!(two.len(), 1, "{two}");
+    assert!(two.0[0].message.contains("SHARED_API_KEY"), "{two}");
+    let bad = results[2].as_ref().expect_err("invalid");
+    assert!(bad.iter().all(|d| d.file == "specs/bad.yaml"), "{bad}");
+    assert!(
+        bad.iter()
+            .any(|d| d.message.contains("unknown key `polcy`")),
+        "{bad}"
+    );
+    assert_eq!(results[3].as_ref().map(|s| s.name.as_str()), Ok("three"));
+}

@@ -130,6 +130,47 @@ fn basic_auth_form_indices_http_date_and_zoned_pattern() {
 }
 
 #[test]
+fn bodies_that_are_not_mappings() {
+    use auth_spec::model::BodyValue;
+    use auth_spec::template::Reference;
+    let s = load("bare_body.yaml");
+    let refresh = &s.refresh.as_ref().expect("refresh").request;
+    assert_eq!(refresh.encoding, Encoding::Json);
+    // The whole body is the refresh token, a JSON string once rendered.
+    let Some(BodyValue::Template(t)) = &refresh.body else {
+        panic!("the renewal body is one template: {:?}", refresh.body);
+    };
+    assert_eq!(t.sole_reference(), Some(&Reference::RefreshToken));
+    let rendered = t
+        .render_value(|_| Some(serde_json::Value::from("rt-1")))
+        .expect("renders");
+    assert_eq!(rendered.to_string(), r#""rt-1""#);
+    let logout = s.logout.as_ref().expect("logout");
+    let Some(BodyValue::Array(items)) = &logout.body else {
+        panic!("the revocation body is an array: {:?}", logout.body);
+    };
+    assert_eq!(items.len(), 2);
+    // A number (or any other JSON scalar) is a whole body too.
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/valid/bare_body.yaml"),
+    )
+    .expect("fixture");
+    let numbered = text.replace(
+        "body: ${session.refresh_token}  ",
+        "body: 42                        ",
+    );
+    assert_ne!(
+        numbered, text,
+        "the fixture's renewal body line is as the test expects"
+    );
+    let n = auth_spec::parse("bare_body.yaml", &numbered).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(
+        n.refresh.expect("refresh").request.body,
+        Some(BodyValue::Number(42.into()))
+    );
+}
+
+#[test]
 fn the_valid_fixtures_pass_together_with_the_vendor_specs() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     auth_spec::load(&[root.join("tests/valid"), root.join("../providers")])

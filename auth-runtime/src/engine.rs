@@ -483,10 +483,17 @@ impl Authenticator {
             endpoint,
             &self.template_context(session),
         )
-        .map_err(|reference: Reference| AuthError::MissingValue {
-            provider: self.inner.spec.name.clone(),
-            endpoint: name.to_owned(),
-            reference: reference.to_string(),
+        .map_err(|unfilled| match unfilled {
+            request::Unfilled::Missing(reference) => AuthError::MissingValue {
+                provider: self.inner.spec.name.clone(),
+                endpoint: name.to_owned(),
+                reference: reference.to_string(),
+            },
+            request::Unfilled::NotASegment(reference) => AuthError::PathValueRefused {
+                provider: self.inner.spec.name.clone(),
+                endpoint: name.to_owned(),
+                reference: reference.to_string(),
+            },
         })
     }
 

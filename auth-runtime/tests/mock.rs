@@ -192,3 +192,96 @@ async fn apiax_and_idissuer_simulators_answer_in_their_shapes() {
             .is_some_and(|v| v.contains("invalid_token"))
     );
 }
+
+/// A vendor whose endpoints live under the tenant's path, and whose refresh path names the
+/// session of the last answer.
+const TENANT_PATH_SPEC: &str = r#"
+title: Tenant Path
+environments:
+  production: {}
+default_environment: production
+credentials:
+  tenant: { secret: false, example: "acme corp/eu" }
+  api_key: {}
+login:
+  method: POST
+  path: /api/v1/${credentials.tenant}/login
+  encoding: json
+  body:
+    api_key: ${credentials.api_key}
+  response:
+    access_token: $.token
+    refresh_token: $.refresh
+    access_token_expiry:
+      - expires_in: { path: $.expires_in }
+    refresh_token_expiry: []
+    examples:
+      - body: { token: abc, refresh: def, session_id: s-1, expires_in: 900 }
+refresh:
+  method: POST
+  path: /api/v1/${credentials.tenant}/sessions/${response.session_id}/renew
+  encoding: json
+  body:
+    refresh_token: ${session.refresh_token}
+  response:
+    access_token: $.token
+    refresh_token: $.refresh
+    access_token_expiry:
+      - expires_in: { path: $.expires_in }
+    refresh_token_expiry: []
+    examples:
+      - body: { token: abc, refresh: def, session_id: s-1, expires_in: 900 }
+policy:
+  refresh: after_expiry
+  rotation: rotates
+usage:
+  headers:
+    Authorization: Bearer ${session.access_token}
+"#;
+
+#[tokio::test]
+async fn simulator_routes_templated_paths_by_the_simulated_credentials() {
+    let spec = std::sync::Arc::new(
+        auth_runtime::auth_spec::parse("tenant_path.yaml", TENANT_PATH_SPEC)
+            .unwrap_or_else(|d| panic!("{d}")),
+    );
+    let mock = MockServer::start(spec.clone(), MockOptions::default())
+        .await
+        .expect("starts");
+    let base = mock.base_url();
+    let key = mock
+        .credential_env()
+        .into_iter()
+        .find(|(env, _)| env.ends_with("API_KEY"))
+        .expect("api key")
+        .1;
+    // Another tenant's path is no endpoint of this vendor.
+    let (status, _) = post_json(
+        &format!("{base}/api/v1/other/login"),
+        json!({"api_key": key}),
+    )
+    .await;
+    assert_eq!(status, 404);
+    // The tenant's own path, its space and slash percent-encoded.
+    let (status, login) = post_json(
+        &format!("{base}/api/v1/acme%20corp%2Feu/login"),
+        json!({"api_key": key}),
+    )
+    .await;
+    assert_eq!(status, 200, "{login}");
+    assert_eq!(mock.stats().logins, 1);
+
+    // The engine, end to end: the refresh path names the answer's session.
+    let auth = auth_runtime::Authenticator::builder(spec, mock.credentials())
+        .base_url(base)
+        .build()
+        .expect("builds");
+    let first = auth.access_token().await.expect("login");
+    mock.expire_tokens();
+    auth.invalidate(first.generation());
+    auth.access_token()
+        .await
+        .expect("refresh through the templated path");
+    assert_eq!(mock.stats().logins, 2);
+    assert_eq!(mock.stats().refreshes, 1);
+}

@@ -614,6 +614,7 @@ impl<'a> Lowerer<'a> {
                 Some("write the path as the vendor documents it (`/v3/auth/login`); the host belongs in `environments`".into()),
             );
         }
+        let path_template = self.path_template(path, context);
         let encoding = match (raw.encoding, &raw.body) {
             (None, Some(body)) => {
                 ok = false;
@@ -659,7 +660,7 @@ impl<'a> Lowerer<'a> {
         let success_status =
             self.statuses(&Some(raw.success_status.clone()), &[], "`success_status`");
         ok &= success_status.len() == raw.success_status.len();
-        ok.then(|| Endpoint {
+        path_template.filter(|_| ok).map(|path| Endpoint {
             method: match raw.method {
                 RawMethod::GET => Method::Get,
                 RawMethod::POST => Method::Post,
@@ -667,7 +668,7 @@ impl<'a> Lowerer<'a> {
                 RawMethod::PATCH => Method::Patch,
                 RawMethod::DELETE => Method::Delete,
             },
-            path: path.value.clone(),
+            path,
             encoding,
             headers: headers.unwrap_or_default(),
             query: query.unwrap_or_default(),
@@ -675,6 +676,56 @@ impl<'a> Lowerer<'a> {
             basic_auth,
             success_status,
         })
+    }
+
+    /// Parses an endpoint path as a template. Its placeholders are checked like any other, and
+    /// besides: none after `?` (query values belong under `query:`, where they are encoded as
+    /// such), and the login path names only credentials, since a path segment cannot be left
+    /// out when there is no session.
+    fn path_template(&mut self, value: &SpannedString, context: Context) -> Option<Template> {
+        let Ok(parsed) = Template::parse(&value.value) else {
+            // Reports the syntax error.
+            return self.template(value, context, Encoding::None);
+        };
+        let offsets = placeholder_offsets(&value.value);
+        let query_at = value
+            .value
+            .find('?')
+            .map(|byte| value.value[..byte].chars().count());
+        let mut ok = true;
+        for (i, reference) in parsed.references().enumerate() {
+            let offset = offsets.get(i).copied().unwrap_or(0);
+            if query_at.is_some_and(|q| offset > q) {
+                ok = false;
+                self.error_inside(
+                    value.referenced,
+                    offset,
+                    format!("`{reference}`: placeholder in the query part of the path"),
+                    Some(format!(
+                        "move the parameter under `query:` (`query: {{ name: \"{reference}\" }}`)"
+                    )),
+                );
+            } else if context == Context::Login && !matches!(reference, Reference::Credential(_)) {
+                ok = false;
+                self.error_inside(
+                    value.referenced,
+                    offset,
+                    format!(
+                        "`{reference}` cannot be used in the login path: a path segment cannot be left out when there is no session"
+                    ),
+                    Some("the login path may use `${credentials.NAME}` and literals".into()),
+                );
+            }
+        }
+        if !ok {
+            for reference in parsed.references() {
+                if let Reference::Credential(name) = reference {
+                    self.used_credentials.insert(name.clone());
+                }
+            }
+            return None;
+        }
+        self.template(value, context, Encoding::None)
     }
 
     fn template_map(

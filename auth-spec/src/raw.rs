@@ -150,6 +150,8 @@ pub struct RawEndpoint {
     /// HTTP method.
     pub method: RawMethod,
     /// Path as the vendor documents it (`/v3/auth/login`), appended to the environment's base URL.
+    /// A template (`/api/v1/${credentials.tenant}/login`): each value is percent-encoded into its
+    /// path segment.
     #[schemars(with = "String")]
     pub path: SpannedString,
     /// Body encoding: `json`, `form` or `none`. Defaults to `none`; required when `body` is given.

@@ -135,3 +135,32 @@ fn the_valid_fixtures_pass_together_with_the_vendor_specs() {
     auth_spec::load(&[root.join("tests/valid"), root.join("../providers")])
         .unwrap_or_else(|d| panic!("{d}"));
 }
+
+#[test]
+fn templates_in_endpoint_paths() {
+    use auth_spec::template::Reference;
+    let s = load("tenant_path.yaml");
+    let login: Vec<&Reference> = s.login.request.path.references().collect();
+    assert_eq!(login, [&Reference::Credential("tenant".into())]);
+    assert_eq!(
+        s.login.request.path.to_string(),
+        "/api/v1/${credentials.tenant}/login"
+    );
+    let refresh = &s.refresh.as_ref().expect("refresh").request;
+    assert_eq!(refresh.path.references().count(), 2);
+    let logout = s.logout.as_ref().expect("logout");
+    assert!(
+        logout
+            .path
+            .references()
+            .any(|r| matches!(r, Reference::Response(_)))
+    );
+    // The path's placeholders count as templates of the request.
+    assert!(
+        s.login
+            .request
+            .templates()
+            .iter()
+            .any(|t| t.references().next() == Some(&Reference::Credential("tenant".into())))
+    );
+}

@@ -13,6 +13,8 @@
 //! - `before_expiry`: a refresh after it expired is rejected;
 //! - `rotates`: a refresh token works once; sending it again is rejected;
 //! - sessions end after `session_ttl` (or on `POST /__end_session`): refreshes are rejected;
+//! - a login that carries an earlier session's access token (the spec's login names
+//!   `${session.access_token}`) ends that session, as single-session vendors do;
 //! - `GET /__protected` (any method) needs the token as `usage` sends it, and answers an expired
 //!   or revoked token with the spec's expired-token signal.
 //!
@@ -92,6 +94,9 @@ pub struct MockStats {
     pub session_over: u64,
     /// API calls answered with the expired-token signal.
     pub expired_answers: u64,
+    /// Sessions ended by a login that carried their access token (specs whose login names
+    /// `${session.access_token}`).
+    pub sessions_replaced: u64,
 }
 
 struct AccessState {
@@ -533,7 +538,30 @@ impl State {
             self.lock().stats.rejected_credentials += 1;
             return error(rejected, "invalid credentials");
         }
+        let carries_session = spec
+            .login
+            .request
+            .templates()
+            .iter()
+            .any(|t| t.references().any(|r| *r == Reference::AccessToken));
+        let replaced = carries_session
+            .then(|| self.presented_access(seen))
+            .flatten();
         let mut inner = self.lock();
+        if let Some(token) = replaced {
+            // The vendor ends the session the new login names.
+            if let Some(access) = inner.access.get_mut(&token) {
+                access.revoked = true;
+            }
+            let mut ended = false;
+            for state in inner.sessions.values_mut().filter(|s| s.access == token) {
+                state.ended = true;
+                ended = true;
+            }
+            if ended {
+                inner.stats.sessions_replaced += 1;
+            }
+        }
         inner.serial += 1;
         let session = inner.serial;
         let now = SystemTime::now();

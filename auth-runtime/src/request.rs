@@ -19,6 +19,9 @@ use crate::session::Session;
 pub(crate) struct TemplateContext<'a> {
     pub(crate) credentials: &'a Credentials,
     pub(crate) session: Option<&'a Session>,
+    /// Set for the login, which may carry the previous session: a header, query entry or body
+    /// field naming a session value that is absent (no previous session) is left out.
+    pub(crate) leave_out_session: bool,
 }
 
 impl TemplateContext<'_> {
@@ -47,6 +50,20 @@ impl TemplateContext<'_> {
 
     pub(crate) fn render(&self, template: &Template) -> Result<String, Reference> {
         template.render(|r| self.lookup(r))
+    }
+
+    /// Whether a render that failed for want of `missing` leaves its entry out instead.
+    fn left_out(&self, missing: &Reference) -> bool {
+        self.leave_out_session && !matches!(missing, Reference::Credential(_))
+    }
+
+    /// `template` rendered, or `None` when its entry is left out.
+    fn render_entry(&self, template: &Template) -> Result<Option<String>, Reference> {
+        match self.render(template) {
+            Ok(text) => Ok(Some(text)),
+            Err(missing) if self.left_out(&missing) => Ok(None),
+            Err(missing) => Err(missing),
+        }
     }
 
     /// Every secret value this context holds, for scrubbing error excerpts: the credentials, the
@@ -96,18 +113,34 @@ fn render_body(value: &BodyValue, ctx: &TemplateContext<'_>) -> Result<Value, Re
         BodyValue::Bool(b) => Value::Bool(*b),
         BodyValue::Number(n) => Value::Number(n.clone()),
         BodyValue::Template(t) => t.render_value(|r| ctx.lookup(r))?,
-        BodyValue::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|i| render_body(i, ctx))
-                .collect::<Result<_, _>>()?,
-        ),
-        BodyValue::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| Ok((k.clone(), render_body(v, ctx)?)))
-                .collect::<Result<_, Reference>>()?,
-        ),
+        BodyValue::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                out.extend(render_member(item, ctx)?);
+            }
+            Value::Array(out)
+        }
+        BodyValue::Object(map) => {
+            let mut out = serde_json::Map::with_capacity(map.len());
+            for (key, value) in map {
+                if let Some(v) = render_member(value, ctx)? {
+                    out.insert(key.clone(), v);
+                }
+            }
+            Value::Object(out)
+        }
     })
+}
+
+/// A field or item of a body; `None` when it is left out (see [`TemplateContext::leave_out_session`]).
+fn render_member(value: &BodyValue, ctx: &TemplateContext<'_>) -> Result<Option<Value>, Reference> {
+    match render_body(value, ctx) {
+        Ok(v) => Ok(Some(v)),
+        Err(missing) if matches!(value, BodyValue::Template(_)) && ctx.left_out(&missing) => {
+            Ok(None)
+        }
+        Err(missing) => Err(missing),
+    }
 }
 
 fn form_value(value: Value) -> String {
@@ -197,12 +230,16 @@ pub(crate) fn prepare(
     if !endpoint.query.is_empty() {
         let mut pairs = url.query_pairs_mut();
         for (name, template) in &endpoint.query {
-            pairs.append_pair(name, &ctx.render(template)?);
+            if let Some(value) = ctx.render_entry(template)? {
+                pairs.append_pair(name, &value);
+            }
         }
     }
     let mut headers = Vec::with_capacity(endpoint.headers.len() + 1);
     for (name, template) in &endpoint.headers {
-        headers.push((name.clone(), ctx.render(template)?));
+        if let Some(value) = ctx.render_entry(template)? {
+            headers.push((name.clone(), value));
+        }
     }
     if let Some(content_type) = endpoint.encoding.content_type()
         && !headers

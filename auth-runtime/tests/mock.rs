@@ -285,3 +285,75 @@ async fn simulator_routes_templated_paths_by_the_simulated_credentials() {
     assert_eq!(mock.stats().logins, 2);
     assert_eq!(mock.stats().refreshes, 1);
 }
+
+/// A single-session vendor: a login that names the previous session's token ends it.
+const SINGLE_SESSION_SPEC: &str = r#"
+title: Single Session
+environments:
+  production: {}
+default_environment: production
+credentials:
+  user: { secret: false, example: ann }
+  password: {}
+login:
+  method: POST
+  path: /session
+  encoding: json
+  body:
+    user: ${credentials.user}
+    password: ${credentials.password}
+    previous_token: ${session.access_token}
+  response:
+    access_token: $.token
+    access_token_expiry:
+      - expires_in: { path: $.expires_in }
+    examples:
+      - body: { token: abc, expires_in: 900 }
+policy:
+  refresh: after_expiry
+usage:
+  headers:
+    Authorization: Bearer ${session.access_token}
+  expired: { status: [401] }
+"#;
+
+#[tokio::test]
+async fn simulator_ends_the_session_a_login_carries() {
+    let spec = std::sync::Arc::new(
+        auth_runtime::auth_spec::parse("single_session.yaml", SINGLE_SESSION_SPEC)
+            .unwrap_or_else(|d| panic!("{d}")),
+    );
+    let mock = MockServer::start(spec.clone(), MockOptions::default())
+        .await
+        .expect("starts");
+    let auth = auth_runtime::Authenticator::builder(spec, mock.credentials())
+        .base_url(mock.base_url())
+        .build()
+        .expect("builds");
+    let first = auth.access_token().await.expect("first login");
+    assert_eq!(mock.stats().sessions_replaced, 0, "nothing to replace yet");
+    // The engine logs in again (the first token counted as expired here), carrying it.
+    auth.invalidate(first.generation());
+    let second = auth.access_token().await.expect("second login");
+    let stats = mock.stats();
+    assert_eq!(stats.logins, 2);
+    assert_eq!(stats.sessions_replaced, 1, "the carried session was ended");
+    // The old token is dead at the simulator, the new one works.
+    let api = format!("{}{PROTECTED_PATH}", mock.base_url());
+    let call = |token: String| {
+        let api = api.clone();
+        async move {
+            reqwest::Client::new()
+                .get(api)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("sent")
+                .status()
+                .as_u16()
+        }
+    };
+    use secrecy::ExposeSecret as _;
+    assert_eq!(call(first.secret().expose_secret().to_owned()).await, 401);
+    assert_eq!(call(second.secret().expose_secret().to_owned()).await, 200);
+}

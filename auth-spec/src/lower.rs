@@ -572,6 +572,7 @@ impl<'a> Lowerer<'a> {
             .flat_map(|u| &u.headers)
             .chain(refresh.iter().flat_map(|r| &r.request.headers))
             .chain(logout.iter().flat_map(|l| &l.headers))
+            .chain(login_request.iter().flat_map(|l| &l.headers))
             .map(|(_, t)| t);
         let header_values = response_paths(header_templates);
         if let Some(r) = &mut login_response {
@@ -649,6 +650,13 @@ impl<'a> Lowerer<'a> {
             }
             self.body_value(b, context, encoding)
         });
+        if context == Context::Login
+            && let Some(b) = &raw.basic_auth
+        {
+            // Left out when there is no previous session, they would be no credentials.
+            ok &= self.credentials_only(&b.username, "the login's `basic_auth`");
+            ok &= self.credentials_only(&b.password, "the login's `basic_auth`");
+        }
         let basic_auth = raw.basic_auth.as_ref().map(|b| BasicAuth {
             username: self
                 .template(&b.username, context, Encoding::None)
@@ -728,6 +736,27 @@ impl<'a> Lowerer<'a> {
         self.template(value, context, Encoding::None)
     }
 
+    /// Reports each placeholder of `value` other than a credential (`where_` names the place).
+    fn credentials_only(&mut self, value: &SpannedString, where_: &str) -> bool {
+        let Ok(parsed) = Template::parse(&value.value) else {
+            return true; // reported where it is parsed
+        };
+        let offsets = placeholder_offsets(&value.value);
+        let mut ok = true;
+        for (i, reference) in parsed.references().enumerate() {
+            if !matches!(reference, Reference::Credential(_)) {
+                ok = false;
+                self.error_inside(
+                    value.referenced,
+                    offsets.get(i).copied().unwrap_or(0),
+                    format!("`{reference}` cannot be used in {where_}: it cannot be left out"),
+                    Some("use `${credentials.NAME}` and literals there".into()),
+                );
+            }
+        }
+        ok
+    }
+
     fn template_map(
         &mut self,
         map: &IndexMap<SpannedString, SpannedString>,
@@ -789,6 +818,9 @@ impl<'a> Lowerer<'a> {
         let mut ok = true;
         let structured_ok = encoding == Encoding::Json && template.sole_reference().is_some();
         let offsets = placeholder_offsets(&value.value);
+        if context == Context::Login && !self.login_template_ok(value, &template, &offsets) {
+            ok = false;
+        }
         for (i, reference) in template.references().enumerate() {
             if let Reference::Credential(name) = reference {
                 self.used_credentials.insert(name.clone());
@@ -800,6 +832,36 @@ impl<'a> Lowerer<'a> {
             }
         }
         ok.then_some(template)
+    }
+
+    /// A login template may carry the previous session (vendors that end it on the next login),
+    /// and is left out when there is none: so it names session values only, or none.
+    fn login_template_ok(
+        &mut self,
+        value: &SpannedString,
+        template: &Template,
+        offsets: &[usize],
+    ) -> bool {
+        let of_session = |r: &Reference| !matches!(r, Reference::Credential(_));
+        let mixed =
+            template.references().any(of_session) && template.references().any(|r| !of_session(r));
+        if !mixed {
+            return true;
+        }
+        let (i, reference) = template
+            .references()
+            .enumerate()
+            .find(|(_, r)| of_session(r))
+            .unwrap_or((0, &Reference::AccessToken));
+        self.error_inside(
+            value.referenced,
+            offsets.get(i).copied().unwrap_or(0),
+            format!(
+                "`{reference}`: this login template mixes session values with credentials; a value of the previous session is left out when there is none, and a credential cannot be"
+            ),
+            Some("put the previous session's values in a field, header or query entry of their own".into()),
+        );
+        false
     }
 
     fn check_reference(
@@ -823,10 +885,6 @@ impl<'a> Lowerer<'a> {
                     Err((format!("`{reference}` names a credential that is not declared"), Some(hint)))
                 }
             }
-            Reference::AccessToken | Reference::RefreshToken if context == Context::Login => Err((
-                format!("`{reference}` cannot be used in the login request: there is no session yet"),
-                Some("the login request may use `${credentials.NAME}` and literals".into()),
-            )),
             Reference::RefreshToken if !self.has_refresh_token => Err((
                 format!("`{reference}` is used but the login response maps no refresh token"),
                 Some("add `refresh_token: $.refresh_token` (or where the vendor puts it) to `login.response`".into()),
@@ -836,10 +894,6 @@ impl<'a> Lowerer<'a> {
                 Some("API calls carry the access token: `${session.access_token}`".into()),
             )),
             Reference::AccessToken | Reference::RefreshToken => Ok(()),
-            Reference::Response(_) if context == Context::Login => Err((
-                format!("`{reference}` cannot be used in the login request: there is no token response yet"),
-                Some("the login request may use `${credentials.NAME}` and literals".into()),
-            )),
             Reference::Response(path) => {
                 for example in &self.response_examples {
                     match path.resolve(&example.body) {

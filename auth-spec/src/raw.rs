@@ -143,7 +143,8 @@ pub struct RawBasicAuth {
 /// String values in `headers`, `query`, `body` and `basic_auth` are templates: `${credentials.NAME}`,
 /// `${session.access_token}`, `${session.refresh_token}`, `${response.PATH}` (a field of the last
 /// token response). A string that is exactly one `${response.PATH}` inserts that JSON value as is
-/// (object, number, ...). Write `$${` for a literal `${`.
+/// (object, number, ...). Write `$${` for a literal `${`. In the login, session values name the
+/// previous session, and an entry naming one is left out when there is none.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawEndpoint {

@@ -164,3 +164,25 @@ fn templates_in_endpoint_paths() {
             .any(|t| t.references().next() == Some(&Reference::Credential("tenant".into())))
     );
 }
+
+#[test]
+fn a_login_may_carry_the_previous_session() {
+    use auth_spec::template::Reference;
+    let s = load("login_carries_session.yaml");
+    let request = &s.login.request;
+    assert_eq!(request.headers[0].0, "X-Previous-Session");
+    assert!(matches!(
+        request.headers[0].1.sole_reference(),
+        Some(Reference::Response(_))
+    ));
+    assert_eq!(
+        request.query[0].1.sole_reference(),
+        Some(&Reference::AccessToken)
+    );
+    assert!(
+        request
+            .templates()
+            .iter()
+            .any(|t| t.sole_reference() == Some(&Reference::AccessToken))
+    );
+}

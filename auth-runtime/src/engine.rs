@@ -457,6 +457,7 @@ impl Authenticator {
         TemplateContext {
             credentials: &self.inner.credentials,
             session,
+            leave_out_session: false,
         }
     }
 
@@ -478,15 +479,40 @@ impl Authenticator {
         name: &str,
         session: Option<&Session>,
     ) -> Result<request::Prepared, AuthError> {
-        request::prepare(
-            &self.inner.base_url,
-            endpoint,
-            &self.template_context(session),
-        )
-        .map_err(|reference: Reference| AuthError::MissingValue {
-            provider: self.inner.spec.name.clone(),
-            endpoint: name.to_owned(),
-            reference: reference.to_string(),
+        self.prepare_with(endpoint, name, self.template_context(session))
+    }
+
+    /// The login, carrying the `previous` session's values where its templates name them, and
+    /// leaving those entries out when there is none.
+    fn prepare_login(
+        &self,
+        name: &str,
+        previous: Option<&Session>,
+    ) -> Result<request::Prepared, AuthError> {
+        let ctx = TemplateContext {
+            leave_out_session: true,
+            ..self.template_context(previous)
+        };
+        self.prepare_with(&self.inner.spec.login.request, name, ctx)
+    }
+
+    fn prepare_with(
+        &self,
+        endpoint: &Endpoint,
+        name: &str,
+        ctx: TemplateContext<'_>,
+    ) -> Result<request::Prepared, AuthError> {
+        request::prepare(&self.inner.base_url, endpoint, &ctx).map_err(|unfilled| match unfilled {
+            request::Unfilled::Missing(reference) => AuthError::MissingValue {
+                provider: self.inner.spec.name.clone(),
+                endpoint: name.to_owned(),
+                reference: reference.to_string(),
+            },
+            request::Unfilled::NotASegment(reference) => AuthError::PathValueRefused {
+                provider: self.inner.spec.name.clone(),
+                endpoint: name.to_owned(),
+                reference: reference.to_string(),
+            },
         })
     }
 

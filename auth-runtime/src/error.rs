@@ -96,6 +96,19 @@ pub enum AuthError {
         /// The placeholder.
         reference: String,
     },
+    /// A path placeholder's value would leave its segment empty, `.` or `..`, so the path would
+    /// name another resource. Nothing was sent; the value is not shown (it may be a secret).
+    #[error(
+        "{provider}: the value of {reference} cannot fill a path segment of {endpoint} (it is empty, `.` or `..`); nothing was sent"
+    )]
+    PathValueRefused {
+        /// Provider name.
+        provider: String,
+        /// The endpoint whose path needed it.
+        endpoint: String,
+        /// The placeholder.
+        reference: String,
+    },
     /// A request to another origin than the base URL's (or one allowed with
     /// [`crate::AuthenticatorBuilder::allow_origin`]) was to carry the token. Nothing was sent.
     #[error(

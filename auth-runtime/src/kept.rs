@@ -11,9 +11,10 @@ use auth_spec::path::{FieldPath, Segment};
 use auth_spec::template::Reference;
 use serde_json::Value;
 
-/// The answer paths that the spec's refresh, logout and usage templates name.
+/// The answer paths that the spec's login (carrying the previous session), refresh, logout and
+/// usage templates name.
 pub(crate) fn needed_paths(spec: &ProviderSpec) -> Vec<FieldPath> {
-    let mut templates = Vec::new();
+    let mut templates = spec.login.request.templates();
     if let Some(refresh) = &spec.refresh {
         templates.extend(refresh.request.templates());
     }

@@ -6,13 +6,17 @@
 //! Every lifetime and time an answer states is computed from the simulated lifetimes
 //! (`access_ttl`; `session_ttl`, or a year when the session is open-ended), never copied from
 //! the spec's example. It enforces what the spec says the vendor enforces:
-//! - the credentials must be sent (the test values it prints);
+//! - the credentials must be sent (the test values it prints); an endpoint path with
+//!   placeholders is served at the path the simulated credentials render (a session or answer
+//!   value in it matches any segment text);
 //! - a JSON-encoded login or refresh body must be JSON, whatever its shape (a bare JSON string
 //!   such as `"<refresh token>"` is fine; the token sent as bare text is not);
 //! - `after_expiry`: a refresh before the access token expired is rejected;
 //! - `before_expiry`: a refresh after it expired is rejected;
 //! - `rotates`: a refresh token works once; sending it again is rejected;
 //! - sessions end after `session_ttl` (or on `POST /__end_session`): refreshes are rejected;
+//! - a login that carries an earlier session's access token (the spec's login names
+//!   `${session.access_token}`) ends that session, as single-session vendors do;
 //! - `GET /__protected` (any method) needs the token as `usage` sends it, and answers an expired
 //!   or revoked token with the spec's expired-token signal.
 //!
@@ -93,6 +97,9 @@ pub struct MockStats {
     pub session_over: u64,
     /// API calls answered with the expired-token signal.
     pub expired_answers: u64,
+    /// Sessions ended by a login that carried their access token (specs whose login names
+    /// `${session.access_token}`).
+    pub sessions_replaced: u64,
 }
 
 struct AccessState {
@@ -357,6 +364,33 @@ fn set_path(doc: &mut Value, path: &FieldPath, value: Value) {
     *here = value;
 }
 
+/// Whether a path segment matches one where each `%01` stands for any non-empty text.
+fn segment_matches(want: &str, got: &str) -> bool {
+    let mut pieces = want.split("%01");
+    let first = pieces.next().unwrap_or_default();
+    let Some(mut rest) = got.strip_prefix(first) else {
+        return false;
+    };
+    for piece in pieces {
+        // At least one character for the value, then the next literal piece (the last one
+        // must end the segment).
+        let Some(skip) = rest.chars().next().map(char::len_utf8) else {
+            return false;
+        };
+        let after = &rest[skip..];
+        let found = if piece.is_empty() {
+            Some(after.len())
+        } else {
+            after.find(piece)
+        };
+        let Some(at) = found else {
+            return false;
+        };
+        rest = &after[at + piece.len()..];
+    }
+    rest.is_empty()
+}
+
 fn jwt(exp: u64, serial: u64) -> String {
     let enc = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let claims = serde_json::json!({ "sub": "mock", "exp": exp, "jti": format!("mock-{serial}-{}", fastrand::u64(..)) });
@@ -435,6 +469,13 @@ impl State {
         for (name, value) in &query {
             haystack.push_str(&format!("\n{name}={value}"));
         }
+        // A credential may travel in the path (`/api/${credentials.tenant}/login`).
+        haystack.push('\n');
+        haystack.extend(
+            percent_encoding::percent_decode_str(parts.uri.path())
+                .decode_utf8_lossy()
+                .chars(),
+        );
         let content_type = headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
@@ -473,7 +514,7 @@ impl State {
         }
         let spec = &self.spec;
         let matches = |e: &auth_spec::model::Endpoint| {
-            e.method.as_str() == seen.method && e.path.split('?').next() == Some(seen.path.as_str())
+            e.method.as_str() == seen.method && self.path_matches(&e.path, &seen.path)
         };
         let refresh_matches = spec.refresh.as_ref().is_some_and(|r| matches(&r.request));
         let presented_refresh = self.presented_refresh(seen);
@@ -495,6 +536,37 @@ impl State {
             return json_response(200, &serde_json::json!({ "logged_out": true }));
         }
         error(404, "no such endpoint in the simulator")
+    }
+
+    /// Whether `seen` (as sent, percent-encoded) is `path` rendered as the engine renders it:
+    /// credentials are the simulated ones; a session or answer value matches any text of its
+    /// segment (it changes with every session).
+    fn path_matches(&self, path: &auth_spec::template::Template, seen: &str) -> bool {
+        // A character the encoding turns into `%01`, which no rendered literal or value holds.
+        const ANY: &str = "\u{1}";
+        let rendered = crate::request::render_path(path, |r| match r {
+            Reference::Credential(name) => self
+                .credentials
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| Value::from(v.as_str())),
+            _ => Some(Value::from(ANY)),
+        });
+        let Ok(rendered) = rendered else {
+            return false;
+        };
+        // Through the same URL handling the engine's request goes through.
+        let Ok(base) = url::Url::parse("http://simulator") else {
+            return false;
+        };
+        let expected = crate::request::join(&base, &rendered);
+        let expected: Vec<&str> = expected.path().split('/').collect();
+        let seen: Vec<&str> = seen.split('/').collect();
+        expected.len() == seen.len()
+            && expected
+                .iter()
+                .zip(&seen)
+                .all(|(want, got)| segment_matches(want, got))
     }
 
     fn encoding_ok(&self, endpoint: &auth_spec::model::Endpoint, seen: &Seen) -> bool {
@@ -535,7 +607,30 @@ impl State {
             return failure_answer(&spec.login.request, FailureMeaning::CredentialsRejected)
                 .unwrap_or_else(|| error(rejected, "invalid credentials"));
         }
+        let carries_session = spec
+            .login
+            .request
+            .templates()
+            .iter()
+            .any(|t| t.references().any(|r| *r == Reference::AccessToken));
+        let replaced = carries_session
+            .then(|| self.presented_access(seen))
+            .flatten();
         let mut inner = self.lock();
+        if let Some(token) = replaced {
+            // The vendor ends the session the new login names.
+            if let Some(access) = inner.access.get_mut(&token) {
+                access.revoked = true;
+            }
+            let mut ended = false;
+            for state in inner.sessions.values_mut().filter(|s| s.access == token) {
+                state.ended = true;
+                ended = true;
+            }
+            if ended {
+                inner.stats.sessions_replaced += 1;
+            }
+        }
         inner.serial += 1;
         let session = inner.serial;
         let now = SystemTime::now();

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use auth_spec::extract::Answer;
 use auth_spec::model::{BodyValue, Encoding, Endpoint, Retry};
-use auth_spec::template::{Reference, Template};
+use auth_spec::template::{Part, Reference, Template};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 use url::Url;
@@ -18,6 +19,9 @@ use crate::session::Session;
 pub(crate) struct TemplateContext<'a> {
     pub(crate) credentials: &'a Credentials,
     pub(crate) session: Option<&'a Session>,
+    /// Set for the login, which may carry the previous session: a header, query entry or body
+    /// field naming a session value that is absent (no previous session) is left out.
+    pub(crate) leave_out_session: bool,
 }
 
 impl TemplateContext<'_> {
@@ -46,6 +50,20 @@ impl TemplateContext<'_> {
 
     pub(crate) fn render(&self, template: &Template) -> Result<String, Reference> {
         template.render(|r| self.lookup(r))
+    }
+
+    /// Whether a render that failed for want of `missing` leaves its entry out instead.
+    fn left_out(&self, missing: &Reference) -> bool {
+        self.leave_out_session && !matches!(missing, Reference::Credential(_))
+    }
+
+    /// `template` rendered, or `None` when its entry is left out.
+    fn render_entry(&self, template: &Template) -> Result<Option<String>, Reference> {
+        match self.render(template) {
+            Ok(text) => Ok(Some(text)),
+            Err(missing) if self.left_out(&missing) => Ok(None),
+            Err(missing) => Err(missing),
+        }
     }
 
     /// Every secret value this context holds, for scrubbing error excerpts: the credentials, the
@@ -97,18 +115,34 @@ fn render_body(value: &BodyValue, ctx: &TemplateContext<'_>) -> Result<Value, Re
         BodyValue::Bool(b) => Value::Bool(*b),
         BodyValue::Number(n) => Value::Number(n.clone()),
         BodyValue::Template(t) => t.render_value(|r| ctx.lookup(r))?,
-        BodyValue::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|i| render_body(i, ctx))
-                .collect::<Result<_, _>>()?,
-        ),
-        BodyValue::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| Ok((k.clone(), render_body(v, ctx)?)))
-                .collect::<Result<_, Reference>>()?,
-        ),
+        BodyValue::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                out.extend(render_member(item, ctx)?);
+            }
+            Value::Array(out)
+        }
+        BodyValue::Object(map) => {
+            let mut out = serde_json::Map::with_capacity(map.len());
+            for (key, value) in map {
+                if let Some(v) = render_member(value, ctx)? {
+                    out.insert(key.clone(), v);
+                }
+            }
+            Value::Object(out)
+        }
     })
+}
+
+/// A field or item of a body; `None` when it is left out (see [`TemplateContext::leave_out_session`]).
+fn render_member(value: &BodyValue, ctx: &TemplateContext<'_>) -> Result<Option<Value>, Reference> {
+    match render_body(value, ctx) {
+        Ok(v) => Ok(Some(v)),
+        Err(missing) if matches!(value, BodyValue::Template(_)) && ctx.left_out(&missing) => {
+            Ok(None)
+        }
+        Err(missing) => Err(missing),
+    }
 }
 
 fn form_value(value: Value) -> String {
@@ -119,22 +153,95 @@ fn form_value(value: Value) -> String {
     }
 }
 
+/// Why a request could not be rendered.
+#[derive(Debug)]
+pub(crate) enum Unfilled {
+    /// A placeholder whose value is not available.
+    Missing(Reference),
+    /// A placeholder of the path whose value would make its segment empty, `.` or `..`, which
+    /// would change which resource the path names.
+    NotASegment(Reference),
+}
+
+impl From<Reference> for Unfilled {
+    fn from(reference: Reference) -> Self {
+        Unfilled::Missing(reference)
+    }
+}
+
+/// What a path value keeps unencoded: only RFC 3986's unreserved characters, so that a value
+/// holding `/`, `?`, `#`, `%`, spaces or non-ASCII text stays inside its one segment.
+const SEGMENT_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Renders an endpoint path: literal text as written, each placeholder's value (from `lookup`)
+/// percent-encoded into its segment. A segment with a placeholder that renders empty, `.` or
+/// `..` is refused: it would drop a segment or climb out of one.
+pub(crate) fn render_path<F>(path: &Template, mut lookup: F) -> Result<String, Unfilled>
+where
+    F: FnMut(&Reference) -> Option<Value>,
+{
+    fn check(segment: &str, placeholder: Option<&Reference>) -> Result<(), Unfilled> {
+        match placeholder {
+            Some(r) if matches!(segment, "" | "." | "..") => Err(Unfilled::NotASegment(r.clone())),
+            _ => Ok(()),
+        }
+    }
+    let mut out = String::new();
+    // Where the current segment starts in `out`, and its first placeholder.
+    let mut start = 0;
+    let mut placeholder: Option<&Reference> = None;
+    for part in path.parts() {
+        match part {
+            Part::Literal(text) => {
+                let mut pieces = text.split('/');
+                out.push_str(pieces.next().unwrap_or_default());
+                for piece in pieces {
+                    check(&out[start..], placeholder)?;
+                    out.push('/');
+                    start = out.len();
+                    placeholder = None;
+                    out.push_str(piece);
+                }
+            }
+            Part::Ref(reference) => {
+                let value = match lookup(reference) {
+                    Some(Value::String(s)) => s,
+                    Some(other) => other.to_string(),
+                    None => return Err(Unfilled::Missing(reference.clone())),
+                };
+                out.extend(utf8_percent_encode(&value, SEGMENT_VALUE));
+                placeholder.get_or_insert(reference);
+            }
+        }
+    }
+    check(&out[start..], placeholder)?;
+    Ok(out)
+}
+
 /// Renders `endpoint` against `base` with the values of `ctx`.
 pub(crate) fn prepare(
     base: &Url,
     endpoint: &Endpoint,
     ctx: &TemplateContext<'_>,
-) -> Result<Prepared, Reference> {
-    let mut url = join(base, &endpoint.path);
+) -> Result<Prepared, Unfilled> {
+    let mut url = join(base, &render_path(&endpoint.path, |r| ctx.lookup(r))?);
     if !endpoint.query.is_empty() {
         let mut pairs = url.query_pairs_mut();
         for (name, template) in &endpoint.query {
-            pairs.append_pair(name, &ctx.render(template)?);
+            if let Some(value) = ctx.render_entry(template)? {
+                pairs.append_pair(name, &value);
+            }
         }
     }
     let mut headers = Vec::with_capacity(endpoint.headers.len() + 1);
     for (name, template) in &endpoint.headers {
-        headers.push((name.clone(), ctx.render(template)?));
+        if let Some(value) = ctx.render_entry(template)? {
+            headers.push((name.clone(), value));
+        }
     }
     if let Some(content_type) = endpoint.encoding.content_type()
         && !headers
@@ -170,7 +277,8 @@ pub(crate) fn prepare(
     })
 }
 
-/// `base` + `path`, keeping any path prefix of the base.
+/// `base` + `path`, keeping any path prefix of the base (a gateway's `https://host/gateway`
+/// given as the base URL at run time: spec files declare origins only).
 pub(crate) fn join(base: &Url, path: &str) -> Url {
     let mut url = base.clone();
     let prefix = base.path().trim_end_matches('/');
@@ -468,6 +576,27 @@ fn describe(error: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn path_values_stay_inside_their_segment() {
+        let path = Template::parse("/t/${credentials.t}/x?v=1").expect("template");
+        let render = |value: &str| render_path(&path, |_| Some(Value::from(value)));
+        let base = Url::parse("https://api.example.com/gw").expect("url");
+        let url = join(
+            &base,
+            &render("a/b?c#d %é").map_err(|_| ()).expect("renders"),
+        );
+        assert_eq!(url.path(), "/gw/t/a%2Fb%3Fc%23d%20%25%C3%A9/x");
+        assert_eq!(url.query(), Some("v=1"));
+        assert_eq!(url.fragment(), None);
+        for refused in ["", ".", ".."] {
+            assert!(matches!(render(refused), Err(Unfilled::NotASegment(_))));
+        }
+        // Inside a longer segment, dots are ordinary text.
+        let path = Template::parse("/v${credentials.t}").expect("template");
+        let got = render_path(&path, |_| Some(Value::from(".."))).map_err(|_| ());
+        assert_eq!(got.expect("renders"), "/v..");
+    }
 
     #[test]
     fn join_keeps_prefix_and_query() {

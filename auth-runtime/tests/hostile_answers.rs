@@ -214,7 +214,7 @@ async fn redirecting(
     to: &str,
 ) -> MockServer {
     let server = MockServer::start().await;
-    let login = &spec.login.request.path;
+    let login = spec.login.request.path.to_string();
     Mock::given(path(login.as_str()))
         .respond_with(
             ResponseTemplate::new(status).insert_header("Location", format!("{to}{login}")),
@@ -292,7 +292,7 @@ async fn a_redirect_within_the_origin_is_followed() {
         .await;
     let spec = common::spec("intergiro");
     let mut moved = (*spec).clone();
-    moved.login.request.path = "/old/login".into();
+    moved.login.request.path = auth_runtime::auth_spec::template::Template::literal("/old/login");
     let auth = Authenticator::builder(Arc::new(moved), Credentials::new().with("api_key", API_KEY))
         .base_url(vendor.uri())
         .build()

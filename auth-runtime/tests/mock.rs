@@ -293,3 +293,168 @@ async fn simulator_accepts_a_json_string_refresh_body_and_rejects_a_bare_one() {
     assert_eq!(send(Value::from(refresh).to_string()).await, 200);
     assert_eq!(mock.stats().refreshes, 1);
 }
+
+#[tokio::test]
+async fn simulator_routes_templated_paths_by_the_simulated_credentials() {
+    let spec = std::sync::Arc::new(
+        auth_runtime::auth_spec::parse("tenant_path.yaml", TENANT_PATH_SPEC)
+            .unwrap_or_else(|d| panic!("{d}")),
+    );
+    let mock = MockServer::start(spec.clone(), MockOptions::default())
+        .await
+        .expect("starts");
+    let base = mock.base_url();
+    let key = mock
+        .credential_env()
+        .into_iter()
+        .find(|(env, _)| env.ends_with("API_KEY"))
+        .expect("api key")
+        .1;
+    // Another tenant's path is no endpoint of this vendor.
+    let (status, _) = post_json(
+        &format!("{base}/api/v1/other/login"),
+        json!({"api_key": key}),
+    )
+    .await;
+    assert_eq!(status, 404);
+    // The tenant's own path, its space and slash percent-encoded.
+    let (status, login) = post_json(
+        &format!("{base}/api/v1/acme%20corp%2Feu/login"),
+        json!({"api_key": key}),
+    )
+    .await;
+    assert_eq!(status, 200, "{login}");
+    assert_eq!(mock.stats().logins, 1);
+
+    // The engine, end to end: the refresh path names the answer's session.
+    let auth = auth_runtime::Authenticator::builder(spec, mock.credentials())
+        .base_url(base)
+        .build()
+        .expect("builds");
+    let first = auth.access_token().await.expect("login");
+    mock.expire_tokens();
+    auth.invalidate(first.generation());
+    auth.access_token()
+        .await
+        .expect("refresh through the templated path");
+    assert_eq!(mock.stats().logins, 2);
+    assert_eq!(mock.stats().refreshes, 1);
+}
+
+#[tokio::test]
+async fn simulator_ends_the_session_a_login_carries() {
+    let spec = std::sync::Arc::new(
+        auth_runtime::auth_spec::parse("single_session.yaml", SINGLE_SESSION_SPEC)
+            .unwrap_or_else(|d| panic!("{d}")),
+    );
+    let mock = MockServer::start(spec.clone(), MockOptions::default())
+        .await
+        .expect("starts");
+    let auth = auth_runtime::Authenticator::builder(spec, mock.credentials())
+        .base_url(mock.base_url())
+        .build()
+        .expect("builds");
+    let first = auth.access_token().await.expect("first login");
+    assert_eq!(mock.stats().sessions_replaced, 0, "nothing to replace yet");
+    // The engine logs in again (the first token counted as expired here), carrying it.
+    auth.invalidate(first.generation());
+    let second = auth.access_token().await.expect("second login");
+    let stats = mock.stats();
+    assert_eq!(stats.logins, 2);
+    assert_eq!(stats.sessions_replaced, 1, "the carried session was ended");
+    // The old token is dead at the simulator, the new one works.
+    let api = format!("{}{PROTECTED_PATH}", mock.base_url());
+    let call = |token: String| {
+        let api = api.clone();
+        async move {
+            reqwest::Client::new()
+                .get(api)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("sent")
+                .status()
+                .as_u16()
+        }
+    };
+    use secrecy::ExposeSecret as _;
+    assert_eq!(call(first.secret().expose_secret().to_owned()).await, 401);
+    assert_eq!(call(second.secret().expose_secret().to_owned()).await, 200);
+}
+
+/// A vendor whose endpoints live under the tenant's path, and whose refresh path names the
+/// session of the last answer.
+const TENANT_PATH_SPEC: &str = r#"
+title: Tenant Path
+environments:
+  production: {}
+default_environment: production
+credentials:
+  tenant: { secret: false, example: "acme corp/eu" }
+  api_key: {}
+login:
+  method: POST
+  path: /api/v1/${credentials.tenant}/login
+  encoding: json
+  body:
+    api_key: ${credentials.api_key}
+  response:
+    access_token: $.token
+    refresh_token: $.refresh
+    access_token_expiry:
+      - expires_in: { path: $.expires_in }
+    refresh_token_expiry: []
+    examples:
+      - body: { token: abc, refresh: def, session_id: s-1, expires_in: 900 }
+refresh:
+  method: POST
+  path: /api/v1/${credentials.tenant}/sessions/${response.session_id}/renew
+  encoding: json
+  body:
+    refresh_token: ${session.refresh_token}
+  response:
+    access_token: $.token
+    refresh_token: $.refresh
+    access_token_expiry:
+      - expires_in: { path: $.expires_in }
+    refresh_token_expiry: []
+    examples:
+      - body: { token: abc, refresh: def, session_id: s-1, expires_in: 900 }
+policy:
+  refresh: after_expiry
+  rotation: rotates
+usage:
+  headers:
+    Authorization: Bearer ${session.access_token}
+"#;
+
+/// A single-session vendor: a login that names the previous session's token ends it.
+const SINGLE_SESSION_SPEC: &str = r#"
+title: Single Session
+environments:
+  production: {}
+default_environment: production
+credentials:
+  user: { secret: false, example: ann }
+  password: {}
+login:
+  method: POST
+  path: /session
+  encoding: json
+  body:
+    user: ${credentials.user}
+    password: ${credentials.password}
+    previous_token: ${session.access_token}
+  response:
+    access_token: $.token
+    access_token_expiry:
+      - expires_in: { path: $.expires_in }
+    examples:
+      - body: { token: abc, expires_in: 900 }
+policy:
+  refresh: after_expiry
+usage:
+  headers:
+    Authorization: Bearer ${session.access_token}
+  expired: { status: [401] }
+"#;

@@ -586,6 +586,7 @@ impl<'a> Lowerer<'a> {
             .flat_map(|u| &u.headers)
             .chain(refresh.iter().flat_map(|r| &r.request.headers))
             .chain(logout.iter().flat_map(|l| &l.headers))
+            .chain(login_request.iter().flat_map(|l| &l.headers))
             .map(|(_, t)| t);
         let header_values = response_paths(header_templates);
         if let Some(r) = &mut login_response {
@@ -633,6 +634,7 @@ impl<'a> Lowerer<'a> {
                 Some("write the path as the vendor documents it (`/v3/auth/login`); the host belongs in `environments`".into()),
             );
         }
+        let path_template = self.path_template(path, context);
         let encoding = match (raw.encoding, &raw.body) {
             (None, Some(body)) => {
                 ok = false;
@@ -667,6 +669,13 @@ impl<'a> Lowerer<'a> {
             }
             self.body_value(b, context, encoding)
         });
+        if context == Context::Login
+            && let Some(b) = &raw.basic_auth
+        {
+            // Left out when there is no previous session, they would be no credentials.
+            ok &= self.credentials_only(&b.username, "the login's `basic_auth`");
+            ok &= self.credentials_only(&b.password, "the login's `basic_auth`");
+        }
         let basic_auth = raw.basic_auth.as_ref().map(|b| BasicAuth {
             username: self
                 .template(&b.username, context, Encoding::None)
@@ -679,7 +688,7 @@ impl<'a> Lowerer<'a> {
             self.statuses(&Some(raw.success_status.clone()), &[], "`success_status`");
         ok &= success_status.len() == raw.success_status.len();
         ok &= failures.len() == raw.failures.len();
-        ok.then(|| Endpoint {
+        path_template.filter(|_| ok).map(|path| Endpoint {
             method: match raw.method {
                 RawMethod::GET => Method::Get,
                 RawMethod::POST => Method::Post,
@@ -687,7 +696,7 @@ impl<'a> Lowerer<'a> {
                 RawMethod::PATCH => Method::Patch,
                 RawMethod::DELETE => Method::Delete,
             },
-            path: path.value.clone(),
+            path,
             encoding,
             headers: headers.unwrap_or_default(),
             query: query.unwrap_or_default(),
@@ -866,6 +875,77 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// Parses an endpoint path as a template. Its placeholders are checked like any other, and
+    /// besides: none after `?` (query values belong under `query:`, where they are encoded as
+    /// such), and the login path names only credentials, since a path segment cannot be left
+    /// out when there is no session.
+    fn path_template(&mut self, value: &SpannedString, context: Context) -> Option<Template> {
+        let Ok(parsed) = Template::parse(&value.value) else {
+            // Reports the syntax error.
+            return self.template(value, context, Encoding::None);
+        };
+        let offsets = placeholder_offsets(&value.value);
+        let query_at = value
+            .value
+            .find('?')
+            .map(|byte| value.value[..byte].chars().count());
+        let mut ok = true;
+        for (i, reference) in parsed.references().enumerate() {
+            let offset = offsets.get(i).copied().unwrap_or(0);
+            if query_at.is_some_and(|q| offset > q) {
+                ok = false;
+                self.error_inside(
+                    value.referenced,
+                    offset,
+                    format!("`{reference}`: placeholder in the query part of the path"),
+                    Some(format!(
+                        "move the parameter under `query:` (`query: {{ name: \"{reference}\" }}`)"
+                    )),
+                );
+            } else if context == Context::Login && !matches!(reference, Reference::Credential(_)) {
+                ok = false;
+                self.error_inside(
+                    value.referenced,
+                    offset,
+                    format!(
+                        "`{reference}` cannot be used in the login path: a path segment cannot be left out when there is no session"
+                    ),
+                    Some("the login path may use `${credentials.NAME}` and literals".into()),
+                );
+            }
+        }
+        if !ok {
+            for reference in parsed.references() {
+                if let Reference::Credential(name) = reference {
+                    self.used_credentials.insert(name.clone());
+                }
+            }
+            return None;
+        }
+        self.template(value, context, Encoding::None)
+    }
+
+    /// Reports each placeholder of `value` other than a credential (`where_` names the place).
+    fn credentials_only(&mut self, value: &SpannedString, where_: &str) -> bool {
+        let Ok(parsed) = Template::parse(&value.value) else {
+            return true; // reported where it is parsed
+        };
+        let offsets = placeholder_offsets(&value.value);
+        let mut ok = true;
+        for (i, reference) in parsed.references().enumerate() {
+            if !matches!(reference, Reference::Credential(_)) {
+                ok = false;
+                self.error_inside(
+                    value.referenced,
+                    offsets.get(i).copied().unwrap_or(0),
+                    format!("`{reference}` cannot be used in {where_}: it cannot be left out"),
+                    Some("use `${credentials.NAME}` and literals there".into()),
+                );
+            }
+        }
+        ok
+    }
+
     fn template_map(
         &mut self,
         map: &IndexMap<SpannedString, SpannedString>,
@@ -927,6 +1007,9 @@ impl<'a> Lowerer<'a> {
         let mut ok = true;
         let structured_ok = encoding == Encoding::Json && template.sole_reference().is_some();
         let offsets = placeholder_offsets(&value.value);
+        if context == Context::Login && !self.login_template_ok(value, &template, &offsets) {
+            ok = false;
+        }
         for (i, reference) in template.references().enumerate() {
             if let Reference::Credential(name) = reference {
                 self.used_credentials.insert(name.clone());
@@ -938,6 +1021,36 @@ impl<'a> Lowerer<'a> {
             }
         }
         ok.then_some(template)
+    }
+
+    /// A login template may carry the previous session (vendors that end it on the next login),
+    /// and is left out when there is none: so it names session values only, or none.
+    fn login_template_ok(
+        &mut self,
+        value: &SpannedString,
+        template: &Template,
+        offsets: &[usize],
+    ) -> bool {
+        let of_session = |r: &Reference| !matches!(r, Reference::Credential(_));
+        let mixed =
+            template.references().any(of_session) && template.references().any(|r| !of_session(r));
+        if !mixed {
+            return true;
+        }
+        let (i, reference) = template
+            .references()
+            .enumerate()
+            .find(|(_, r)| of_session(r))
+            .unwrap_or((0, &Reference::AccessToken));
+        self.error_inside(
+            value.referenced,
+            offsets.get(i).copied().unwrap_or(0),
+            format!(
+                "`{reference}`: this login template mixes session values with credentials; a value of the previous session is left out when there is none, and a credential cannot be"
+            ),
+            Some("put the previous session's values in a field, header or query entry of their own".into()),
+        );
+        false
     }
 
     fn check_reference(
@@ -961,10 +1074,6 @@ impl<'a> Lowerer<'a> {
                     Err((format!("`{reference}` names a credential that is not declared"), Some(hint)))
                 }
             }
-            Reference::AccessToken | Reference::RefreshToken if context == Context::Login => Err((
-                format!("`{reference}` cannot be used in the login request: there is no session yet"),
-                Some("the login request may use `${credentials.NAME}` and literals".into()),
-            )),
             Reference::RefreshToken if !self.has_refresh_token => Err((
                 format!("`{reference}` is used but the login response maps no refresh token"),
                 Some("add `refresh_token: $.refresh_token` (or where the vendor puts it) to `login.response`".into()),
@@ -974,10 +1083,6 @@ impl<'a> Lowerer<'a> {
                 Some("API calls carry the access token: `${session.access_token}`".into()),
             )),
             Reference::AccessToken | Reference::RefreshToken => Ok(()),
-            Reference::Response(_) if context == Context::Login => Err((
-                format!("`{reference}` cannot be used in the login request: there is no token response yet"),
-                Some("the login request may use `${credentials.NAME}` and literals".into()),
-            )),
             Reference::Response(path) => {
                 for example in &self.response_examples {
                     match path.resolve(&example.body) {

@@ -185,8 +185,10 @@ pub struct BasicAuth {
 pub struct Endpoint {
     /// HTTP method.
     pub method: Method,
-    /// Path appended to the base URL, starting with `/`.
-    pub path: String,
+    /// Path appended to the base URL, starting with `/`: a template whose placeholders each fill
+    /// part of one path segment (`/api/v1/${credentials.tenant}/login`); a literal `?query` may
+    /// follow, with no placeholder in it.
+    pub path: Template,
     /// Body encoding.
     pub encoding: Encoding,
     /// Headers (name, template) in file order.
@@ -204,9 +206,10 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// Every template of the request: headers, query, body, basic auth.
+    /// Every template of the request: path, headers, query, body, basic auth.
     pub fn templates(&self) -> Vec<&Template> {
-        let mut out: Vec<&Template> = self.headers.iter().map(|(_, t)| t).collect();
+        let mut out: Vec<&Template> = vec![&self.path];
+        out.extend(self.headers.iter().map(|(_, t)| t));
         out.extend(self.query.iter().map(|(_, t)| t));
         if let Some(body) = &self.body {
             out.extend(body.templates());

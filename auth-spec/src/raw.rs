@@ -145,13 +145,16 @@ pub struct RawBasicAuth {
 /// String values in `headers`, `query`, `body` and `basic_auth` are templates: `${credentials.NAME}`,
 /// `${session.access_token}`, `${session.refresh_token}`, `${response.PATH}` (a field of the last
 /// token response). A string that is exactly one `${response.PATH}` inserts that JSON value as is
-/// (object, number, ...). Write `$${` for a literal `${`.
+/// (object, number, ...). Write `$${` for a literal `${`. In the login, session values name the
+/// previous session, and an entry naming one is left out when there is none.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct RawEndpoint {
     /// HTTP method.
     pub method: RawMethod,
     /// Path as the vendor documents it (`/v3/auth/login`), appended to the environment's base URL.
+    /// A template (`/api/v1/${credentials.tenant}/login`): each value is percent-encoded into its
+    /// path segment.
     #[schemars(with = "String")]
     pub path: SpannedString,
     /// Body encoding: `json`, `form` or `none`. Defaults to `none`; required when `body` is given.

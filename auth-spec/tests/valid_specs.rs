@@ -221,3 +221,54 @@ fn answers_judged_by_their_body() {
     assert!(signal.matches_body(&expired));
     assert!(!signal.matches_body(&answer(r#"{"status":{"code":"OK"}}"#)));
 }
+
+#[test]
+fn templates_in_endpoint_paths() {
+    use auth_spec::template::Reference;
+    let s = load("tenant_path.yaml");
+    let login: Vec<&Reference> = s.login.request.path.references().collect();
+    assert_eq!(login, [&Reference::Credential("tenant".into())]);
+    assert_eq!(
+        s.login.request.path.to_string(),
+        "/api/v1/${credentials.tenant}/login"
+    );
+    let refresh = &s.refresh.as_ref().expect("refresh").request;
+    assert_eq!(refresh.path.references().count(), 2);
+    let logout = s.logout.as_ref().expect("logout");
+    assert!(
+        logout
+            .path
+            .references()
+            .any(|r| matches!(r, Reference::Response(_)))
+    );
+    // The path's placeholders count as templates of the request.
+    assert!(
+        s.login
+            .request
+            .templates()
+            .iter()
+            .any(|t| t.references().next() == Some(&Reference::Credential("tenant".into())))
+    );
+}
+
+#[test]
+fn a_login_may_carry_the_previous_session() {
+    use auth_spec::template::Reference;
+    let s = load("login_carries_session.yaml");
+    let request = &s.login.request;
+    assert_eq!(request.headers[0].0, "X-Previous-Session");
+    assert!(matches!(
+        request.headers[0].1.sole_reference(),
+        Some(Reference::Response(_))
+    ));
+    assert_eq!(
+        request.query[0].1.sole_reference(),
+        Some(&Reference::AccessToken)
+    );
+    assert!(
+        request
+            .templates()
+            .iter()
+            .any(|t| t.sole_reference() == Some(&Reference::AccessToken))
+    );
+}

@@ -331,7 +331,11 @@ impl Authenticator {
         let of = entry.session.as_ref().map_or(0, |s| s.generation);
         entry.pending = Some(self.pending(Flow::Login, of));
         self.write_entry(entry, expected).await?;
-        match self.login(generation, last_login).await {
+        // The session this login replaces, as the store holds it under the lock.
+        match self
+            .login(generation, last_login, entry.session.as_ref())
+            .await
+        {
             Ok(renewed) => Ok(renewed),
             Err(Failed {
                 error,

@@ -117,11 +117,13 @@ impl Authenticator {
     }
 
     /// Sends the login. Not retried after a timeout: that login may have opened a session, and
-    /// a second one would open another.
+    /// a second one would open another. `previous` is the session it replaces, which the login's
+    /// templates may name (vendors that end it when the new login carries it).
     pub(super) async fn login(
         &self,
         generation: u64,
         last_login: &mut Option<Instant>,
+        previous: Option<&Session>,
     ) -> Result<Renewed, Failed> {
         let spec = &self.inner.spec;
         let endpoint = format!("login {}", spec.login.request.path);
@@ -129,7 +131,7 @@ impl Authenticator {
         async {
             let started = Instant::now();
             let prepared = self
-                .prepare(&spec.login.request, &endpoint, None)
+                .prepare_login(&endpoint, previous)
                 .map_err(Failed::answered)?;
             *last_login = Some(self.inner.clock.now());
             let sent = self.inner.clock.now();
@@ -179,7 +181,7 @@ impl Authenticator {
                         endpoint,
                         status: answer.status,
                         hint: self.credential_vars(),
-                        excerpt: self.excerpt(&answer.body, None),
+                        excerpt: self.excerpt(&answer.body, previous),
                     }));
                 }
                 return Err(Failed {
@@ -189,7 +191,7 @@ impl Authenticator {
                         endpoint,
                         status: answer.status,
                         detail: "the status is not a success".into(),
-                        excerpt: self.excerpt(&answer.body, None),
+                        excerpt: self.excerpt(&answer.body, previous),
                     },
                 });
             }
@@ -203,7 +205,7 @@ impl Authenticator {
                         &endpoint,
                         answer.status,
                         &e,
-                        self.excerpt(&answer.body, None),
+                        self.excerpt(&answer.body, previous),
                     ),
                 }
             })?;

@@ -31,7 +31,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_spec::ProviderSpec;
-use auth_spec::judge::{BodyCondition, BodyTest, Comparison, FailureMeaning};
+use auth_spec::judge::FailureMeaning;
+
+mod judged;
 use auth_spec::model::{
     Encoding, ExpirySource, RefreshTiming, Rotation, TokenResponse, Unit, ValueSource,
 };
@@ -41,6 +43,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper::{Request, Response, StatusCode};
+use judged::{failure_answer, satisfying};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -288,57 +291,6 @@ fn insert_header(response: &mut Response<Full<Bytes>>, name: &str, value: &str) 
 
 fn error(status: u16, message: &str) -> Response<Full<Bytes>> {
     json_response(status, &serde_json::json!({ "error": message }))
-}
-
-/// An answer that the condition matches: its first allowed status, and a body holding a value
-/// the comparison accepts (or the whole-body text).
-fn satisfying(condition: &BodyCondition, message: Option<&FieldPath>) -> Response<Full<Bytes>> {
-    let status = condition.status.first().copied().unwrap_or(200);
-    match &condition.test {
-        BodyTest::WholeBody(text) => {
-            let mut response = Response::new(Full::new(Bytes::from(text.clone())));
-            *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            response
-        }
-        BodyTest::Path { path, comparison } => {
-            // A string differs from every declared number and from any other string.
-            let different = |not: &[Value]| {
-                let mut text = "simulated-failure".to_owned();
-                while not.iter().any(|v| v.as_str() == Some(text.as_str())) {
-                    text.push('-');
-                }
-                Value::String(text)
-            };
-            let value = match comparison {
-                Comparison::Equals(v) => v.clone(),
-                Comparison::OneOf(vs) => vs.first().cloned().unwrap_or(Value::Null),
-                Comparison::NotEquals(v) => different(std::slice::from_ref(v)),
-                Comparison::NotOneOf(vs) => different(vs),
-            };
-            let mut body = Value::Object(serde_json::Map::new());
-            set_path(&mut body, path, value);
-            if let Some(message) = message {
-                set_path(
-                    &mut body,
-                    message,
-                    Value::from("simulated by auth-cli mock"),
-                );
-            }
-            json_response(status, &body)
-        }
-    }
-}
-
-/// The spec's own way of saying `means` for this endpoint, if it declares one.
-fn failure_answer(
-    endpoint: &auth_spec::model::Endpoint,
-    means: FailureMeaning,
-) -> Option<Response<Full<Bytes>>> {
-    endpoint
-        .failures
-        .iter()
-        .find(|rule| rule.means == means)
-        .map(|rule| satisfying(&rule.when, rule.message.as_ref()))
 }
 
 /// Sets `value` at `path` in `doc`, creating objects on the way.

@@ -2,7 +2,13 @@
 //! `tests/store_contract.rs`): private modes, atomic replacement, entries independent of each
 //! other, unknown fields kept, nothing written that cannot be read back, symlinks and FIFOs.
 
+use std::time::UNIX_EPOCH;
+
+use auth_spec::extract::SecretJson;
+use secrecy::{ExposeSecret, SecretString};
+
 use super::*;
+use crate::session::{Flow, Session};
 
 fn session(generation: u64) -> Session {
     Session {

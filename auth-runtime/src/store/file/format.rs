@@ -77,12 +77,10 @@ pub(super) fn from_ms(ms: u64, field: &str) -> Result<SystemTime, String> {
         .ok_or_else(|| format!("`{field}` is out of range"))
 }
 
-/// Whether a stored token could be sent in a header (the file is untrusted input).
-pub(super) fn header_safe(token: &str) -> bool {
-    !token.is_empty()
-        && token
-            .bytes()
-            .all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
+/// Whether a stored token could be sent in a header (the file is untrusted input): the same
+/// rule as for tokens in a vendor's answer.
+fn header_safe(token: &str) -> bool {
+    !token.is_empty() && auth_spec::extract::header_value_problem(token).is_none()
 }
 
 pub(super) fn counter(value: u64, field: &str) -> Result<u64, String> {

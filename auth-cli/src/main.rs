@@ -26,7 +26,9 @@ const EXIT_CODES: &str = "Exit codes:
   2  usage or spec error (bad arguments, invalid spec, missing credential or base URL)
   3  the vendor rejected the credentials
   4  the vendor failed: unreachable, an error, or an answer the spec does not describe
-  5  `request`: the API answered with an HTTP error status (4xx/5xx); its body is printed";
+  5  `request`: the API answered with an HTTP error status (4xx/5xx); its body is printed
+  6  a login is not allowed yet (the spec's login_limit is spent, or min_login_interval asks
+     for a longer wait than --max-login-wait); the message says when it is";
 
 /// A valid token for any shell script, from declarative vendor specs.
 #[derive(Parser, Debug)]
@@ -55,6 +57,10 @@ struct Cli {
     /// (a valid stored token never waits).
     #[arg(long, global = true, env = "AUTH_CLI_LOCK_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
     lock_timeout: Option<Duration>,
+    /// How long a login may wait for the spec's `min_login_interval` (default 10s); a longer
+    /// wait, or a spent `login_limit`, exits 6 at once saying when the next login is allowed.
+    #[arg(long, global = true, env = "AUTH_CLI_MAX_LOGIN_WAIT", value_name = "DURATION", value_parser = parse_duration)]
+    max_login_wait: Option<Duration>,
 
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
@@ -175,6 +181,7 @@ impl From<AuthError> for Failure {
             | AuthError::Config(_)
             | AuthError::MissingValue { .. } => 2,
             AuthError::Store(_) => 1,
+            AuthError::LoginNotAllowedYet { .. } => 6,
             _ => 4,
         };
         Self {
@@ -278,6 +285,9 @@ fn engine_allowing(
     }
     if let Some(url) = &cli.base_url {
         builder = builder.base_url(url.clone());
+    }
+    if let Some(wait) = cli.max_login_wait {
+        builder = builder.max_login_wait(wait);
     }
     if let Some(wait) = cli.lock_timeout {
         builder = builder.lock_wait(wait);

@@ -66,6 +66,8 @@ struct Inner {
     closing: AtomicBool,
     /// How long a renewal waits for the store's lock.
     lock_wait: Duration,
+    /// How long a login may wait for `min_login_interval` before failing instead.
+    max_login_wait: Duration,
     /// The answer paths later requests name; only those are kept in the session.
     kept_paths: Vec<auth_spec::path::FieldPath>,
 }
@@ -84,7 +86,11 @@ pub struct AuthenticatorBuilder {
     clock: Arc<dyn Clock>,
     retry: Option<Retry>,
     lock_wait: Duration,
+    max_login_wait: Duration,
 }
+
+/// How long a login waits for the spec's `min_login_interval` by default.
+pub const DEFAULT_MAX_LOGIN_WAIT: Duration = Duration::from_secs(10);
 
 impl AuthenticatorBuilder {
     /// How long a renewal waits for another holder of the session's lock in the store (another
@@ -93,6 +99,15 @@ impl AuthenticatorBuilder {
     /// [`crate::store::DEFAULT_LOCK_WAIT`]). A valid cached or stored token never waits.
     pub fn lock_wait(mut self, wait: Duration) -> Self {
         self.lock_wait = wait;
+        self
+    }
+
+    /// How long a login may wait for the spec's `min_login_interval` (default
+    /// [`DEFAULT_MAX_LOGIN_WAIT`]); a longer wait fails at once with
+    /// [`AuthError::LoginNotAllowedYet`], which says when the next login is allowed. A spent
+    /// `login_limit` never waits.
+    pub fn max_login_wait(mut self, wait: Duration) -> Self {
+        self.max_login_wait = wait;
         self
     }
 
@@ -226,6 +241,7 @@ impl AuthenticatorBuilder {
                 background: AtomicBool::new(false),
                 closing: AtomicBool::new(false),
                 lock_wait: self.lock_wait,
+                max_login_wait: self.max_login_wait,
                 kept_paths,
             }),
         })
@@ -361,6 +377,7 @@ impl Authenticator {
             clock: Arc::new(SystemClock),
             retry: None,
             lock_wait: crate::store::DEFAULT_LOCK_WAIT,
+            max_login_wait: DEFAULT_MAX_LOGIN_WAIT,
         }
     }
 
@@ -533,13 +550,32 @@ impl Authenticator {
         prepared: &request::Prepared,
         scope: RetryScope,
     ) -> Result<auth_spec::extract::Answer, SendFailure> {
+        let mut sent = 0;
+        self.send_counted(prepared, scope, self.inner.retry.max_attempts, &mut sent)
+            .await
+    }
+
+    /// Sends with at most `max_attempts` attempts (a login budget may allow fewer than the
+    /// retry policy); `sent` says how many were made.
+    async fn send_counted(
+        &self,
+        prepared: &request::Prepared,
+        scope: RetryScope,
+        max_attempts: u32,
+        sent: &mut u32,
+    ) -> Result<auth_spec::extract::Answer, SendFailure> {
+        let retry = auth_spec::model::Retry {
+            max_attempts: max_attempts.clamp(1, self.inner.retry.max_attempts.max(1)),
+            ..self.inner.retry
+        };
         request::send(
             &self.inner.http,
             prepared,
-            &self.inner.retry,
+            &retry,
             scope,
             &*self.inner.clock,
             self.inner.spec.policy.max_answer_bytes,
+            sent,
         )
         .await
     }
@@ -813,7 +849,7 @@ impl Authenticator {
                 Err(e) => result = Err(e),
             }
         }
-        self.inner.store.remove(&self.inner.key).await?;
+        self.forget_session().await?;
         self.inner.current.store(None);
         self.inner.landed.send_modify(|landing| {
             landing.seq += 1;

@@ -181,16 +181,21 @@ pub enum AuthError {
     /// The token store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// Logins are spaced out (`min_login_interval`) and the next one is not allowed yet.
+    /// A login is not allowed yet: the spec's `login_limit` is spent, or `min_login_interval`
+    /// asks for a longer wait than the engine may wait (`max_login_wait`). Nothing was sent.
     #[error(
-        "{provider}: the vendor allows a login every {interval:?}; the next is possible in {wait:?}"
+        "{provider}: {rule}; the next login is allowed at {} (in {})",
+        humantime::format_rfc3339_seconds(*.next_allowed_at),
+        humantime::format_duration(std::time::Duration::from_secs(.wait.as_secs().max(1)))
     )]
-    LoginThrottled {
+    LoginNotAllowedYet {
         /// Provider name.
         provider: String,
-        /// The declared interval.
-        interval: Duration,
-        /// How long until the next login is allowed.
+        /// The rule that holds the login back.
+        rule: crate::limits::Rule,
+        /// When the next login is allowed.
+        next_allowed_at: std::time::SystemTime,
+        /// How long that is from now.
         wait: Duration,
     },
 }

@@ -30,6 +30,7 @@ pub mod engine;
 pub mod error;
 pub mod http;
 pub(crate) mod kept;
+pub mod limits;
 pub mod middleware;
 #[cfg(feature = "mock")]
 pub mod mock;

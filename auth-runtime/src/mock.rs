@@ -17,6 +17,9 @@
 //! - sessions end after `session_ttl` (or on `POST /__end_session`): refreshes are rejected;
 //! - a login that carries an earlier session's access token (the spec's login names
 //!   `${session.access_token}`) ends that session, as single-session vendors do;
+//! - `login_limit` and `min_login_interval`: a login request past the budget, or sooner than
+//!   the interval after the last one, is answered 429 with `Retry-After` (every login request
+//!   counts, whatever its outcome, as vendors count them);
 //! - `GET /__protected` (any method) needs the token as `usage` sends it, and answers an expired
 //!   or revoked token with the spec's expired-token signal.
 //!
@@ -103,6 +106,9 @@ pub struct MockStats {
     /// Sessions ended by a login that carried their access token (specs whose login names
     /// `${session.access_token}`).
     pub sessions_replaced: u64,
+    /// Login requests refused with 429 because they broke the spec's `login_limit` or
+    /// `min_login_interval`.
+    pub logins_over_limit: u64,
 }
 
 struct AccessState {
@@ -129,6 +135,8 @@ struct Inner {
     access: HashMap<String, AccessState>,
     refresh: HashMap<String, RefreshState>,
     stats: MockStats,
+    /// When login requests arrived, for `login_limit` and `min_login_interval`.
+    login_requests: Vec<SystemTime>,
 }
 
 struct State {
@@ -541,6 +549,15 @@ impl State {
 
     fn login(&self, seen: &Seen) -> Response<Full<Bytes>> {
         let spec = &self.spec;
+        if let Some(wait) = self.over_login_limit() {
+            let mut response = error(429, "too many login requests");
+            insert_header(
+                &mut response,
+                "retry-after",
+                &wait.as_secs().max(1).to_string(),
+            );
+            return response;
+        }
         let rejected = spec
             .policy
             .credentials_rejected_status
@@ -602,6 +619,50 @@ impl State {
             .as_ref()
             .map(|_| self.new_refresh_token(&mut inner, session, &spec.login.response));
         self.issue(&mut inner, session, &spec.login.response, refresh)
+    }
+
+    /// Counts a login request; says how long to wait when it breaks the spec's budget or
+    /// spacing (then it is refused, and still counted: vendors count what they receive).
+    fn over_login_limit(&self) -> Option<Duration> {
+        let policy = &self.spec.policy;
+        if policy.login_limit.is_none() && policy.min_login_interval.is_none() {
+            return None;
+        }
+        let now = SystemTime::now();
+        let mut inner = self.lock();
+        let ago = |t: &SystemTime| now.duration_since(*t).unwrap_or_default();
+        let mut wait = None;
+        if let Some(interval) = policy.min_login_interval
+            && let Some(last) = inner.login_requests.iter().map(ago).min()
+            && last < interval
+        {
+            wait = Some(interval - last);
+        }
+        if let Some(limit) = policy.login_limit {
+            let mut in_window: Vec<Duration> = inner
+                .login_requests
+                .iter()
+                .map(ago)
+                .filter(|a| *a < limit.per)
+                .collect();
+            if in_window.len() >= limit.requests as usize {
+                in_window.sort_unstable_by(|a, b| b.cmp(a));
+                wait = Some(limit.per - in_window[0]);
+            }
+        }
+        let keep = policy
+            .login_limit
+            .map(|l| l.per)
+            .into_iter()
+            .chain(policy.min_login_interval)
+            .max()
+            .unwrap_or_default();
+        inner.login_requests.retain(|t| ago(t) < keep);
+        inner.login_requests.push(now);
+        if wait.is_some() {
+            inner.stats.logins_over_limit += 1;
+        }
+        wait
     }
 
     /// When `session` ends as the answers state it: its login plus `session_ttl`, or a year.

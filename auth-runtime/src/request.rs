@@ -430,6 +430,7 @@ pub(crate) enum RetryScope {
 }
 
 /// Sends with retries. Returns the first non-transient answer (any status), or why it gave up.
+/// `sent` counts the attempts made (each may have reached the vendor), for login budgets.
 pub(crate) async fn send(
     client: &reqwest::Client,
     prepared: &Prepared,
@@ -437,12 +438,14 @@ pub(crate) async fn send(
     scope: RetryScope,
     clock: &dyn Clock,
     limit: u64,
+    sent: &mut u32,
 ) -> Result<Answer, SendFailure> {
     let mut attempt = 0;
     // Whether an earlier attempt may have reached the vendor.
     let mut processed_before = false;
     loop {
         attempt += 1;
+        *sent = attempt;
         let last_attempt = attempt >= retry.max_attempts;
         let (last, wait, maybe_processed) = match prepared.build(client).send().await {
             Ok(response) => {

@@ -84,6 +84,11 @@ async fn compare_and_set_is_on_the_revision_and_entries_round_trip() {
             session: Some(session(1, "r-1", false)),
             pending: Some(pending),
             abandoned_login: None,
+            // Login budgets are counted in the store: the request times survive a round trip.
+            login_requests: vec![
+                SystemTime::UNIX_EPOCH + Duration::from_millis(1_767_225_600_000),
+                SystemTime::UNIX_EPOCH + Duration::from_millis(1_767_225_601_500),
+            ],
         };
         store
             .compare_and_set("k", None, &first)
@@ -99,6 +104,7 @@ async fn compare_and_set_is_on_the_revision_and_entries_round_trip() {
         let loaded = store.load("k").await.expect("load").expect("entry");
         assert_eq!(loaded.revision, 1, "{name}");
         assert_eq!(loaded.pending, Some(pending), "{name}");
+        assert_eq!(loaded.login_requests, first.login_requests, "{name}");
         let s = loaded.session.expect("session");
         assert_eq!(
             s.refresh_token.map(|t| t.expose_secret().to_owned()),
@@ -216,6 +222,7 @@ async fn a_refresh_recorded_by_a_holder_that_is_gone_is_never_sent_again() {
                 generation: 1,
             }),
             abandoned_login: None,
+            login_requests: Vec::new(),
         };
         store
             .compare_and_set(probe.store_key(), None, &entry)

@@ -16,6 +16,7 @@ use crate::extract::{Answer, Parsed};
 use crate::judge::{BodyCondition, FailureRule};
 
 mod failures;
+mod limits;
 use crate::model::*;
 use crate::node::Node;
 use crate::path::FieldPath;
@@ -1514,6 +1515,7 @@ impl<'a> Lowerer<'a> {
             Some(size) => self.answer_size(size),
             None => Policy::DEFAULT_MAX_ANSWER_BYTES,
         };
+        let login_limit = p.login_limit.as_ref().and_then(|l| self.login_limit(l));
         (self.diags.len() == before).then_some(Policy {
             refresh,
             margin,
@@ -1524,6 +1526,7 @@ impl<'a> Lowerer<'a> {
             retry,
             min_login_interval,
             max_answer_bytes,
+            login_limit,
         })
     }
 

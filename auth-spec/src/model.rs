@@ -386,6 +386,25 @@ pub struct Policy {
     pub min_login_interval: Option<Duration>,
     /// The largest token answer read, in bytes (`max_answer_size`, default 1 MiB).
     pub max_answer_bytes: u64,
+    /// A budget of login requests in a sliding window (`login_limit`).
+    pub login_limit: Option<LoginLimit>,
+}
+
+/// At most `requests` login requests in any window of length `per` ("20 token requests per
+/// hour"). Every request sent counts, retries included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LoginLimit {
+    /// Requests allowed in one window, at least 1.
+    pub requests: u32,
+    /// The window's length, more than zero.
+    pub per: Duration,
+}
+
+impl LoginLimit {
+    /// The most requests a budget may allow per window; the store keeps one record per request.
+    pub const MAX_REQUESTS: u32 = 10_000;
+    /// The longest window a budget may have: 31 days.
+    pub const MAX_WINDOW: Duration = Duration::from_secs(31 * 86_400);
 }
 
 impl Policy {

@@ -479,6 +479,25 @@ pub struct RawPolicy {
     #[serde(default)]
     #[schemars(with = "Option<RawSize>")]
     pub max_answer_size: Option<SpannedString>,
+    /// A budget of login requests in a sliding window, e.g. `{ requests: 20, per: 1h }` for
+    /// "20 token requests per hour". Counted in the session store, so that every process
+    /// sharing it shares the budget; retries count. When it is spent, a login fails at once
+    /// saying when the next one is allowed.
+    #[serde(default)]
+    #[schemars(with = "Option<RawLoginLimit>")]
+    pub login_limit: Option<Spanned<RawLoginLimit>>,
+}
+
+/// `login_limit`: at most `requests` login requests in any window of length `per`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct RawLoginLimit {
+    /// How many login requests (attempts, retries included) the window allows, at least 1.
+    #[schemars(with = "u32")]
+    pub requests: Spanned<u32>,
+    /// The window, e.g. `1h`, `24h`, `10m`.
+    #[schemars(with = "String")]
+    pub per: SpannedString,
 }
 
 /// A size: a number of bytes, or a number with a unit such as `64KiB` or `1MiB`.

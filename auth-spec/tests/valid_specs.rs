@@ -272,3 +272,17 @@ fn a_login_may_carry_the_previous_session() {
             .any(|t| t.sole_reference() == Some(&Reference::AccessToken))
     );
 }
+
+#[test]
+fn login_budgets_and_spacing() {
+    // "at most 20 token requests per hour and must wait 5 seconds between two of them"
+    let s = load("login_limit.yaml");
+    assert_eq!(
+        s.policy.login_limit,
+        Some(auth_spec::model::LoginLimit {
+            requests: 20,
+            per: Duration::from_secs(3600),
+        })
+    );
+    assert_eq!(s.policy.min_login_interval, Some(Duration::from_secs(5)));
+}

@@ -16,6 +16,7 @@ use auth_spec::model::Rotation;
 use super::flows::{Failed, RefreshFailure, Renewed};
 use super::{Authenticator, Landing};
 use crate::error::{AuthError, StoreError};
+use crate::limits;
 use crate::policy::Action;
 use crate::session::{AccessToken, Current, Flow, Session};
 use crate::store::{Entry, MAX_REVISION, Pending};
@@ -327,26 +328,52 @@ impl Authenticator {
         last_login: &mut Option<Instant>,
         stored_login: Option<SystemTime>,
     ) -> Result<Renewed, AuthError> {
-        self.space_logins(*last_login, stored_login).await?;
+        let policy = &self.inner.spec.policy;
+        let attempts = self
+            .allow_login(&entry.login_requests, stored_login, *last_login)
+            .await?;
+        // Every attempt the login may make is recorded before it is sent, and corrected to
+        // the attempts made afterwards: a process that dies mid-login has used them all.
+        let now = self.inner.clock.wall();
+        limits::prune(policy, now, &mut entry.login_requests);
+        let before = entry.login_requests.len();
+        if limits::kept_for(policy).is_some() {
+            entry
+                .login_requests
+                .extend(std::iter::repeat_n(now, attempts as usize));
+        }
         let of = entry.session.as_ref().map_or(0, |s| s.generation);
         entry.pending = Some(self.pending(Flow::Login, of));
         self.write_entry(entry, expected).await?;
         // The session this login replaces, as the store holds it under the lock.
-        match self
-            .login(generation, last_login, entry.session.as_ref())
-            .await
-        {
+        let previous = entry.session.clone();
+        let mut sent = 0;
+        let result = self
+            .login(
+                generation,
+                last_login,
+                previous.as_ref(),
+                attempts,
+                &mut sent,
+            )
+            .await;
+        if limits::kept_for(policy).is_some() {
+            entry.login_requests.truncate(before + sent.max(1) as usize);
+        }
+        match result {
+            // The caller writes the new session, with the corrected record.
             Ok(renewed) => Ok(renewed),
             Err(Failed {
                 error,
                 maybe_processed,
             }) => {
-                // The vendor answered: no session was opened, so the record goes.
+                // The vendor answered: no session was opened, so the record goes. Otherwise
+                // it stays, for the next process to find; the request count is corrected.
                 if !maybe_processed {
                     entry.pending = None;
-                    if let Err(e) = self.write_entry(entry, expected).await {
-                        tracing::warn!(provider = %self.inner.spec.name, error = %e, "could not clear the login record");
-                    }
+                }
+                if let Err(e) = self.write_entry(entry, expected).await {
+                    tracing::warn!(provider = %self.inner.spec.name, error = %e, "could not update the login record");
                 }
                 Err(error)
             }
@@ -432,6 +459,31 @@ impl Authenticator {
                 Ok(None)
             }
             Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Forgets the session (logout), keeping the login request times that a `login_limit` or
+    /// `min_login_interval` still counts: logging out does not reset the vendor's budget.
+    /// Called with the store's lock held.
+    pub(super) async fn forget_session(&self) -> Result<(), AuthError> {
+        let policy = &self.inner.spec.policy;
+        let loaded = self.load_entry().await?;
+        let mut requests = loaded
+            .as_ref()
+            .map(|e| e.login_requests.clone())
+            .unwrap_or_default();
+        limits::prune(policy, self.inner.clock.wall(), &mut requests);
+        match loaded {
+            Some(old) if !requests.is_empty() => {
+                let mut expected = Some(old.revision);
+                let mut entry = Entry {
+                    revision: old.revision,
+                    login_requests: requests,
+                    ..Entry::default()
+                };
+                self.write_entry(&mut entry, &mut expected).await
+            }
+            _ => Ok(self.inner.store.remove(&self.inner.key).await?),
         }
     }
 

@@ -12,6 +12,7 @@ use tracing::Instrument as _;
 use super::Authenticator;
 use crate::clock::instant_for;
 use crate::error::AuthError;
+use crate::limits::{self, Allowance, Rule};
 use crate::policy;
 use crate::request::{self, RetryScope};
 use crate::session::{Current, Flow, Session};
@@ -52,41 +53,50 @@ pub(super) struct Renewed {
 }
 
 impl Authenticator {
-    /// Waits as long as `min_login_interval` asks since the last login (this engine's or the
-    /// stored session's); refuses when that is longer than a caller should wait.
-    pub(super) async fn space_logins(
+    /// How many requests the next login may make, waiting first when `min_login_interval`
+    /// asks for no longer than `max_login_wait`; otherwise (or when `login_limit` is spent) a
+    /// typed error saying when. `recorded` are the login request times in the store;
+    /// `stored_login` (the stored session's login) and the engine's own last login count for
+    /// spacing too, for stores that could not or did not record requests.
+    pub(super) async fn allow_login(
         &self,
-        last_login: Option<Instant>,
+        recorded: &[SystemTime],
         stored_login: Option<SystemTime>,
-    ) -> Result<(), AuthError> {
+        last_login: Option<Instant>,
+    ) -> Result<u32, AuthError> {
         let spec = &self.inner.spec;
-        let Some(interval) = spec.policy.min_login_interval else {
-            return Ok(());
-        };
-        let now = self.inner.clock.now();
-        let since_mine = last_login.map(|t| now.saturating_duration_since(t));
-        let since_stored = stored_login.map(|t| {
-            self.inner
-                .clock
-                .wall()
-                .duration_since(t)
-                .unwrap_or_default()
-        });
-        if let Some(since) = since_mine.into_iter().chain(since_stored).min()
-            && since < interval
-        {
-            let wait = interval - since;
-            if wait > Duration::from_secs(10) {
-                return Err(AuthError::LoginThrottled {
+        let mut waited = false;
+        loop {
+            let wall = self.inner.clock.wall();
+            let mine = last_login.and_then(|t| {
+                wall.checked_sub(self.inner.clock.now().saturating_duration_since(t))
+            });
+            let last = stored_login.into_iter().chain(mine).max();
+            let allowance = limits::allowance(
+                &spec.policy,
+                wall,
+                recorded,
+                last,
+                self.inner.retry.max_attempts,
+            );
+            let (at, rule) = match allowance {
+                Allowance::Now { attempts } => return Ok(attempts),
+                Allowance::NotBefore { at, rule } => (at, rule),
+            };
+            let wait = at.duration_since(wall).unwrap_or_default();
+            // Spacing is waited for once, briefly; a spent budget fails at once.
+            if waited || !matches!(rule, Rule::Spacing(_)) || wait > self.inner.max_login_wait {
+                return Err(AuthError::LoginNotAllowedYet {
                     provider: spec.name.clone(),
-                    interval,
+                    rule,
+                    next_allowed_at: at,
                     wait,
                 });
             }
             tracing::debug!(provider = %spec.name, wait_ms = wait.as_millis() as u64, "spacing logins");
             self.inner.clock.sleep(wait).await;
+            waited = true;
         }
-        Ok(())
     }
 
     /// The environment variables of the credentials, for "check ..." hints.
@@ -101,14 +111,17 @@ impl Authenticator {
         vars.join(", ")
     }
 
-    /// Sends a token request; a failure says whether the vendor may have acted on it.
+    /// Sends a token request with at most `max_attempts` attempts (`sent` counts them); a
+    /// failure says whether the vendor may have acted on it.
     async fn send_tracked(
         &self,
         prepared: &request::Prepared,
         endpoint: &str,
         scope: RetryScope,
+        max_attempts: u32,
+        sent: &mut u32,
     ) -> Result<Answer, Failed> {
-        self.send_raw(prepared, scope)
+        self.send_counted(prepared, scope, max_attempts, sent)
             .await
             .map_err(|failure| Failed {
                 maybe_processed: failure.maybe_processed(),
@@ -118,12 +131,15 @@ impl Authenticator {
 
     /// Sends the login. Not retried after a timeout: that login may have opened a session, and
     /// a second one would open another. `previous` is the session it replaces, which the login's
-    /// templates may name (vendors that end it when the new login carries it).
+    /// templates may name (vendors that end it when the new login carries it). At most
+    /// `max_attempts` requests are sent (a login budget may allow fewer); `requests` counts them.
     pub(super) async fn login(
         &self,
         generation: u64,
         last_login: &mut Option<Instant>,
         previous: Option<&Session>,
+        max_attempts: u32,
+        requests: &mut u32,
     ) -> Result<Renewed, Failed> {
         let spec = &self.inner.spec;
         let endpoint = format!("login {}", spec.login.request.path);
@@ -137,7 +153,13 @@ impl Authenticator {
             let sent = self.inner.clock.now();
             let sent_wall = self.inner.clock.wall();
             let result = self
-                .send_tracked(&prepared, &endpoint, RetryScope::Answered)
+                .send_tracked(
+                    &prepared,
+                    &endpoint,
+                    RetryScope::Answered,
+                    max_attempts,
+                    requests,
+                )
                 .await;
             let span = tracing::Span::current();
             span.record("duration_ms", started.elapsed().as_millis() as u64);
@@ -242,7 +264,16 @@ impl Authenticator {
                 Rotation::Rotates => RetryScope::NotProcessed,
                 Rotation::Reusable => RetryScope::Transient,
             };
-            let result = self.send_tracked(&prepared, &endpoint, scope).await;
+            let mut attempts = 0;
+            let result = self
+                .send_tracked(
+                    &prepared,
+                    &endpoint,
+                    scope,
+                    self.inner.retry.max_attempts,
+                    &mut attempts,
+                )
+                .await;
             let span = tracing::Span::current();
             span.record("duration_ms", started.elapsed().as_millis() as u64);
             let answer = match result {

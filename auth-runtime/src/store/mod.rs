@@ -49,6 +49,10 @@ pub struct Entry {
     /// A login whose process ended before recording its outcome: the vendor may hold a session
     /// from it. Kept until logout, so that `status` can say so.
     pub abandoned_login: Option<Pending>,
+    /// When login requests were sent (recorded before sending, one per attempt), for the
+    /// spec's `login_limit` and `min_login_interval`; kept for their longest window, across
+    /// logouts, so that every process sharing the store shares the budget.
+    pub login_requests: Vec<SystemTime>,
 }
 
 /// A renewal recorded before it was sent.

@@ -39,7 +39,12 @@ pub(super) struct StoredEntry {
     pending: Option<StoredPending>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     abandoned_login: Option<StoredPending>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    login_requests_ms: Vec<u64>,
 }
+
+/// The most login request times an entry may hold: a budget's largest count, and some room.
+const MAX_LOGIN_REQUESTS: usize = auth_spec::model::LoginLimit::MAX_REQUESTS as usize + 16;
 
 /// The names of [`StoredEntry`]'s fields: anything else in an entry is kept as it is.
 pub(super) const ENTRY_FIELDS: &[&str] = &[
@@ -55,6 +60,7 @@ pub(super) const ENTRY_FIELDS: &[&str] = &[
     "last_flow_refresh",
     "pending",
     "abandoned_login",
+    "login_requests_ms",
 ];
 
 #[derive(Serialize, Deserialize)]
@@ -102,6 +108,7 @@ impl From<&Entry> for StoredEntry {
             revision: Some(entry.revision),
             pending: entry.pending.as_ref().map(pending),
             abandoned_login: entry.abandoned_login.as_ref().map(pending),
+            login_requests_ms: entry.login_requests.iter().copied().map(to_ms).collect(),
             ..StoredEntry::default()
         };
         if let Some(s) = &entry.session {
@@ -176,6 +183,14 @@ impl StoredEntry {
                 })
             }
         };
+        if self.login_requests_ms.len() > MAX_LOGIN_REQUESTS {
+            return Err("`login_requests_ms` has too many entries".into());
+        }
+        let login_requests = self
+            .login_requests_ms
+            .iter()
+            .map(|ms| from_ms(*ms, "login_requests_ms"))
+            .collect::<Result<Vec<_>, _>>()?;
         let generation = session.as_ref().map_or(0, |s| s.generation);
         let revision = counter(self.revision.unwrap_or(generation), "revision")?.max(generation);
         Ok(Entry {
@@ -183,6 +198,7 @@ impl StoredEntry {
             session,
             pending: self.pending.map(pending).transpose()?,
             abandoned_login: self.abandoned_login.map(pending).transpose()?,
+            login_requests,
         })
     }
 }

@@ -62,6 +62,15 @@ struct Cli {
     #[arg(long, global = true, env = "AUTH_CLI_MAX_LOGIN_WAIT", value_name = "DURATION", value_parser = parse_duration)]
     max_login_wait: Option<Duration>,
 
+    /// For a spec with `usage: unknown`: the header that carries the token on API calls, e.g.
+    /// 'Authorization: Bearer ${session.access_token}' (repeatable; used by `header`, `request`).
+    #[arg(long = "token-header", global = true, value_name = "NAME: TEMPLATE")]
+    token_headers: Vec<String>,
+
+    /// For endpoints with `encoding: unknown`: send their bodies as `json` or `form`.
+    #[arg(long, global = true, value_enum, value_name = "ENCODING")]
+    body_encoding: Option<BodyEncoding>,
+
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -70,6 +79,15 @@ struct Cli {
     /// secrets. RUST_LOG, when set, chooses what is logged instead (e.g. RUST_LOG=auth_runtime=trace).
     #[arg(long, short, global = true)]
     verbose: bool,
+}
+
+/// `--body-encoding`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum BodyEncoding {
+    /// `application/json`.
+    Json,
+    /// `application/x-www-form-urlencoded`.
+    Form,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -179,7 +197,8 @@ impl From<AuthError> for Failure {
             | AuthError::TokenOriginRefused { .. }
             | AuthError::MissingBaseUrl { .. }
             | AuthError::Config(_)
-            | AuthError::MissingValue { .. } => 2,
+            | AuthError::MissingValue { .. }
+            | AuthError::NotInDocument { .. } => 2,
             AuthError::Store(_) => 1,
             AuthError::LoginNotAllowedYet { .. } => 6,
             _ => 4,
@@ -288,6 +307,20 @@ fn engine_allowing(
     }
     if let Some(wait) = cli.max_login_wait {
         builder = builder.max_login_wait(wait);
+    }
+    for header in &cli.token_headers {
+        let Some((name, template)) = header.split_once(':') else {
+            return Err(Failure::usage(format!(
+                "--token-header takes \"NAME: TEMPLATE\", e.g. 'Authorization: Bearer ${{session.access_token}}', not `{header}`"
+            )));
+        };
+        builder = builder.token_header(name.trim(), template.trim());
+    }
+    if let Some(encoding) = cli.body_encoding {
+        builder = builder.body_encoding(match encoding {
+            BodyEncoding::Json => auth_spec::model::Encoding::Json,
+            BodyEncoding::Form => auth_spec::model::Encoding::Form,
+        });
     }
     if let Some(wait) = cli.lock_timeout {
         builder = builder.lock_wait(wait);
@@ -573,6 +606,8 @@ fn validate(cli: &Cli, paths: &[PathBuf]) -> Result<ExitCode, Failure> {
 
 async fn header(cli: &Cli, provider: &str) -> Result<ExitCode, Failure> {
     let auth = engine(cli, find(cli, provider)?)?;
+    // Before any login: the header may be what the document leaves out.
+    auth.check_usage()?;
     let token = auth.renew_if_due().await?;
     // The spec's `usage` is the one source of truth: apply it to a blank request and read it back.
     let mut probe = auth_runtime::reqwest::Request::new(
@@ -779,6 +814,7 @@ async fn request(cli: &Cli, provider: &str, target: &Target<'_>) -> Result<ExitC
         .map_err(|_| Failure::usage(format!("`{method}` is not an HTTP method")))?;
     let auth = engine_allowing(cli, find(cli, provider)?, target.allow_origins)?;
     let url = target_url(auth.base_url(), &path)?;
+    auth.check_usage()?;
     // A renewal that is due happens before the request, in the foreground.
     auth.renew_if_due().await?;
     // The token rides on the request's headers: a redirect to another origin is not followed

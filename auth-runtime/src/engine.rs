@@ -32,6 +32,7 @@ use crate::store::{MemoryStore, Pending, TokenStore};
 
 mod flight;
 mod flows;
+mod unknown;
 
 /// Gets and keeps valid tokens for one provider, as its spec says.
 ///
@@ -87,6 +88,7 @@ pub struct AuthenticatorBuilder {
     retry: Option<Retry>,
     lock_wait: Duration,
     max_login_wait: Duration,
+    supplied: unknown::Supplied,
 }
 
 /// How long a login waits for the spec's `min_login_interval` by default.
@@ -108,6 +110,26 @@ impl AuthenticatorBuilder {
     /// `login_limit` never waits.
     pub fn max_login_wait(mut self, wait: Duration) -> Self {
         self.max_login_wait = wait;
+        self
+    }
+
+    /// For a spec with `usage: unknown` (the vendor's document does not say how the token is
+    /// sent): puts the token on API calls in this header, a template such as
+    /// `Bearer ${session.access_token}` (it may also name the spec's credentials). Repeatable.
+    /// [`Self::build`] refuses it for a spec that states its `usage`.
+    pub fn token_header(mut self, name: impl Into<String>, template: impl Into<String>) -> Self {
+        self.supplied
+            .token_headers
+            .push((name.into(), template.into()));
+        self
+    }
+
+    /// For endpoints with `encoding: unknown` (the vendor's document does not say how the
+    /// body is encoded): sends their bodies as [`auth_spec::model::Encoding::Json`] or
+    /// [`auth_spec::model::Encoding::Form`]. [`Self::build`] refuses it when no endpoint
+    /// leaves the encoding unknown.
+    pub fn body_encoding(mut self, encoding: auth_spec::model::Encoding) -> Self {
+        self.supplied.body_encoding = Some(encoding);
         self
     }
 
@@ -178,7 +200,7 @@ impl AuthenticatorBuilder {
 
     /// Checks the configuration and builds the engine.
     pub fn build(self) -> Result<Authenticator, AuthError> {
-        let spec = self.spec;
+        let spec = unknown::resolve(self.spec, self.supplied)?;
         self.credentials.check(&spec)?;
         let environment = match self.environment {
             Some(name) => spec
@@ -378,6 +400,7 @@ impl Authenticator {
             retry: None,
             lock_wait: crate::store::DEFAULT_LOCK_WAIT,
             max_login_wait: DEFAULT_MAX_LOGIN_WAIT,
+            supplied: unknown::Supplied::default(),
         }
     }
 
@@ -519,6 +542,10 @@ impl Authenticator {
         name: &str,
         ctx: TemplateContext<'_>,
     ) -> Result<request::Prepared, AuthError> {
+        if endpoint.encoding == auth_spec::model::Encoding::Unknown {
+            let which = name.split_whitespace().next().unwrap_or(name);
+            return Err(unknown::encoding_unknown(&self.inner.spec, which));
+        }
         request::prepare(&self.inner.base_url, endpoint, &ctx).map_err(|unfilled| match unfilled {
             request::Unfilled::Missing(reference) => AuthError::MissingValue {
                 provider: self.inner.spec.name.clone(),
@@ -617,6 +644,16 @@ impl Authenticator {
         }
     }
 
+    /// Whether this engine knows how the token is sent on API calls: [`AuthError::NotInDocument`]
+    /// for a spec with `usage: unknown` when no [`AuthenticatorBuilder::token_header`] was given.
+    /// Lets a caller find out before any login.
+    pub fn check_usage(&self) -> Result<(), AuthError> {
+        if self.inner.spec.usage.unknown {
+            return Err(unknown::usage_unknown(&self.inner.spec));
+        }
+        Ok(())
+    }
+
     /// Puts the token on an outgoing request as the spec's `usage` says (headers, query).
     ///
     /// Only on a request to the base URL's origin or one allowed with
@@ -628,6 +665,9 @@ impl Authenticator {
         request: &mut reqwest::Request,
     ) -> Result<(), AuthError> {
         self.check_destination(request.url())?;
+        if self.inner.spec.usage.unknown {
+            return Err(unknown::usage_unknown(&self.inner.spec));
+        }
         let rendered = match token.0.usage.get() {
             Some(rendered) => rendered,
             None => {

@@ -181,6 +181,17 @@ pub enum AuthError {
     /// The token store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The spec declares a fact `unknown` (the vendor's document does not give it) that this
+    /// call needs, and the caller did not supply it. Nothing was sent.
+    #[error("{provider}: the vendor's document does not say {fact}; {remedy}")]
+    NotInDocument {
+        /// Provider name.
+        provider: String,
+        /// What is unknown.
+        fact: String,
+        /// How to supply it.
+        remedy: String,
+    },
     /// A login is not allowed yet: the spec's `login_limit` is spent, or `min_login_interval`
     /// asks for a longer wait than the engine may wait (`max_login_wait`). Nothing was sent.
     #[error(

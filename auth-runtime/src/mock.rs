@@ -17,9 +17,11 @@
 //! - sessions end after `session_ttl` (or on `POST /__end_session`): refreshes are rejected;
 //! - a login that carries an earlier session's access token (the spec's login names
 //!   `${session.access_token}`) ends that session, as single-session vendors do;
-//! - `login_limit` and `min_login_interval`: a login request past the budget, or sooner than
-//!   the interval after the last one, is answered 429 with `Retry-After` (every login request
-//!   counts, whatever its outcome, as vendors count them);
+//! - `login_limit` and `min_login_interval`: a login request past the budget (every request
+//!   counts, whatever its outcome, as vendors count them), or sooner than the interval after the
+//!   last accepted login, is answered 429 with `Retry-After`;
+//! - `encoding: unknown` bodies are taken as JSON or as a form; with `usage: unknown` the token
+//!   may arrive in any header or query value (alone, or after a scheme);
 //! - `GET /__protected` (any method) needs the token as `usage` sends it, and answers an expired
 //!   or revoked token with the spec's expired-token signal.
 //!
@@ -135,8 +137,10 @@ struct Inner {
     access: HashMap<String, AccessState>,
     refresh: HashMap<String, RefreshState>,
     stats: MockStats,
-    /// When login requests arrived, for `login_limit` and `min_login_interval`.
+    /// When login requests arrived, for `login_limit`.
     login_requests: Vec<SystemTime>,
+    /// When the last login was accepted, for `min_login_interval`.
+    last_login_ok: Option<SystemTime>,
 }
 
 struct State {
@@ -536,6 +540,13 @@ impl State {
                 .content_type
                 .starts_with("application/x-www-form-urlencoded"),
             Encoding::None => true,
+            // The document does not say: the simulated vendor takes either.
+            Encoding::Unknown => {
+                seen.content_type.starts_with("application/json")
+                    || seen
+                        .content_type
+                        .starts_with("application/x-www-form-urlencoded")
+            }
         }
     }
 
@@ -612,6 +623,7 @@ impl State {
             },
         );
         inner.stats.logins += 1;
+        inner.last_login_ok = Some(now);
         let refresh = spec
             .login
             .response
@@ -633,7 +645,7 @@ impl State {
         let ago = |t: &SystemTime| now.duration_since(*t).unwrap_or_default();
         let mut wait = None;
         if let Some(interval) = policy.min_login_interval
-            && let Some(last) = inner.login_requests.iter().map(ago).min()
+            && let Some(last) = inner.last_login_ok.as_ref().map(ago)
             && last < interval
         {
             wait = Some(interval - last);
@@ -954,6 +966,14 @@ impl State {
                 };
                 seen.query.iter().any(|(n, v)| n == name && v == &expected)
             });
+            if usage.unknown {
+                // The document does not say how: the token must arrive in some header or query
+                // value, alone or after a scheme (`Bearer <token>`).
+                let carries = |v: &String| v.split_whitespace().last() == Some(token.as_str());
+                let anywhere = seen.headers.iter().any(|(_, v)| carries(v))
+                    || seen.query.iter().any(|(_, v)| carries(v));
+                return anywhere.then(|| token.clone());
+            }
             (headers_ok && query_ok).then(|| token.clone())
         });
         let Some(token) = presented else {

@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::duration::MAX_DURATION;
 use crate::jwt;
 use crate::model::{Example, ExpirySource, TokenResponse, Unit, ValueSource};
-use crate::timefmt::{epoch_time, kind_of, number_of};
+use crate::timefmt::{TimeFormat, epoch_time, kind_of, number_of};
 
 /// The longest relative lifetime an answer may declare, in seconds: [`MAX_DURATION`], about
 /// 317 years. Longer ones are `BadExpiry` (most likely an absolute time mapped as `expires_in`).
@@ -96,6 +96,11 @@ pub enum Expiry {
     At(SystemTime),
     /// This long after the login that started the session.
     SinceLogin(Duration),
+    /// At this time or later: a time written without an offset whose zone the document does
+    /// not give (`timezone: unknown`), read as the earliest instant it can mean. The runtime uses
+    /// it while it is ahead of the request; otherwise the expiry counts as unknown (an
+    /// expired-token answer ends the token), rather than a fresh token being taken as dead.
+    AtEarliest(SystemTime),
 }
 
 /// What a token answer yielded.
@@ -364,7 +369,12 @@ fn one_expiry(
                     source_path: source.to_string(),
                     reason,
                 })?;
-            Some(Expiry::At(at))
+            match format {
+                TimeFormat::Pattern { zone, .. } if zone.is_unknown() => {
+                    Some(Expiry::AtEarliest(at))
+                }
+                _ => Some(Expiry::At(at)),
+            }
         }
         ExpirySource::JwtExp => match token.and_then(jwt::exp_claim) {
             // Not a JWT, or no numeric `exp`: this source does not yield.

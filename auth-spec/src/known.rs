@@ -241,15 +241,23 @@ impl<'a> Walk<'a> {
         // (a size written as a number or a text) is left to the typed parse.
         let mut names = Vec::new();
         let mut keyed: Vec<(&'a str, &'a Value)> = Vec::new();
+        // A name or a whole mapping (`usage: unknown` or `usage: { headers: ... }`).
+        let mut object: Option<&'a Value> = None;
         for b in &branches {
             if let Some(values) = named_values(b) {
                 names.extend(values);
             } else if let Some((key, inner)) = variant_key(b) {
                 names.push(key.to_owned());
                 keyed.push((key, inner));
+            } else if object.is_none() && b.get("properties").is_some() {
+                object = Some(b);
             } else {
                 return;
             }
+        }
+        if let (Some(object), Tree::Map(_), true) = (object, &node.value, keyed.is_empty()) {
+            self.node(node, object);
+            return;
         }
         match &node.value {
             Tree::Str(text) => {
@@ -337,6 +345,13 @@ impl<'a> Walk<'a> {
 fn named_values(schema: &Value) -> Option<Vec<String>> {
     if let Some(c) = schema.get("const").and_then(Value::as_str) {
         return Some(vec![c.to_owned()]);
+    }
+    // An enum whose variants carry docs: `oneOf` of documented constants.
+    if let Some(variants) = schema.get("oneOf").and_then(Value::as_array) {
+        return variants
+            .iter()
+            .map(|v| v.get("const").and_then(Value::as_str).map(str::to_owned))
+            .collect();
     }
     let values = schema.get("enum")?.as_array()?;
     values

@@ -23,7 +23,7 @@ use crate::path::FieldPath;
 use crate::raw::*;
 use crate::suggest::{Suggestions, listing};
 use crate::template::{Reference, Template};
-use crate::timefmt::{TimeFormat, Zone, kind_of, number_of};
+use crate::timefmt::{TimeFormat, Zone, kind_of, number_of, pattern_has_offset};
 
 /// Where some values of a spec were written, for checks across several files.
 #[derive(Debug, Clone, Default)]
@@ -575,6 +575,18 @@ impl<'a> Lowerer<'a> {
                 }
                 _ => {}
             }
+            // A time in an unknown zone may turn out not to tell (see `Expiry::AtEarliest`).
+            let unknown_zone = |e: &ExpirySource| matches!(e, ExpirySource::ExpiresAt { format: TimeFormat::Pattern { zone, .. }, .. } if zone.is_unknown());
+            if expiry_known
+                && login.access_token_expiry.iter().all(unknown_zone)
+                && usage.as_ref().is_some_and(|u| u.expired.is_none())
+            {
+                self.error(
+                    raw.policy.refresh.referenced,
+                    "the only access-token expiry is a time in an unknown zone, which may not tell when the token ends, and `usage` declares no `expired` signal",
+                    Some("add `usage.expired` (e.g. `{ status: [401] }`) or another expiry source".into()),
+                );
+            }
         }
 
         if !self.diags.is_empty() {
@@ -663,11 +675,25 @@ impl<'a> Lowerer<'a> {
             (None | Some(RawEncoding::None), None) => Encoding::None,
             (Some(RawEncoding::Json), _) => Encoding::Json,
             (Some(RawEncoding::Form), _) => Encoding::Form,
+            (Some(RawEncoding::Unknown), Some(_)) => Encoding::Unknown,
+            (Some(RawEncoding::Unknown), None) => {
+                ok = false;
+                self.error(
+                    path.referenced,
+                    format!(
+                        "the {} endpoint has `encoding: unknown` but no body",
+                        context.name()
+                    ),
+                    Some("`unknown` is for a body whose encoding the document does not give; without a body, remove `encoding`".into()),
+                );
+                Encoding::None
+            }
         };
         let headers = self.template_map(&raw.headers, context, true);
         let query = self.template_map(&raw.query, context, false);
         let body = raw.body.as_ref().map(|b| {
-            if encoding == Encoding::Form {
+            // A body of unknown encoding may be sent as a form: it must be flat too.
+            if matches!(encoding, Encoding::Form | Encoding::Unknown) {
                 self.check_form_flat(b);
             }
             self.body_value(b, context, encoding)
@@ -1274,6 +1300,7 @@ impl<'a> Lowerer<'a> {
                                 continue;
                             }
                             let zone = match zone {
+                                Some(z) if z.value == Zone::UNKNOWN => Zone::unknown(),
                                 Some(z) => match Zone::parse(&z.value) {
                                     Ok(zone) => zone,
                                     Err(message) => {
@@ -1281,7 +1308,16 @@ impl<'a> Lowerer<'a> {
                                         continue;
                                     }
                                 },
-                                None => Zone::utc(),
+                                // The text carries its own offset: no zone is needed.
+                                None if pattern_has_offset(&pattern.value) => Zone::utc(),
+                                None => {
+                                    self.error(
+                                        pattern.referenced,
+                                        format!("`{}` reads no offset, and no `timezone` says which zone the time is in", pattern.value),
+                                        Some("declare the zone the document gives (`timezone: UTC`, `+02:00`, `Europe/Warsaw`), or `timezone: unknown` when it does not say".into()),
+                                    );
+                                    continue;
+                                }
                             };
                             TimeFormat::Pattern {
                                 pattern: pattern.value.clone(),
@@ -1561,8 +1597,20 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn usage(&mut self, spanned: &Spanned<RawUsage>) -> Option<Usage> {
-        let raw = &spanned.value;
+    fn usage(&mut self, spanned: &Spanned<RawUsageField>) -> Option<Usage> {
+        let raw = match &spanned.value {
+            RawUsageField::Known(raw) => raw,
+            // Reported by the schema pass already.
+            RawUsageField::Other => return None,
+            RawUsageField::Unknown => {
+                return Some(Usage {
+                    headers: Vec::new(),
+                    query: Vec::new(),
+                    expired: None,
+                    unknown: true,
+                });
+            }
+        };
         let before = self.diags.len();
         let headers = self.template_map(&raw.headers, Context::Usage, true);
         let query = self.template_map(&raw.query, Context::Usage, false);
@@ -1629,6 +1677,7 @@ impl<'a> Lowerer<'a> {
             headers,
             query,
             expired,
+            unknown: false,
         })
     }
 }

@@ -123,6 +123,9 @@ pub enum Encoding {
     Form,
     /// No body.
     None,
+    /// `encoding: unknown`: the vendor's document does not say; the body is flat, and the
+    /// caller chooses [`Encoding::Json`] or [`Encoding::Form`] at run time.
+    Unknown,
 }
 
 impl Encoding {
@@ -131,7 +134,7 @@ impl Encoding {
         match self {
             Encoding::Json => Some("application/json"),
             Encoding::Form => Some("application/x-www-form-urlencoded"),
-            Encoding::None => None,
+            Encoding::None | Encoding::Unknown => None,
         }
     }
 }
@@ -493,6 +496,10 @@ pub struct Usage {
     pub query: Vec<(String, Template)>,
     /// How an API call says the token expired; `None` when the vendor does not say.
     pub expired: Option<ExpiredSignal>,
+    /// `usage: unknown`: the vendor's document does not say how the token is sent (`headers`
+    /// and `query` are empty). A token can still be had; putting it on a request needs the
+    /// caller to say how (`AuthenticatorBuilder::token_header`, `auth-cli --token-header`).
+    pub unknown: bool,
 }
 
 #[cfg(test)]

@@ -61,9 +61,71 @@ pub struct RawSpec {
     pub logout: Option<Spanned<RawEndpoint>>,
     /// When to refresh, what a refresh token does, and what a failed refresh means.
     pub policy: RawPolicy,
-    /// How the access token is sent on API calls, and how an API call says it expired.
-    #[schemars(with = "RawUsage")]
-    pub usage: Spanned<RawUsage>,
+    /// How the access token is sent on API calls, and how an API call says it expired; or
+    /// `unknown` when the vendor's document does not say (then `token` still works, and the
+    /// caller gives the header: `--token-header` / `AuthenticatorBuilder::token_header`).
+    #[schemars(with = "RawUsageSchema")]
+    pub usage: Spanned<RawUsageField>,
+}
+
+/// `usage`: a mapping, or `unknown`.
+#[derive(Debug)]
+pub enum RawUsageField {
+    /// `usage: unknown`.
+    Unknown,
+    /// The mapping.
+    Known(Box<RawUsage>),
+    /// Another word: the schema pass reports it ("unknown value"), with a suggestion.
+    Other,
+}
+
+impl<'de> Deserialize<'de> for RawUsageField {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Not `#[serde(untagged)]`: that buffers the value and loses the source locations the
+        // mapping's fields keep; a visitor hands the mapping on as it is read.
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawUsageField;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a mapping (headers, query, expired) or `unknown`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(match v {
+                    "unknown" => RawUsageField::Unknown,
+                    _ => RawUsageField::Other,
+                })
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                RawUsage::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|usage| RawUsageField::Known(Box::new(usage)))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// The schema of `usage`: `unknown`, or a mapping.
+#[derive(JsonSchema)]
+#[allow(clippy::large_enum_variant)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum RawUsageSchema {
+    /// The vendor's document does not say how the token is sent.
+    Unknown(RawUnknown),
+    /// How the token is sent.
+    Known(RawUsage),
+}
+
+/// The word `unknown`: a fact the vendor's document leaves out.
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum RawUnknown {
+    /// Not given by the document.
+    Unknown,
 }
 
 /// A named deployment of the vendor.
@@ -126,6 +188,10 @@ pub enum RawEncoding {
     Form,
     /// No body.
     None,
+    /// The vendor's document does not say how the body is encoded: the body must be flat (so
+    /// that it can be sent either way), and the caller chooses `json` or `form` at run time
+    /// (`auth-cli --body-encoding`, `AuthenticatorBuilder::body_encoding`).
+    Unknown,
 }
 
 /// HTTP Basic authentication of the client (e.g. `client_id:client_secret` with a form body).
@@ -388,7 +454,9 @@ pub struct RawExpiresAt {
     #[schemars(with = "Option<String>")]
     pub pattern: Option<SpannedString>,
     /// Time zone for times written without an offset: `UTC`, `+02:00` or an IANA name
-    /// (`Europe/Warsaw`). Only with `format: pattern`; defaults to UTC.
+    /// (`Europe/Warsaw`), or `unknown` when the vendor's document does not say (read as the
+    /// earliest instant the text can mean). Only with `format: pattern`; required when the
+    /// pattern reads no offset.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub timezone: Option<SpannedString>,

@@ -53,6 +53,45 @@ impl Zone {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// `timezone: unknown`: the vendor's document does not say. Times are read in the zone
+    /// farthest east (UTC+14:00), which gives the earliest instant the text can mean, so a token
+    /// is never used past its end for want of the zone (see [`crate::extract::Expiry::AtEarliest`]).
+    pub fn unknown() -> Self {
+        let east = jiff::tz::Offset::from_seconds(14 * 3600).unwrap_or(jiff::tz::Offset::UTC);
+        Self {
+            name: Self::UNKNOWN.into(),
+            tz: TimeZone::fixed(east),
+        }
+    }
+
+    /// The name of the unknown zone in a spec.
+    pub const UNKNOWN: &'static str = "unknown";
+
+    /// Whether this is [`Zone::unknown`].
+    pub fn is_unknown(&self) -> bool {
+        self.name == Self::UNKNOWN
+    }
+}
+
+/// Whether a strftime pattern reads an offset or zone from the text (`%z`, `%:z`, `%Z`, `%Q`,
+/// ...): only patterns without one need a declared `timezone`.
+pub fn pattern_has_offset(pattern: &str) -> bool {
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            continue;
+        }
+        // Flags and widths may come between `%` and the directive (`%:z`, `%::z`, `%-5Q`).
+        for d in chars.by_ref() {
+            match d {
+                'z' | 'Z' | 'Q' => return true,
+                ':' | '-' | '_' | '^' | '#' | '0'..='9' => continue,
+                _ => break,
+            }
+        }
+    }
+    false
 }
 
 impl fmt::Debug for Zone {

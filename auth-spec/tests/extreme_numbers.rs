@@ -379,7 +379,9 @@ fn random_numbers_never_panic_and_stay_in_range() {
                     Err(_) => failures.push(format!("source {i}, value {raw}: panicked")),
                     Ok(Ok(e)) => {
                         let in_range = match e.access_expiry {
-                            Expiry::At(at) => at >= UNIX_EPOCH && at <= latest_expiry(),
+                            Expiry::At(at) | Expiry::AtEarliest(at) => {
+                                at >= UNIX_EPOCH && at <= latest_expiry()
+                            }
                             Expiry::In(d) => d <= Duration::from_secs(10_000_000_000),
                             Expiry::Unknown => true,
                             Expiry::SinceLogin(_) => false,

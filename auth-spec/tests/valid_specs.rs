@@ -286,3 +286,30 @@ fn login_budgets_and_spacing() {
     );
     assert_eq!(s.policy.min_login_interval, Some(Duration::from_secs(5)));
 }
+
+#[test]
+fn facts_the_document_leaves_out_are_declared_unknown() {
+    use auth_spec::extract::Expiry;
+    use auth_spec::model::Encoding;
+    let s = load("unknown_facts.yaml");
+    assert!(s.usage.unknown, "usage: unknown");
+    assert!(s.usage.headers.is_empty() && s.usage.query.is_empty());
+    assert_eq!(s.login.request.encoding, Encoding::Unknown);
+    assert_eq!(
+        s.login.request.encoding.content_type(),
+        None,
+        "no Content-Type is invented"
+    );
+    // "renew_until": "2026-12-24 18:00:00" with no zone: read as the earliest instant it can
+    // mean, in UTC+14 (2026-12-24T04:00:00Z), never as UTC.
+    let extracted = s
+        .login
+        .response
+        .extract(&example_answer(&s.login.response))
+        .expect("the example reads");
+    let earliest = std::time::UNIX_EPOCH + Duration::from_secs(1_798_084_800);
+    match extracted.refresh_expiry {
+        Expiry::AtEarliest(at) => assert_eq!(at, earliest),
+        other => panic!("{other:?}"),
+    }
+}

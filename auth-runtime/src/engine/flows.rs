@@ -370,6 +370,9 @@ impl Authenticator {
             Expiry::In(d) => Some(later(sent_wall, d)),
             Expiry::At(t) => Some(t),
             Expiry::SinceLogin(d) => Some(later(login_at, d)),
+            // A time whose zone is unknown, read as its earliest: used while ahead; one that
+            // is behind may still be valid, so the token lasts until the vendor says otherwise.
+            Expiry::AtEarliest(t) => (t > sent_wall).then_some(t),
         };
         let (refresh_token, refresh_expires_at) = match (extracted.refresh_token, previous) {
             (Some(token), _) => (Some(token), wall(extracted.refresh_expiry)),

@@ -344,8 +344,20 @@ fn segment_matches(want: &str, got: &str) -> bool {
 }
 
 fn jwt(exp: u64, serial: u64) -> String {
+    jwt_with(exp, serial, serde_json::Map::new())
+}
+
+/// A JWT carrying `extra` claims besides `sub`, `exp` and a unique `jti`.
+fn jwt_with(exp: u64, serial: u64, extra: serde_json::Map<String, Value>) -> String {
     let enc = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let claims = serde_json::json!({ "sub": "mock", "exp": exp, "jti": format!("mock-{serial}-{}", fastrand::u64(..)) });
+    let mut claims = extra;
+    claims.insert("sub".into(), Value::from("mock"));
+    claims.insert("exp".into(), Value::from(exp));
+    claims.insert(
+        "jti".into(),
+        Value::from(format!("mock-{serial}-{}", fastrand::u64(..))),
+    );
+    let claims = Value::Object(claims);
     format!(
         "{}.{}.{}",
         enc.encode(r#"{"alg":"none","typ":"JWT"}"#),
@@ -655,8 +667,9 @@ impl State {
             now + ttl
         };
         inner.serial += 1;
-        let access = if jwt_exp {
-            jwt(epoch_secs(expires), inner.serial)
+        let claims = self.named_claims(mapping);
+        let access = if jwt_exp || !claims.is_empty() {
+            jwt_with(epoch_secs(expires), inner.serial, claims)
         } else {
             format!("mock-access-{}-{:016x}", inner.serial, fastrand::u64(..))
         };
@@ -757,6 +770,37 @@ impl State {
             insert_header(&mut response, &name, &value);
         }
         response
+    }
+
+    /// The access-token claims some template names, with the values of the first example token
+    /// of `mapping` that carries them (a tenant id the API calls must repeat).
+    fn named_claims(&self, mapping: &TokenResponse) -> serde_json::Map<String, Value> {
+        let spec = &self.spec;
+        let mut templates = spec.login.request.templates();
+        templates.extend(spec.refresh.iter().flat_map(|r| r.request.templates()));
+        templates.extend(spec.logout.iter().flat_map(|l| l.templates()));
+        templates.extend(spec.usage.headers.iter().map(|(_, t)| t));
+        templates.extend(spec.usage.query.iter().map(|(_, t)| t));
+        let example_tokens: Vec<String> = mapping
+            .examples
+            .iter()
+            .filter_map(|e| {
+                let answer = auth_spec::extract::Answer::from_example(e);
+                mapping.extract(&answer).ok()
+            })
+            .map(|x| secrecy::ExposeSecret::expose_secret(&x.access_token).to_owned())
+            .collect();
+        let mut out = serde_json::Map::new();
+        for reference in templates.iter().flat_map(|t| t.references()) {
+            if let Reference::AccessTokenClaim(name) = reference
+                && let Some(value) = example_tokens
+                    .iter()
+                    .find_map(|t| auth_spec::jwt::claim(t, name))
+            {
+                out.insert(name.clone(), value);
+            }
+        }
+        out
     }
 
     /// The issued refresh token the request carries, if any (longest match).
@@ -878,6 +922,7 @@ impl State {
                     .find(|(n, _)| n == name)
                     .map(|(_, v)| Value::from(v.clone())),
                 Reference::RefreshToken => None,
+                Reference::AccessTokenClaim(name) => auth_spec::jwt::claim(token, name),
             };
             let headers_ok = usage.headers.iter().all(|(name, template)| {
                 let Ok(expected) = template.render(lookup) else {

@@ -45,6 +45,9 @@ impl TemplateContext<'_> {
                 .as_ref()
                 .and_then(|r| path.resolve(r.expose()))
                 .cloned(),
+            Reference::AccessTokenClaim(name) => {
+                auth_spec::jwt::claim(self.session?.access_token.expose_secret(), name)
+            }
         }
     }
 

@@ -15,6 +15,7 @@ use crate::duration::parse_duration;
 use crate::extract::{Answer, Parsed};
 use crate::judge::{BodyCondition, FailureRule};
 
+mod claims;
 mod failures;
 use crate::model::*;
 use crate::node::Node;
@@ -78,6 +79,9 @@ pub(crate) struct Lowerer<'a> {
     used_credentials: HashSet<String>,
     /// The file's text, to point inside quoted scalars.
     source: &'a str,
+    /// The access token of every success example of the login and refresh answers (with the
+    /// example's description), for `${session.access_token.claims.NAME}` checks.
+    example_tokens: Vec<(Option<String>, String)>,
 }
 
 /// The distinct `${response.PATH}` paths of these templates, in first-use order.
@@ -156,6 +160,7 @@ impl<'a> Lowerer<'a> {
             suggestions: Suggestions::new(),
             lines: line_index(source),
             source,
+            example_tokens: Vec::new(),
         }
     }
 
@@ -917,6 +922,9 @@ impl<'a> Lowerer<'a> {
                 Some("API calls carry the access token: `${session.access_token}`".into()),
             )),
             Reference::AccessToken | Reference::RefreshToken => Ok(()),
+            Reference::AccessTokenClaim(name) => {
+                claims::check_claim(reference, name, &self.example_tokens, structured_ok)
+            }
             Reference::Response(path) => {
                 for example in &self.response_examples {
                     match path.resolve(&example.body) {
@@ -1152,6 +1160,13 @@ impl<'a> Lowerer<'a> {
         }
         let access_token = self.source(&raw.access_token);
         if let Some(source) = &access_token {
+            for example in &success {
+                let answer = Answer::from_example(example);
+                if let Ok(Some(Value::String(token))) = Parsed::new(&answer).read(source) {
+                    self.example_tokens
+                        .push((example.description.clone(), token));
+                }
+            }
             let kind = token_kind(source);
             self.check_in_examples(
                 raw.access_token.referenced,

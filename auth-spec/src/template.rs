@@ -22,6 +22,9 @@ pub enum Reference {
     RefreshToken,
     /// `${response.PATH}`: a value of the last token answer (login or refresh), as JSON.
     Response(FieldPath),
+    /// `${session.access_token.claims.NAME}`: a claim of the access token, a JWT read without
+    /// verifying it (a string as is, a number or boolean as its JSON text).
+    AccessTokenClaim(String),
 }
 
 impl fmt::Display for Reference {
@@ -34,6 +37,9 @@ impl fmt::Display for Reference {
                 let path = path.to_string();
                 let bare = path.strip_prefix("$.").unwrap_or(&path);
                 write!(f, "${{response.{bare}}}")
+            }
+            Reference::AccessTokenClaim(name) => {
+                write!(f, "${{session.access_token.claims.{name}}}")
             }
         }
     }
@@ -208,6 +214,7 @@ fn parse_reference(inner: &str) -> Result<Reference, (String, Option<String>)> {
         "credentials" if !name.is_empty() => Ok(Reference::Credential(name.to_owned())),
         "session" => match name {
             "access_token" => Ok(Reference::AccessToken),
+            claim if claim.starts_with("access_token.") => claim_reference(claim),
             "refresh_token" => Ok(Reference::RefreshToken),
             other => Err((
                 format!("unknown session value `{other}`"),
@@ -234,6 +241,19 @@ fn parse_reference(inner: &str) -> Result<Reference, (String, Option<String>)> {
             ),
         )),
     }
+}
+
+/// `access_token.claims.NAME`: a claim of the access token.
+fn claim_reference(inner: &str) -> Result<Reference, (String, Option<String>)> {
+    let hint =
+        || Some("a claim of the access token is `${session.access_token.claims.NAME}`".into());
+    let Some(name) = inner.strip_prefix("access_token.claims.") else {
+        return Err((format!("unknown session value `{inner}`"), hint()));
+    };
+    if name.is_empty() || name.trim() != name {
+        return Err((format!("`${{session.{inner}}}` names no claim"), hint()));
+    }
+    Ok(Reference::AccessTokenClaim(name.to_owned()))
 }
 
 #[cfg(test)]
@@ -285,5 +305,18 @@ mod tests {
         assert!(e.hint.expect("hint").contains("credentials"));
         assert!(Template::parse("${session.access_token").is_err());
         assert!(Template::parse("${api_key}").is_err());
+    }
+
+    #[test]
+    fn parses_access_token_claims() {
+        let t = Template::parse("${session.access_token.claims.tid}").expect("valid");
+        assert_eq!(
+            t.sole_reference(),
+            Some(&Reference::AccessTokenClaim("tid".into()))
+        );
+        assert_eq!(t.to_string(), "${session.access_token.claims.tid}");
+        let e = Template::parse("${session.access_token.claim.tid}").expect_err("typo");
+        assert!(e.hint.expect("hint").contains("claims.NAME"));
+        assert!(Template::parse("${session.access_token.claims.}").is_err());
     }
 }

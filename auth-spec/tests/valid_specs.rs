@@ -272,3 +272,34 @@ fn a_login_may_carry_the_previous_session() {
             .any(|t| t.sole_reference() == Some(&Reference::AccessToken))
     );
 }
+
+#[test]
+fn jwt_claims_in_usage_templates() {
+    use auth_spec::template::Reference;
+    let s = load("jwt_claims.yaml");
+    let refs: Vec<&Reference> = s
+        .usage
+        .headers
+        .iter()
+        .flat_map(|(_, t)| t.references())
+        .collect();
+    assert!(refs.contains(&&Reference::AccessTokenClaim("tid".into())));
+    let org = s
+        .usage
+        .headers
+        .iter()
+        .find(|(n, _)| n == "X-Org")
+        .expect("X-Org");
+    assert_eq!(org.1.to_string(), "${session.access_token.claims.org}");
+    let token = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1LTEiLCJ0aWQiOiJhY21lLTQyIiwib3JnIjo3LCJleHAiOjE3NjcyMjU2MDB9.c2ln";
+    assert_eq!(
+        auth_spec::jwt::claim(token, "tid"),
+        Some(serde_json::Value::from("acme-42"))
+    );
+    assert_eq!(
+        auth_spec::jwt::claim(token, "org").map(|v| v.to_string()),
+        Some("7".into())
+    );
+    assert_eq!(auth_spec::jwt::claim(token, "tenant"), None);
+    assert_eq!(auth_spec::jwt::claim("opaque", "tid"), None);
+}

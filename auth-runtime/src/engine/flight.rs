@@ -424,7 +424,7 @@ impl Authenticator {
     }
 
     /// The entry in the store; an unreadable one counts as none (it is replaced).
-    async fn load_entry(&self) -> Result<Option<Entry>, AuthError> {
+    pub(super) async fn load_entry(&self) -> Result<Option<Entry>, AuthError> {
         match self.inner.store.load(&self.inner.key).await {
             Ok(entry) => Ok(entry),
             Err(error @ StoreError::Corrupt { .. }) => {
@@ -436,7 +436,7 @@ impl Authenticator {
     }
 
     /// Writes `entry` on the revision last read or written, and moves `expected` on.
-    async fn write_entry(
+    pub(super) async fn write_entry(
         &self,
         entry: &mut Entry,
         expected: &mut Option<u64>,
@@ -456,7 +456,11 @@ impl Authenticator {
         Ok(())
     }
 
-    fn next_generation(&self, entry: &Entry, current: Option<&Current>) -> Result<u64, AuthError> {
+    pub(super) fn next_generation(
+        &self,
+        entry: &Entry,
+        current: Option<&Current>,
+    ) -> Result<u64, AuthError> {
         entry
             .session
             .as_ref()

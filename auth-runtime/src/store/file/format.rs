@@ -1,6 +1,7 @@
 //! The persisted form of an entry, read and written field by field with every value
 //! range-checked (a store file is untrusted input).
 
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_spec::extract::SecretJson;
@@ -39,6 +40,10 @@ pub(super) struct StoredEntry {
     pending: Option<StoredPending>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     abandoned_login: Option<StoredPending>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    values: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    response_headers: BTreeMap<String, String>,
 }
 
 /// The names of [`StoredEntry`]'s fields: anything else in an entry is kept as it is.
@@ -55,6 +60,8 @@ pub(super) const ENTRY_FIELDS: &[&str] = &[
     "last_flow_refresh",
     "pending",
     "abandoned_login",
+    "values",
+    "response_headers",
 ];
 
 #[derive(Serialize, Deserialize)]
@@ -117,6 +124,13 @@ impl From<&Entry> for StoredEntry {
             stored.generation = Some(s.generation);
             stored.last_response = s.last_response.as_ref().map(|r| r.expose().clone());
             stored.last_flow_refresh = s.last_flow == Flow::Refresh;
+            let exposed = |map: &BTreeMap<String, SecretString>| {
+                map.iter()
+                    .map(|(k, v)| (k.clone(), v.expose_secret().to_owned()))
+                    .collect()
+            };
+            stored.values = exposed(&s.values);
+            stored.response_headers = exposed(&s.response_headers);
         }
         stored
     }
@@ -150,6 +164,20 @@ impl StoredEntry {
                 }
                 let required =
                     |v: Option<u64>, field: &str| v.ok_or_else(|| format!("`{field}` is missing"));
+                // Session values are sent in headers too: the same rule as the tokens.
+                let secrets = |map: BTreeMap<String, String>, field: &str| {
+                    map.into_iter()
+                        .map(|(k, v)| {
+                            if header_safe(&v) {
+                                Ok((k, SecretString::from(v)))
+                            } else {
+                                Err(format!("a value of `{field}` is not a valid header value"))
+                            }
+                        })
+                        .collect::<Result<BTreeMap<_, _>, String>>()
+                };
+                let values = secrets(self.values, "values")?;
+                let response_headers = secrets(self.response_headers, "response_headers")?;
                 Some(Session {
                     access_token: SecretString::from(access_token),
                     refresh_token: self.refresh_token.map(SecretString::from),
@@ -173,6 +201,8 @@ impl StoredEntry {
                     } else {
                         Flow::Login
                     },
+                    values,
+                    response_headers,
                 })
             }
         };

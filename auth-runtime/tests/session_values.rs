@@ -280,3 +280,115 @@ async fn a_rolled_session_token_lasts_its_declared_lifetime() {
     assert_eq!(call(&auth, &server).await, 200);
     assert_eq!(common::count(&server, "/api/login").await, 1);
 }
+
+/// The same vendor's renewal, from its page: "`POST /api/renew` with `{"refresh": "..."}` (the
+/// `refresh` of the login's body) answers a new `X-Session` and `{"ttl": 1800}`; the account
+/// token stays as it was."
+const WITH_RENEWAL: &str = r#"
+title: Two Tokens
+environments:
+  production: {}
+default_environment: production
+credentials:
+  user: { secret: false }
+  password: {}
+login:
+  method: POST
+  path: /api/login
+  encoding: json
+  body: { user: "${credentials.user}", password: "${credentials.password}" }
+  response:
+    access_token: "@header:X-Session"
+    refresh_token: $.refresh
+    values:
+      account_token: "@header:X-Account-Token"
+      user_id: $.user.id
+    access_token_expiry:
+      - expires_in: { path: $.ttl }
+    refresh_token_expiry: []
+    examples:
+      - headers: { X-Session: sess-1, X-Account-Token: acct-1 }
+        body: { user: { id: 42 }, ttl: 1800, refresh: r-1 }
+refresh:
+  method: POST
+  path: /api/renew
+  encoding: json
+  body: { refresh: "${session.refresh_token}" }
+  response:
+    access_token: "@header:X-Session"
+    access_token_expiry:
+      - expires_in: { path: $.ttl }
+    examples:
+      - headers: { X-Session: sess-2 }
+        body: { ttl: 1800 }
+policy:
+  refresh: after_expiry
+  rotation: reusable
+usage:
+  headers:
+    X-Session: ${session.access_token}
+    X-Account-Token: ${session.account_token}
+    X-User: ${session.user_id}
+"#;
+
+#[tokio::test]
+async fn a_refresh_that_does_not_declare_a_value_carries_it_over() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/login"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("X-Session", "sess-1")
+                .insert_header("X-Account-Token", "acct-1")
+                .set_body_json(
+                    serde_json::json!({"user": {"id": 42}, "ttl": 1800, "refresh": "r-1"}),
+                ),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/renew"))
+        .and(body_json(serde_json::json!({"refresh": "r-1"})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("X-Session", "sess-2")
+                .set_body_json(serde_json::json!({"ttl": 1800})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let api = Arc::new(Api {
+        live: Mutex::new(("sess-2".into(), "acct-1".into())),
+        renew: Mutex::new(None),
+        calls: AtomicUsize::new(0),
+    });
+    Mock::given(path("/api/things"))
+        .respond_with(ApiHandle(Arc::clone(&api)))
+        .mount(&server)
+        .await;
+    let clock = Arc::new(ManualClock::new());
+    let auth = Authenticator::builder(
+        Arc::new(
+            auth_spec::parse("two_tokens.yaml", WITH_RENEWAL).unwrap_or_else(|d| panic!("{d}")),
+        ),
+        Credentials::new()
+            .with("user", "ann")
+            .with("password", "pw"),
+    )
+    .base_url(server.uri())
+    .clock(clock.clone())
+    .retry(common::fast_retry())
+    .build()
+    .expect("builds");
+    auth.access_token().await.expect("login");
+    clock.advance(Duration::from_secs(1801));
+    // The refreshed session: a new X-Session, the login's account token and user id.
+    assert_eq!(call(&auth, &server).await, 200);
+    let session = auth.cached().expect("cached");
+    assert_eq!(session.secret().expose_secret(), "sess-2");
+    assert_eq!(
+        session.session().values["account_token"].expose_secret(),
+        "acct-1"
+    );
+}

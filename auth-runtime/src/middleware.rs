@@ -53,6 +53,7 @@ impl Middleware for AuthMiddleware {
             (response, false)
         };
         if !expired {
+            self.auth.observe_answer(&token, response.headers()).await;
             return Ok(response);
         }
         tracing::debug!(generation = token.generation(), "expired-token answer");
@@ -68,7 +69,9 @@ impl Middleware for AuthMiddleware {
         self.auth
             .apply(&fresh, &mut replay)
             .map_err(reqwest_middleware::Error::middleware)?;
-        next.run(replay, extensions).await
+        let response = next.run(replay, extensions).await?;
+        self.auth.observe_answer(&fresh, response.headers()).await;
+        Ok(response)
     }
 }
 

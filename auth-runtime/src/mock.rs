@@ -23,7 +23,15 @@
 //! - `encoding: unknown` bodies are taken as JSON or as a form; with `usage: unknown` the token
 //!   may arrive in any header or query value (alone, or after a scheme);
 //! - `GET /__protected` (any method) needs the token as `usage` sends it, and answers an expired
-//!   or revoked token with the spec's expired-token signal.
+//!   or revoked token with the spec's expired-token signal;
+//! - every named value (`values:`) is answered where the spec reads it, new at each login and for
+//!   the values a refresh declares (the others carry over); response headers that templates name
+//!   (`${response.@header:NAME}`) are sent too. An API call must carry each value as `usage`
+//!   sends it; a value or access token whose claims a template names is a JWT carrying them;
+//! - `usage.renewed_by_answers`: in the second half of a token's life (or after
+//!   [`MockServer::roll_values`]) an API answer carries a new value of each declared header once;
+//!   a renewed value replaces the old one (which no longer works), a renewed access token is a
+//!   new token with a full lifetime.
 //!
 //! `GET /__stats` counts logins, refreshes and rejections; `POST /__expire` makes every access
 //! token expired (to see the expired-token signal and a replay); `POST /__end_session` ends every
@@ -40,7 +48,7 @@ use auth_spec::judge::FailureMeaning;
 
 mod judged;
 use auth_spec::model::{
-    Encoding, ExpirySource, RefreshTiming, Rotation, TokenResponse, Unit, ValueSource,
+    Encoding, ExpirySource, RefreshTiming, Rotation, SessionSlot, TokenResponse, Unit, ValueSource,
 };
 use auth_spec::path::{FieldPath, Segment};
 use auth_spec::template::Reference;
@@ -111,12 +119,22 @@ pub struct MockStats {
     /// Login requests refused with 429 because they broke the spec's `login_limit` or
     /// `min_login_interval`.
     pub logins_over_limit: u64,
+    /// API answers that carried renewed values (`usage.renewed_by_answers`).
+    pub renewals_sent: u64,
 }
 
 struct AccessState {
     expires: SystemTime,
     revoked: bool,
     answer: Value,
+    /// The named values that go with this token.
+    values: HashMap<String, String>,
+    /// The headers of the answer that issued it, by lower-cased name.
+    headers: HashMap<String, String>,
+    /// Whether an API answer renewed its values already (`renewed_by_answers`, once per token).
+    renewed: bool,
+    /// Set by [`MockServer::roll_values`]: renew on the next API answer.
+    renew_now: bool,
 }
 
 struct RefreshState {
@@ -258,6 +276,14 @@ impl MockServer {
     pub fn end_sessions(&self) {
         self.state.end_sessions();
     }
+
+    /// Makes the next API answer for each token carry the renewed values the spec's
+    /// `usage.renewed_by_answers` declares (as it does in the second half of a token's life).
+    pub fn roll_values(&self) {
+        for access in self.state.lock().access.values_mut() {
+            access.renew_now = true;
+        }
+    }
 }
 
 impl Drop for MockServer {
@@ -356,8 +382,20 @@ fn segment_matches(want: &str, got: &str) -> bool {
 }
 
 fn jwt(exp: u64, serial: u64) -> String {
+    jwt_with(exp, serial, serde_json::Map::new())
+}
+
+/// A JWT carrying `extra` claims besides `sub`, `exp` and a unique `jti`.
+fn jwt_with(exp: u64, serial: u64, extra: serde_json::Map<String, Value>) -> String {
     let enc = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let claims = serde_json::json!({ "sub": "mock", "exp": exp, "jti": format!("mock-{serial}-{}", fastrand::u64(..)) });
+    let mut claims = extra;
+    claims.insert("sub".into(), Value::from("mock"));
+    claims.insert("exp".into(), Value::from(exp));
+    claims.insert(
+        "jti".into(),
+        Value::from(format!("mock-{serial}-{}", fastrand::u64(..))),
+    );
+    let claims = Value::Object(claims);
     format!(
         "{}.{}.{}",
         enc.encode(r#"{"alg":"none","typ":"JWT"}"#),
@@ -728,8 +766,9 @@ impl State {
             now + ttl
         };
         inner.serial += 1;
-        let access = if jwt_exp {
-            jwt(epoch_secs(expires), inner.serial)
+        let claims = self.named_claims(None);
+        let access = if jwt_exp || !claims.is_empty() {
+            jwt_with(epoch_secs(expires), inner.serial, claims)
         } else {
             format!("mock-access-{}-{:016x}", inner.serial, fastrand::u64(..))
         };
@@ -759,6 +798,19 @@ impl State {
         );
         if let (Some(source), Some(token)) = (&mapping.refresh_token, &refresh) {
             put(source, Value::from(token.clone()), &mut body);
+        }
+        // Values the answer does not declare (a refresh's) carry over from the session.
+        let mut values: HashMap<String, String> = inner
+            .sessions
+            .get(&session)
+            .and_then(|s| inner.access.get(&s.access))
+            .map(|a| a.values.clone())
+            .unwrap_or_default();
+        for (name, source) in &mapping.values {
+            inner.serial += 1;
+            let value = self.new_value(name, inner.serial, epoch_secs(expires));
+            put(source, Value::from(value.clone()), &mut body);
+            values.insert(name.clone(), value);
         }
         for source in &mapping.access_token_expiry {
             match source {
@@ -804,12 +856,24 @@ impl State {
                 _ => {}
             }
         }
+        for name in &mapping.kept_headers {
+            if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+                headers.push((name.clone(), format!("mock-{name}-{}", inner.serial)));
+            }
+        }
         inner.access.insert(
             access.clone(),
             AccessState {
                 expires,
                 revoked: false,
                 answer: body.clone(),
+                values,
+                headers: headers
+                    .iter()
+                    .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
+                    .collect(),
+                renewed: false,
+                renew_now: false,
             },
         );
         if let Some(s) = inner.sessions.get_mut(&session) {
@@ -830,6 +894,55 @@ impl State {
             insert_header(&mut response, &name, &value);
         }
         response
+    }
+
+    /// The claims some template names of the access token (`of` = `None`) or of a named value,
+    /// with the values of the first example answer (login or refresh) that carries them (a
+    /// tenant id the API calls must repeat).
+    fn named_claims(&self, of: Option<&str>) -> serde_json::Map<String, Value> {
+        let spec = &self.spec;
+        let mut templates = spec.login.request.templates();
+        templates.extend(spec.refresh.iter().flat_map(|r| r.request.templates()));
+        templates.extend(spec.logout.iter().flat_map(|l| l.templates()));
+        templates.extend(spec.usage.headers.iter().map(|(_, t)| t));
+        templates.extend(spec.usage.query.iter().map(|(_, t)| t));
+        let mappings =
+            std::iter::once(&spec.login.response).chain(spec.refresh.as_ref().map(|r| &r.response));
+        let samples: Vec<String> = mappings
+            .flat_map(|m| {
+                m.examples.iter().filter_map(move |e| {
+                    let answer = auth_spec::extract::Answer::from_example(e);
+                    let extracted = m.extract(&answer).ok()?;
+                    let secret = match of {
+                        None => extracted.access_token,
+                        Some(name) => extracted.values.get(name)?.clone(),
+                    };
+                    Some(secrecy::ExposeSecret::expose_secret(&secret).to_owned())
+                })
+            })
+            .collect();
+        let mut out = serde_json::Map::new();
+        for reference in templates.iter().flat_map(|t| t.references()) {
+            let claim = match (reference, of) {
+                (Reference::AccessTokenClaim(claim), None) => claim,
+                (Reference::ValueClaim { value, claim }, Some(name)) if value == name => claim,
+                _ => continue,
+            };
+            if let Some(value) = samples.iter().find_map(|t| auth_spec::jwt::claim(t, claim)) {
+                out.insert(claim.clone(), value);
+            }
+        }
+        out
+    }
+
+    /// A new value for `name`: a JWT when a template names its claims, else an opaque string.
+    fn new_value(&self, name: &str, serial: u64, exp: u64) -> String {
+        let claims = self.named_claims(Some(name));
+        if claims.is_empty() {
+            format!("mock-{name}-{serial}-{:08x}", fastrand::u32(..))
+        } else {
+            jwt_with(exp, serial, claims)
+        }
     }
 
     /// The issued refresh token the request carries, if any (longest match).
@@ -936,6 +1049,86 @@ impl State {
         self.issue(&mut inner, session_id, &refresh.response, next)
     }
 
+    /// The renewed values an API answer for `token` carries (`usage.renewed_by_answers`): once
+    /// per token, in the second half of its life or after [`MockServer::roll_values`].
+    fn renew_by_answer(&self, inner: &mut Inner, token: &str) -> Vec<(String, String)> {
+        let renewals = &self.spec.usage.renewed_by_answers;
+        let ttl = self.options.access_ttl;
+        let now = SystemTime::now();
+        let Some(state) = inner.access.get(token) else {
+            return Vec::new();
+        };
+        let late = state.expires.duration_since(now).unwrap_or_default() < ttl / 2;
+        if renewals.is_empty() || state.renewed || !(late || state.renew_now) {
+            return Vec::new();
+        }
+        let mut values = state.values.clone();
+        let (answer, headers) = (state.answer.clone(), state.headers.clone());
+        let mut out = Vec::new();
+        let mut new_access = None;
+        for renewal in renewals {
+            inner.serial += 1;
+            let serial = inner.serial;
+            let text = match &renewal.value {
+                SessionSlot::AccessToken => {
+                    let jwt_exp = self
+                        .spec
+                        .login
+                        .response
+                        .access_token_expiry
+                        .contains(&ExpirySource::JwtExp);
+                    let expires = if jwt_exp {
+                        UNIX_EPOCH + Duration::from_secs(epoch_secs(now + ttl))
+                    } else {
+                        now + ttl
+                    };
+                    let claims = self.named_claims(None);
+                    let access = if jwt_exp || !claims.is_empty() {
+                        jwt_with(epoch_secs(expires), serial, claims)
+                    } else {
+                        format!("mock-access-{serial}-{:016x}", fastrand::u64(..))
+                    };
+                    new_access = Some((access.clone(), expires));
+                    access
+                }
+                SessionSlot::Value(name) => {
+                    let value = self.new_value(name, serial, epoch_secs(now + ttl));
+                    values.insert(name.clone(), value.clone());
+                    value
+                }
+            };
+            out.push((renewal.header.clone(), text));
+        }
+        if let Some(state) = inner.access.get_mut(token) {
+            state.renewed = true;
+            state.renew_now = false;
+            // A renewed value replaces the old one; a renewed token gets the new values, and
+            // the old token keeps working with its own until it expires.
+            if new_access.is_none() {
+                state.values.clone_from(&values);
+            }
+        }
+        if let Some((access, expires)) = new_access {
+            for session in inner.sessions.values_mut().filter(|s| s.access == token) {
+                session.access.clone_from(&access);
+            }
+            inner.access.insert(
+                access,
+                AccessState {
+                    expires,
+                    revoked: false,
+                    answer,
+                    values,
+                    headers,
+                    renewed: false,
+                    renew_now: false,
+                },
+            );
+        }
+        inner.stats.renewals_sent += 1;
+        out
+    }
+
     fn api(&self, seen: &Seen) -> Response<Full<Bytes>> {
         let usage = &self.spec.usage;
         let mut inner = self.lock();
@@ -951,6 +1144,16 @@ impl State {
                     .find(|(n, _)| n == name)
                     .map(|(_, v)| Value::from(v.clone())),
                 Reference::RefreshToken => None,
+                Reference::AccessTokenClaim(name) => auth_spec::jwt::claim(token, name),
+                Reference::SessionValue(name) => state.values.get(name).cloned().map(Value::from),
+                Reference::ValueClaim { value, claim } => {
+                    auth_spec::jwt::claim(state.values.get(value)?, claim)
+                }
+                Reference::ResponseHeader(name) => state
+                    .headers
+                    .get(&name.to_ascii_lowercase())
+                    .cloned()
+                    .map(Value::from),
             };
             let headers_ok = usage.headers.iter().all(|(name, template)| {
                 let Ok(expected) = template.render(lookup) else {
@@ -985,10 +1188,14 @@ impl State {
             .get(&token)
             .is_none_or(|a| a.revoked || now >= a.expires);
         if !expired {
-            return json_response(
+            let mut response = json_response(
                 200,
                 &serde_json::json!({ "ok": true, "provider": self.spec.name }),
             );
+            for (name, value) in self.renew_by_answer(&mut inner, &token) {
+                insert_header(&mut response, &name, &value);
+            }
+            return response;
         }
         inner.stats.expired_answers += 1;
         let Some(signal) = &usage.expired else {

@@ -125,6 +125,8 @@ mod tests {
                 generation: 1,
                 last_response: None,
                 last_flow: crate::session::Flow::Login,
+                values: Default::default(),
+                response_headers: Default::default(),
             }),
             fresh_until(p, issued, deadline),
             deadline,

@@ -45,6 +45,22 @@ impl TemplateContext<'_> {
                 .as_ref()
                 .and_then(|r| path.resolve(r.expose()))
                 .cloned(),
+            Reference::AccessTokenClaim(name) => {
+                auth_spec::jwt::claim(self.session?.access_token.expose_secret(), name)
+            }
+            Reference::SessionValue(name) => self
+                .session?
+                .values
+                .get(name)
+                .map(|v| Value::from(v.expose_secret())),
+            Reference::ValueClaim { value, claim } => {
+                auth_spec::jwt::claim(self.session?.values.get(value)?.expose_secret(), claim)
+            }
+            Reference::ResponseHeader(name) => self
+                .session?
+                .response_headers
+                .get(&name.to_ascii_lowercase())
+                .map(|v| Value::from(v.expose_secret())),
         }
     }
 
@@ -80,6 +96,12 @@ impl TemplateContext<'_> {
             if let Some(r) = &s.refresh_token {
                 out.push(r.expose_secret().to_owned());
             }
+            out.extend(
+                s.values
+                    .values()
+                    .chain(s.response_headers.values())
+                    .map(|v| v.expose_secret().to_owned()),
+            );
         }
         for basic in endpoints.filter_map(|e| e.basic_auth.as_ref()) {
             if let (Ok(user), Ok(password)) =

@@ -1,5 +1,6 @@
 //! A session: the tokens a login or refresh produced, when they expire, and its generation.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -34,6 +35,13 @@ pub struct Session {
     pub last_response: Option<SecretJson>,
     /// Which call produced `last_response`.
     pub last_flow: Flow,
+    /// The named values of the session (`${session.NAME}`: `values:` of the token answers), by
+    /// name. A refresh answer that does not declare one carries it over; an ordinary API answer
+    /// may renew one (`usage.renewed_by_answers`).
+    pub values: BTreeMap<String, SecretString>,
+    /// The response headers of the last token answer that templates name
+    /// (`${response.@header:NAME}`), by lower-cased name.
+    pub response_headers: BTreeMap<String, SecretString>,
 }
 
 /// The two calls that answer with tokens.
@@ -60,6 +68,12 @@ impl fmt::Debug for Session {
             .field("login_at", &self.login_at)
             .field("generation", &self.generation)
             .field("last_flow", &self.last_flow)
+            // Names only: the values are secrets.
+            .field("values", &self.values.keys().collect::<Vec<_>>())
+            .field(
+                "response_headers",
+                &self.response_headers.keys().collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }

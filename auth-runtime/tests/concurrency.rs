@@ -312,6 +312,8 @@ async fn eight_processes_sharing_a_file_send_one_refresh() {
         generation: 1,
         last_response: None,
         last_flow: auth_runtime::Flow::Login,
+        values: Default::default(),
+        response_headers: Default::default(),
     };
     let lock = store
         .lock(probe.store_key(), Duration::from_secs(5))

@@ -62,6 +62,8 @@ fn session(generation: u64, refresh: &str, expired: bool) -> Session {
         generation,
         last_response: None,
         last_flow: Flow::Login,
+        values: Default::default(),
+        response_headers: Default::default(),
     }
 }
 

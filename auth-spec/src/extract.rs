@@ -3,6 +3,7 @@
 //! This is the one implementation of "where is the token": the validator runs it over the
 //! example answers, the runtime over live ones, so the two cannot disagree.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
@@ -116,6 +117,10 @@ pub struct Extracted {
     pub refresh_expiry: Expiry,
     /// The parsed JSON body, kept for `${response.PATH}` templates; `None` for non-JSON bodies.
     pub body: Option<SecretJson>,
+    /// The named session values the answer carries (`values:`), by name.
+    pub values: BTreeMap<String, SecretString>,
+    /// The response headers templates name (`${response.@header:NAME}`), by lower-cased name.
+    pub headers: BTreeMap<String, SecretString>,
 }
 
 /// The answer did not have what the spec said it would. Messages name paths, never values.
@@ -296,6 +301,34 @@ impl TokenResponse {
                 }
             }
         }
+        let mut values = BTreeMap::new();
+        for (name, source) in &self.values {
+            let value = parsed
+                .read(source)?
+                .ok_or_else(|| parsed.missing("session value", source))?;
+            let text = match &value {
+                Value::String(s) if !s.is_empty() => s.clone(),
+                Value::Number(_) | Value::Bool(_) => value.to_string(),
+                Value::String(_) => return Err(parsed.missing("session value", source)),
+                other => {
+                    return Err(ExtractError::WrongKind {
+                        what: "session value",
+                        source_path: source.to_string(),
+                        expected: "a string, number or boolean",
+                        found: kind_of(other),
+                    });
+                }
+            };
+            header_value("session value", source, &text)?;
+            values.insert(name.clone(), SecretString::from(text));
+        }
+        let mut headers = BTreeMap::new();
+        for name in &self.kept_headers {
+            if let Some(text) = answer.header(name) {
+                header_value("response header", &format_args!("@header:{name}"), text)?;
+                headers.insert(name.clone(), SecretString::from(text.to_owned()));
+            }
+        }
         let access_expiry = first_expiry(&parsed, &self.access_token_expiry, Some(&access))?;
         let refresh_expiry = first_expiry(&parsed, &self.refresh_token_expiry, refresh.as_deref())?;
         Ok(Extracted {
@@ -304,6 +337,8 @@ impl TokenResponse {
             access_expiry,
             refresh_expiry,
             body: parsed.json.map(SecretJson::new),
+            values,
+            headers,
         })
     }
 }

@@ -15,8 +15,10 @@ use crate::duration::parse_duration;
 use crate::extract::{Answer, Parsed};
 use crate::judge::{BodyCondition, FailureRule};
 
+mod claims;
 mod failures;
 mod limits;
+mod values;
 use crate::model::*;
 use crate::node::Node;
 use crate::path::FieldPath;
@@ -79,6 +81,13 @@ pub(crate) struct Lowerer<'a> {
     used_credentials: HashSet<String>,
     /// The file's text, to point inside quoted scalars.
     source: &'a str,
+    /// The access token of every success example of the login and refresh answers (with the
+    /// example's description), for `${session.access_token.claims.NAME}` checks.
+    example_tokens: Vec<(Option<String>, String)>,
+    /// The named values the login's answer declares (`${session.NAME}`), in file order.
+    declared_values: Vec<String>,
+    /// Each named value in the success examples, for `${session.NAME.claims.CLAIM}` checks.
+    example_values: HashMap<String, Vec<(Option<String>, String)>>,
 }
 
 /// The distinct `${response.PATH}` paths of these templates, in first-use order.
@@ -91,6 +100,22 @@ fn response_paths<'a>(templates: impl Iterator<Item = &'a Template>) -> Vec<Fiel
                 && seen.insert(path)
             {
                 out.push(path.clone());
+            }
+        }
+    }
+    out
+}
+
+/// The distinct `${response.@header:NAME}` names of these templates, lower-cased.
+fn kept_headers<'a>(templates: impl Iterator<Item = &'a Template>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for template in templates {
+        for reference in template.references() {
+            if let Reference::ResponseHeader(name) = reference {
+                let name = name.to_ascii_lowercase();
+                if !out.contains(&name) {
+                    out.push(name);
+                }
             }
         }
     }
@@ -157,6 +182,9 @@ impl<'a> Lowerer<'a> {
             suggestions: Suggestions::new(),
             lines: line_index(source),
             source,
+            example_tokens: Vec::new(),
+            declared_values: Vec::new(),
+            example_values: HashMap::new(),
         }
     }
 
@@ -610,6 +638,26 @@ impl<'a> Lowerer<'a> {
         if let Some(r) = &mut refresh {
             r.response.header_values = header_values;
         }
+        // `${response.@header:NAME}` reads the last token answer's headers: those named are kept.
+        let kept_headers = kept_headers(
+            login_request
+                .iter()
+                .flat_map(Endpoint::templates)
+                .chain(refresh.iter().flat_map(|r| r.request.templates()))
+                .chain(logout.iter().flat_map(Endpoint::templates))
+                .chain(
+                    usage
+                        .iter()
+                        .flat_map(|u| u.headers.iter().chain(&u.query))
+                        .map(|(_, t)| t),
+                ),
+        );
+        if let Some(r) = &mut login_response {
+            r.kept_headers.clone_from(&kept_headers);
+        }
+        if let Some(r) = &mut refresh {
+            r.response.kept_headers = kept_headers;
+        }
         match (login_response, login_request, policy, usage) {
             (Some(response), Some(request), Some(policy), Some(usage)) => Ok((
                 ProviderSpec {
@@ -944,6 +992,12 @@ impl<'a> Lowerer<'a> {
                 Some("API calls carry the access token: `${session.access_token}`".into()),
             )),
             Reference::AccessToken | Reference::RefreshToken => Ok(()),
+            Reference::AccessTokenClaim(name) => {
+                claims::check_claim(reference, name, &self.example_tokens, structured_ok)
+            }
+            Reference::SessionValue(_)
+            | Reference::ValueClaim { .. }
+            | Reference::ResponseHeader(_) => self.check_value_reference(reference, structured_ok),
             Reference::Response(path) => {
                 for example in &self.response_examples {
                     match path.resolve(&example.body) {
@@ -1179,6 +1233,13 @@ impl<'a> Lowerer<'a> {
         }
         let access_token = self.source(&raw.access_token);
         if let Some(source) = &access_token {
+            for example in &success {
+                let answer = Answer::from_example(example);
+                if let Ok(Some(Value::String(token))) = Parsed::new(&answer).read(source) {
+                    self.example_tokens
+                        .push((example.description.clone(), token));
+                }
+            }
             let kind = token_kind(source);
             self.check_in_examples(
                 raw.access_token.referenced,
@@ -1224,6 +1285,7 @@ impl<'a> Lowerer<'a> {
             }
             (None, None) => Vec::new(),
         };
+        let values = self.session_values(&raw.values, &success, endpoint);
         TokenResponse {
             access_token: access_token.unwrap_or(ValueSource::WholeBody),
             refresh_token,
@@ -1232,6 +1294,9 @@ impl<'a> Lowerer<'a> {
             // Filled in once the requests that use the answer are lowered.
             header_values: Vec::new(),
             examples,
+            values,
+            // Filled in once every request is lowered.
+            kept_headers: Vec::new(),
         }
     }
 
@@ -1608,6 +1673,7 @@ impl<'a> Lowerer<'a> {
                     query: Vec::new(),
                     expired: None,
                     unknown: true,
+                    renewed_by_answers: Vec::new(),
                 });
             }
         };
@@ -1673,11 +1739,13 @@ impl<'a> Lowerer<'a> {
                 body,
             }
         });
+        let renewed_by_answers = self.renewed_by_answers(&raw.renewed_by_answers);
         (self.diags.len() == before).then_some(Usage {
             headers,
             query,
             expired,
             unknown: false,
+            renewed_by_answers: renewed_by_answers.unwrap_or_default(),
         })
     }
 }

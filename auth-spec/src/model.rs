@@ -312,6 +312,12 @@ pub struct TokenResponse {
     pub header_values: Vec<FieldPath>,
     /// Example answers from the vendor's document.
     pub examples: Vec<Example>,
+    /// Further session values this answer carries (`${session.NAME}`), in file order. A refresh
+    /// answer's list may be shorter than the login's: the others are carried over.
+    pub values: Vec<(String, ValueSource)>,
+    /// The response headers some request names (`${response.@header:NAME}`), lower-cased: kept
+    /// in the session and checked as header values.
+    pub kept_headers: Vec<String>,
 }
 
 /// An example answer from the vendor's document.
@@ -500,6 +506,26 @@ pub struct Usage {
     /// and `query` are empty). A token can still be had; putting it on a request needs the
     /// caller to say how (`AuthenticatorBuilder::token_header`, `auth-cli --token-header`).
     pub unknown: bool,
+    /// Session values that ordinary API answers renew (rolling tokens), in file order.
+    pub renewed_by_answers: Vec<RenewedByAnswer>,
+}
+
+/// A session value an ordinary API answer replaces when it carries a header.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RenewedByAnswer {
+    /// Which value.
+    pub value: SessionSlot,
+    /// The response header that carries the new value (compared case-insensitively).
+    pub header: String,
+}
+
+/// A value held by the session that a request can send.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SessionSlot {
+    /// The access token.
+    AccessToken,
+    /// A named value (`values:` of the token answers).
+    Value(String),
 }
 
 #[cfg(test)]

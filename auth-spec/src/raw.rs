@@ -357,6 +357,12 @@ pub struct RawTokenResponse {
     /// Example answers copied from the vendor's document; every path above must resolve in each.
     #[schemars(with = "Vec<RawExample>")]
     pub examples: Spanned<Vec<RawExample>>,
+    /// Further values of the session, by name (`${session.NAME}`): NAME -> source, with the
+    /// sources of `access_token` (`$.path`, `@header:NAME`, `@body`). In a refresh answer, a
+    /// value it does not declare is carried over from the session it replaces.
+    #[serde(default)]
+    #[schemars(with = "IndexMap<String, String>")]
+    pub values: IndexMap<SpannedString, SpannedString>,
 }
 
 /// An example answer from the vendor's document.
@@ -618,4 +624,9 @@ pub struct RawUsage {
     /// How an API call says the token expired.
     #[serde(default)]
     pub expired: Option<RawExpiredSignal>,
+    /// Session values that ordinary API answers renew (a rolling token): `access_token` or a
+    /// declared value -> `@header:NAME`. An answer carrying the header replaces the stored value.
+    #[serde(default)]
+    #[schemars(with = "IndexMap<String, String>")]
+    pub renewed_by_answers: IndexMap<SpannedString, SpannedString>,
 }

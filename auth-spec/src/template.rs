@@ -22,6 +22,20 @@ pub enum Reference {
     RefreshToken,
     /// `${response.PATH}`: a value of the last token answer (login or refresh), as JSON.
     Response(FieldPath),
+    /// `${session.access_token.claims.NAME}`: a claim of the access token, a JWT read without
+    /// verifying it (a string as is, a number or boolean as its JSON text).
+    AccessTokenClaim(String),
+    /// `${session.NAME}`: a named value of the session (`values:` of the token answers).
+    SessionValue(String),
+    /// `${session.NAME.claims.CLAIM}`: a claim of a named value that is a JWT.
+    ValueClaim {
+        /// The value's name.
+        value: String,
+        /// The claim.
+        claim: String,
+    },
+    /// `${response.@header:NAME}`: a response header of the last token answer.
+    ResponseHeader(String),
 }
 
 impl fmt::Display for Reference {
@@ -35,6 +49,14 @@ impl fmt::Display for Reference {
                 let bare = path.strip_prefix("$.").unwrap_or(&path);
                 write!(f, "${{response.{bare}}}")
             }
+            Reference::AccessTokenClaim(name) => {
+                write!(f, "${{session.access_token.claims.{name}}}")
+            }
+            Reference::SessionValue(name) => write!(f, "${{session.{name}}}"),
+            Reference::ValueClaim { value, claim } => {
+                write!(f, "${{session.{value}.claims.{claim}}}")
+            }
+            Reference::ResponseHeader(name) => write!(f, "${{response.@header:{name}}}"),
         }
     }
 }
@@ -208,16 +230,44 @@ fn parse_reference(inner: &str) -> Result<Reference, (String, Option<String>)> {
         "credentials" if !name.is_empty() => Ok(Reference::Credential(name.to_owned())),
         "session" => match name {
             "access_token" => Ok(Reference::AccessToken),
+            claim if claim.starts_with("access_token.") => claim_reference(claim),
             "refresh_token" => Ok(Reference::RefreshToken),
-            other => Err((
-                format!("unknown session value `{other}`"),
-                Some(
-                    crate::suggest::did_you_mean(other, SESSION_VALUES).unwrap_or_else(|| {
-                        "the session holds `access_token` and `refresh_token`".to_owned()
-                    }),
-                ),
-            )),
+            // Whether the name is declared is checked where the spec's values are known.
+            other if is_value_name(other) => Ok(Reference::SessionValue(other.to_owned())),
+            other => match other.split_once(".claims.") {
+                Some((value, claim))
+                    if is_value_name(value) && !claim.is_empty() && claim.trim() == claim =>
+                {
+                    Ok(Reference::ValueClaim {
+                        value: value.to_owned(),
+                        claim: claim.to_owned(),
+                    })
+                }
+                _ => Err((
+                    format!("unknown session value `{other}`"),
+                    Some(
+                        crate::suggest::did_you_mean(other, SESSION_VALUES).unwrap_or_else(|| {
+                            "the session holds `access_token`, `refresh_token` and the `values` its answers declare (`${session.NAME}`, `${session.NAME.claims.CLAIM}`)".to_owned()
+                        }),
+                    ),
+                )),
+            },
         },
+        "response" if name.starts_with("@header:") => {
+            let header = name["@header:".len()..].trim();
+            if !header.is_empty()
+                && header
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+            {
+                Ok(Reference::ResponseHeader(header.to_owned()))
+            } else {
+                Err((
+                    format!("`${{{inner}}}` names no valid header"),
+                    Some("write `${response.@header:NAME}` with a header name such as `X-Login-Id`".into()),
+                ))
+            }
+        }
         "response" => FieldPath::parse(name).map(Reference::Response).map_err(
             |PathError { message, .. }| {
                 (
@@ -234,6 +284,26 @@ fn parse_reference(inner: &str) -> Result<Reference, (String, Option<String>)> {
             ),
         )),
     }
+}
+
+/// Whether `name` can name a session value: a lower-case identifier.
+pub fn is_value_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some('a'..='z'))
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
+}
+
+/// `access_token.claims.NAME`: a claim of the access token.
+fn claim_reference(inner: &str) -> Result<Reference, (String, Option<String>)> {
+    let hint =
+        || Some("a claim of the access token is `${session.access_token.claims.NAME}`".into());
+    let Some(name) = inner.strip_prefix("access_token.claims.") else {
+        return Err((format!("unknown session value `{inner}`"), hint()));
+    };
+    if name.is_empty() || name.trim() != name {
+        return Err((format!("`${{session.{inner}}}` names no claim"), hint()));
+    }
+    Ok(Reference::AccessTokenClaim(name.to_owned()))
 }
 
 #[cfg(test)]
@@ -278,12 +348,53 @@ mod tests {
 
     #[test]
     fn errors_point_at_the_placeholder() {
-        let e = Template::parse("Bearer ${session.acess_token}").expect_err("typo");
+        // A name that could be a declared value is checked where the values are known.
+        assert!(Template::parse("Bearer ${session.acess_token}").is_ok());
+        let e = Template::parse("Bearer ${session.acess-token}").expect_err("typo");
         assert_eq!(e.offset, 7);
         assert!(e.hint.expect("hint").contains("access_token"));
         let e = Template::parse("x ${credential.api_key}").expect_err("typo");
         assert!(e.hint.expect("hint").contains("credentials"));
         assert!(Template::parse("${session.access_token").is_err());
         assert!(Template::parse("${api_key}").is_err());
+    }
+
+    #[test]
+    fn parses_access_token_claims() {
+        let t = Template::parse("${session.access_token.claims.tid}").expect("valid");
+        assert_eq!(
+            t.sole_reference(),
+            Some(&Reference::AccessTokenClaim("tid".into()))
+        );
+        assert_eq!(t.to_string(), "${session.access_token.claims.tid}");
+        let e = Template::parse("${session.access_token.claim.tid}").expect_err("typo");
+        assert!(e.hint.expect("hint").contains("claims.NAME"));
+        assert!(Template::parse("${session.access_token.claims.}").is_err());
+    }
+
+    #[test]
+    fn parses_session_values_and_response_headers() {
+        let t = Template::parse("${session.account_token}").expect("valid");
+        assert_eq!(
+            t.sole_reference(),
+            Some(&Reference::SessionValue("account_token".into()))
+        );
+        let t = Template::parse("${session.account_token.claims.acct}").expect("valid");
+        assert_eq!(
+            t.sole_reference(),
+            Some(&Reference::ValueClaim {
+                value: "account_token".into(),
+                claim: "acct".into()
+            })
+        );
+        assert_eq!(t.to_string(), "${session.account_token.claims.acct}");
+        let t = Template::parse("${response.@header:X-Login-Id}").expect("valid");
+        assert_eq!(
+            t.sole_reference(),
+            Some(&Reference::ResponseHeader("X-Login-Id".into()))
+        );
+        assert_eq!(t.to_string(), "${response.@header:X-Login-Id}");
+        assert!(Template::parse("${response.@header:}").is_err());
+        assert!(Template::parse("${session.Account}").is_err());
     }
 }

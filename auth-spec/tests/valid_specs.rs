@@ -313,3 +313,95 @@ fn facts_the_document_leaves_out_are_declared_unknown() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn jwt_claims_in_usage_templates() {
+    use auth_spec::template::Reference;
+    let s = load("jwt_claims.yaml");
+    let refs: Vec<&Reference> = s
+        .usage
+        .headers
+        .iter()
+        .flat_map(|(_, t)| t.references())
+        .collect();
+    assert!(refs.contains(&&Reference::AccessTokenClaim("tid".into())));
+    let org = s
+        .usage
+        .headers
+        .iter()
+        .find(|(n, _)| n == "X-Org")
+        .expect("X-Org");
+    assert_eq!(org.1.to_string(), "${session.access_token.claims.org}");
+    let token = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1LTEiLCJ0aWQiOiJhY21lLTQyIiwib3JnIjo3LCJleHAiOjE3NjcyMjU2MDB9.c2ln";
+    assert_eq!(
+        auth_spec::jwt::claim(token, "tid"),
+        Some(serde_json::Value::from("acme-42"))
+    );
+    assert_eq!(
+        auth_spec::jwt::claim(token, "org").map(|v| v.to_string()),
+        Some("7".into())
+    );
+    assert_eq!(auth_spec::jwt::claim(token, "tenant"), None);
+    assert_eq!(auth_spec::jwt::claim("opaque", "tid"), None);
+}
+
+#[test]
+fn several_session_values_from_headers_and_body() {
+    use auth_spec::model::{RenewedByAnswer, SessionSlot};
+    let s = load("session_values.yaml");
+    let login = &s.login.response;
+    assert_eq!(
+        login.values,
+        vec![
+            (
+                "account_token".to_owned(),
+                ValueSource::Header("X-Account-Token".into())
+            ),
+            (
+                "user_id".to_owned(),
+                ValueSource::Body(auth_spec::path::FieldPath::parse("$.user.id").expect("path"))
+            ),
+        ]
+    );
+    assert_eq!(login.kept_headers, vec!["x-login-id".to_owned()]);
+    let got = login.extract(&example_answer(login)).expect("extracts");
+    assert_eq!(got.access_token.expose_secret(), "sess-1");
+    assert_eq!(
+        got.values["user_id"].expose_secret(),
+        "42",
+        "a number as its JSON text"
+    );
+    assert!(
+        got.values["account_token"]
+            .expose_secret()
+            .starts_with("eyJ")
+    );
+    assert_eq!(got.headers["x-login-id"].expose_secret(), "login-1");
+    // The refresh renews only the access token: the values are carried over.
+    let refresh = &s.refresh.as_ref().expect("refresh").response;
+    assert!(refresh.values.is_empty());
+    assert_eq!(
+        s.usage.renewed_by_answers,
+        vec![
+            RenewedByAnswer {
+                value: SessionSlot::AccessToken,
+                header: "X-Session".into()
+            },
+            RenewedByAnswer {
+                value: SessionSlot::Value("account_token".into()),
+                header: "X-Account-Token".into()
+            },
+        ]
+    );
+    // A value carrying a line break is refused like a token.
+    let mut answer = example_answer(login);
+    answer
+        .headers
+        .push(("X-Account-Token".into(), "a\r\nX-Evil: 1".into()));
+    answer
+        .headers
+        .retain(|(n, v)| n != "X-Account-Token" || v.contains('\n'));
+    let error = login.extract(&answer).expect_err("not a header value");
+    assert!(error.to_string().contains("line break"), "{error}");
+    assert!(!error.to_string().contains("Evil"), "{error}");
+}

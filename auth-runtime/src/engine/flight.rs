@@ -451,7 +451,7 @@ impl Authenticator {
     }
 
     /// The entry in the store; an unreadable one counts as none (it is replaced).
-    async fn load_entry(&self) -> Result<Option<Entry>, AuthError> {
+    pub(super) async fn load_entry(&self) -> Result<Option<Entry>, AuthError> {
         match self.inner.store.load(&self.inner.key).await {
             Ok(entry) => Ok(entry),
             Err(error @ StoreError::Corrupt { .. }) => {
@@ -488,7 +488,7 @@ impl Authenticator {
     }
 
     /// Writes `entry` on the revision last read or written, and moves `expected` on.
-    async fn write_entry(
+    pub(super) async fn write_entry(
         &self,
         entry: &mut Entry,
         expected: &mut Option<u64>,
@@ -508,7 +508,11 @@ impl Authenticator {
         Ok(())
     }
 
-    fn next_generation(&self, entry: &Entry, current: Option<&Current>) -> Result<u64, AuthError> {
+    pub(super) fn next_generation(
+        &self,
+        entry: &Entry,
+        current: Option<&Current>,
+    ) -> Result<u64, AuthError> {
         entry
             .session
             .as_ref()

@@ -384,6 +384,9 @@ impl Authenticator {
             .as_ref()
             .and_then(|body| crate::kept::prune(body.expose(), &self.inner.kept_paths))
             .map(SecretJson::new);
+        // A refresh answer renews the values it declares; the others are carried over.
+        let mut values = previous.map(|p| p.values.clone()).unwrap_or_default();
+        values.extend(extracted.values);
         let session = Session {
             access_token: extracted.access_token,
             refresh_token,
@@ -398,6 +401,8 @@ impl Authenticator {
             } else {
                 Flow::Login
             },
+            values,
+            response_headers: extracted.headers,
         };
         Renewed {
             session,

@@ -1,6 +1,7 @@
 //! The persisted form of an entry, read and written field by field with every value
 //! range-checked (a store file is untrusted input).
 
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_spec::extract::SecretJson;
@@ -41,6 +42,10 @@ pub(super) struct StoredEntry {
     abandoned_login: Option<StoredPending>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     login_requests_ms: Vec<u64>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    values: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    response_headers: BTreeMap<String, String>,
 }
 
 /// The most login request times an entry may hold: a budget's largest count, and some room.
@@ -61,6 +66,8 @@ pub(super) const ENTRY_FIELDS: &[&str] = &[
     "pending",
     "abandoned_login",
     "login_requests_ms",
+    "values",
+    "response_headers",
 ];
 
 #[derive(Serialize, Deserialize)]
@@ -124,6 +131,13 @@ impl From<&Entry> for StoredEntry {
             stored.generation = Some(s.generation);
             stored.last_response = s.last_response.as_ref().map(|r| r.expose().clone());
             stored.last_flow_refresh = s.last_flow == Flow::Refresh;
+            let exposed = |map: &BTreeMap<String, SecretString>| {
+                map.iter()
+                    .map(|(k, v)| (k.clone(), v.expose_secret().to_owned()))
+                    .collect()
+            };
+            stored.values = exposed(&s.values);
+            stored.response_headers = exposed(&s.response_headers);
         }
         stored
     }
@@ -157,6 +171,20 @@ impl StoredEntry {
                 }
                 let required =
                     |v: Option<u64>, field: &str| v.ok_or_else(|| format!("`{field}` is missing"));
+                // Session values are sent in headers too: the same rule as the tokens.
+                let secrets = |map: BTreeMap<String, String>, field: &str| {
+                    map.into_iter()
+                        .map(|(k, v)| {
+                            if header_safe(&v) {
+                                Ok((k, SecretString::from(v)))
+                            } else {
+                                Err(format!("a value of `{field}` is not a valid header value"))
+                            }
+                        })
+                        .collect::<Result<BTreeMap<_, _>, String>>()
+                };
+                let values = secrets(self.values, "values")?;
+                let response_headers = secrets(self.response_headers, "response_headers")?;
                 Some(Session {
                     access_token: SecretString::from(access_token),
                     refresh_token: self.refresh_token.map(SecretString::from),
@@ -180,6 +208,8 @@ impl StoredEntry {
                     } else {
                         Flow::Login
                     },
+                    values,
+                    response_headers,
                 })
             }
         };

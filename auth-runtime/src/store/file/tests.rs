@@ -21,6 +21,8 @@ fn session(generation: u64) -> Session {
         generation,
         last_response: Some(SecretJson::new(serde_json::json!({"a": 1}))),
         last_flow: Flow::Refresh,
+        values: Default::default(),
+        response_headers: Default::default(),
     }
 }
 
@@ -331,5 +333,46 @@ async fn the_lock_holder_is_named_when_a_waiter_gives_up() {
         text.contains(&format!("process {}", std::process::id())) && text.contains("sessions.json"),
         "{text}"
     );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn session_values_round_trip_and_old_files_without_them_still_read() {
+    let dir = temp_dir();
+    let path = dir.join("sessions.json");
+    let store = FileStore::new(&path);
+    let mut with_values = entry(1);
+    if let Some(s) = with_values.session.as_mut() {
+        s.values
+            .insert("account_token".into(), SecretString::from("acct-secret"));
+        s.response_headers
+            .insert("x-login-id".into(), SecretString::from("login-1"));
+    }
+    store
+        .compare_and_set("k", None, &with_values)
+        .await
+        .expect("write");
+    let loaded = store.load("k").await.expect("load").expect("present");
+    let s = loaded.session.expect("session");
+    assert_eq!(s.values["account_token"].expose_secret(), "acct-secret");
+    assert_eq!(s.response_headers["x-login-id"].expose_secret(), "login-1");
+    assert!(
+        !format!("{s:?}").contains("acct-secret"),
+        "Debug names values only"
+    );
+    // A file written before sessions had values reads with none.
+    let mut file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    let entry_json = file["sessions"]["k"].as_object_mut().expect("entry");
+    entry_json.remove("values");
+    entry_json.remove("response_headers");
+    write_file(&path, file.clone());
+    let old = store.load("k").await.expect("load").expect("present");
+    assert!(old.session.expect("session").values.is_empty());
+    // A value that could add a header of its own is refused like a token, without echoing it.
+    file["sessions"]["k"]["values"] = serde_json::json!({"account_token": "a\r\nX-Evil: 1"});
+    write_file(&path, file);
+    let error = store.load("k").await.expect_err("not a header value");
+    assert!(!error.to_string().contains("Evil"), "{error}");
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -173,7 +173,8 @@ impl From<AuthError> for Failure {
             | AuthError::TokenOriginRefused { .. }
             | AuthError::MissingBaseUrl { .. }
             | AuthError::Config(_)
-            | AuthError::MissingValue { .. } => 2,
+            | AuthError::MissingValue { .. }
+            | AuthError::SigningFailed { .. } => 2,
             AuthError::Store(_) => 1,
             _ => 4,
         };

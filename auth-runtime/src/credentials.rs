@@ -8,6 +8,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::AuthError;
 
+pub(crate) mod signed;
+
 /// Credential values by the spec's credential names. Debug output never shows a value.
 #[derive(Clone, Default)]
 pub struct Credentials {

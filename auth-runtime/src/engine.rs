@@ -458,6 +458,7 @@ impl Authenticator {
             credentials: &self.inner.credentials,
             session,
             leave_out_session: false,
+            now: self.inner.clock.wall(),
         }
     }
 
@@ -502,6 +503,17 @@ impl Authenticator {
         name: &str,
         ctx: TemplateContext<'_>,
     ) -> Result<request::Prepared, AuthError> {
+        // Computed credentials are signed afresh for each request that sends them.
+        let signed = crate::credentials::signed::for_endpoint(
+            &self.inner.spec,
+            endpoint,
+            ctx.credentials,
+            ctx.now,
+        )?;
+        let ctx = match &signed {
+            Some(credentials) => TemplateContext { credentials, ..ctx },
+            None => ctx,
+        };
         request::prepare(&self.inner.base_url, endpoint, &ctx).map_err(|unfilled| match unfilled {
             request::Unfilled::Missing(reference) => AuthError::MissingValue {
                 provider: self.inner.spec.name.clone(),
@@ -592,8 +604,14 @@ impl Authenticator {
         request: &mut reqwest::Request,
     ) -> Result<(), AuthError> {
         self.check_destination(request.url())?;
+        let fresh;
         let rendered = match token.0.usage.get() {
             Some(rendered) => rendered,
+            // A usage naming the current time or a computed credential changes with every call.
+            None if self.usage_is_timed() => {
+                fresh = self.render_usage(&token.0.session)?;
+                &fresh
+            }
             None => {
                 let rendered = self.render_usage(&token.0.session)?;
                 token.0.usage.get_or_init(|| rendered)
@@ -634,9 +652,37 @@ impl Authenticator {
         })
     }
 
+    /// Whether the usage templates name `${now.*}` or a computed credential.
+    fn usage_is_timed(&self) -> bool {
+        let spec = &self.inner.spec;
+        let mut templates = spec
+            .usage
+            .headers
+            .iter()
+            .chain(&spec.usage.query)
+            .map(|(_, t)| t);
+        templates
+            .clone()
+            .any(|t| t.references().any(|r| matches!(r, Reference::Now(_))))
+            || crate::credentials::signed::uses_computed(spec, &mut templates)
+    }
+
     fn render_usage(&self, session: &Session) -> Result<RenderedUsage, AuthError> {
         let usage = &self.inner.spec.usage;
         let ctx = self.template_context(Some(session));
+        let signed = if self.usage_is_timed() && !self.inner.spec.computed.is_empty() {
+            Some(crate::credentials::signed::with_computed(
+                &self.inner.spec,
+                ctx.credentials,
+                ctx.now,
+            )?)
+        } else {
+            None
+        };
+        let ctx = match &signed {
+            Some(credentials) => TemplateContext { credentials, ..ctx },
+            None => ctx,
+        };
         let missing = |reference: Reference| AuthError::MissingValue {
             provider: self.inner.spec.name.clone(),
             endpoint: "API call".into(),

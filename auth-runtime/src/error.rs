@@ -193,6 +193,19 @@ pub enum AuthError {
         /// How long until the next login is allowed.
         wait: Duration,
     },
+    /// A computed credential (a signed JWT) could not be made: its key is not a key of its
+    /// algorithm, or a value it names is missing. Names the credential and the key, never a value.
+    #[error("{provider}: cannot compute credential `{credential}`: {reason}")]
+    SigningFailed {
+        /// Provider name.
+        provider: String,
+        /// The computed credential.
+        credential: String,
+        /// The credential that signs it.
+        key: String,
+        /// What is wrong (never a value).
+        reason: String,
+    },
 }
 
 impl AuthError {

@@ -17,6 +17,9 @@
 //! - sessions end after `session_ttl` (or on `POST /__end_session`): refreshes are rejected;
 //! - a login that carries an earlier session's access token (the spec's login names
 //!   `${session.access_token}`) ends that session, as single-session vendors do;
+//! - a signed credential (`signed_jwt`) the login sends must verify with the simulated key
+//!   (the public half for `RS256` / `ES256`), its `exp` must not have passed nor lie beyond the
+//!   declared lifetime, and its claims and header fields must hold the spec's values;
 //! - `GET /__protected` (any method) needs the token as `usage` sends it, and answers an expired
 //!   or revoked token with the spec's expired-token signal.
 //!
@@ -34,6 +37,7 @@ use auth_spec::ProviderSpec;
 use auth_spec::judge::FailureMeaning;
 
 mod judged;
+mod signed;
 use auth_spec::model::{
     Encoding, ExpirySource, RefreshTiming, Rotation, TokenResponse, Unit, ValueSource,
 };
@@ -157,15 +161,27 @@ impl std::fmt::Debug for MockServer {
 impl MockServer {
     /// Starts a simulator of `spec` on 127.0.0.1.
     pub async fn start(spec: Arc<ProviderSpec>, options: MockOptions) -> std::io::Result<Self> {
+        Self::start_with_credentials(spec, options, Vec::new()).await
+    }
+
+    /// Starts a simulator of `spec` that accepts these (name, value) credentials instead of the
+    /// spec's examples: a signed credential's PEM private key, which no example holds.
+    pub async fn start_with_credentials(
+        spec: Arc<ProviderSpec>,
+        options: MockOptions,
+        given: Vec<(String, String)>,
+    ) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port)).await?;
         let addr = listener.local_addr()?;
         let credentials = spec
             .credentials
             .iter()
             .map(|c| {
-                let value = c
-                    .example
-                    .clone()
+                let value = given
+                    .iter()
+                    .find(|(name, _)| name == &c.name)
+                    .map(|(_, v)| v.clone())
+                    .or_else(|| c.example.clone())
                     .unwrap_or_else(|| format!("test-{}", c.name.replace('_', "-")));
                 (c.name.clone(), value)
             })
@@ -547,11 +563,35 @@ impl State {
             .first()
             .copied()
             .unwrap_or(401);
+        let login_templates = spec.login.request.templates();
+        let names = |name: &str| {
+            login_templates.iter().any(|t| {
+                t.references()
+                    .any(|r| matches!(r, Reference::Credential(n) if n == name))
+            })
+        };
+        // A signing key never travels: the signed credential made with it does.
+        let is_key_only =
+            |name: &str| !names(name) && spec.computed.iter().any(|c| c.signed_jwt.key == name);
         let all_sent = self
             .credentials
             .iter()
+            .filter(|(name, _)| !is_key_only(name))
             .all(|(_, value)| seen.haystack.contains(value.as_str()));
+        let credential = |name: &str| {
+            self.credentials
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        };
+        let now = SystemTime::now();
+        let signed_ok = spec
+            .computed
+            .iter()
+            .filter(|c| names(&c.name))
+            .all(|c| signed::carried(c, &seen.haystack, &credential, now));
         if !all_sent
+            || !signed_ok
             || !self.encoding_ok(&spec.login.request, seen)
             || !self.body_ok(&spec.login.request, seen)
         {
@@ -878,6 +918,7 @@ impl State {
                     .find(|(n, _)| n == name)
                     .map(|(_, v)| Value::from(v.clone())),
                 Reference::RefreshToken => None,
+                Reference::Now(form) => Some(form.value(SystemTime::now())),
             };
             let headers_ok = usage.headers.iter().all(|(name, template)| {
                 let Ok(expected) = template.render(lookup) else {

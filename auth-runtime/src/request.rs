@@ -22,6 +22,8 @@ pub(crate) struct TemplateContext<'a> {
     /// Set for the login, which may carry the previous session: a header, query entry or body
     /// field naming a session value that is absent (no previous session) is left out.
     pub(crate) leave_out_session: bool,
+    /// The engine's wall-clock time when the request is built: `${now.*}`.
+    pub(crate) now: std::time::SystemTime,
 }
 
 impl TemplateContext<'_> {
@@ -45,6 +47,7 @@ impl TemplateContext<'_> {
                 .as_ref()
                 .and_then(|r| path.resolve(r.expose()))
                 .cloned(),
+            Reference::Now(form) => Some(form.value(self.now)),
         }
     }
 

@@ -16,6 +16,7 @@ use crate::extract::{Answer, Parsed};
 use crate::judge::{BodyCondition, FailureRule};
 
 mod failures;
+mod signed;
 use crate::model::*;
 use crate::node::Node;
 use crate::path::FieldPath;
@@ -401,6 +402,8 @@ impl<'a> Lowerer<'a> {
         let mut credentials = Vec::new();
         // Which credential first used each variable, for the message about a second one.
         let mut env_owner: HashMap<String, String> = HashMap::new();
+        // Computed credentials, lowered once every credential is known.
+        let mut signed_raw = Vec::new();
         for (name, cred) in &raw.credentials {
             if !is_snake_identifier(&name.value) {
                 self.error(
@@ -411,6 +414,23 @@ impl<'a> Lowerer<'a> {
                     ),
                     Some("use lower case letters, digits and `_`, e.g. `api_key`".into()),
                 );
+            }
+            if let Some(signed) = &cred.signed_jwt {
+                if let Some(env) = &cred.env {
+                    self.error(
+                        env.referenced,
+                        format!(
+                            "credential `{}` is computed (`signed_jwt`) and also has `env`",
+                            name.value
+                        ),
+                        Some(
+                            "a computed credential is not read from the environment: remove `env`"
+                                .into(),
+                        ),
+                    );
+                }
+                signed_raw.push((name, cred, signed));
+                continue;
             }
             let (env, at) = match &cred.env {
                 Some(env) => {
@@ -455,8 +475,18 @@ impl<'a> Lowerer<'a> {
                 example: cred.example.clone(),
             });
         }
-        self.credentials = credentials.iter().map(|c| c.name.clone()).collect();
+        self.credentials = raw.credentials.keys().map(|k| k.value.clone()).collect();
         self.credential_set = self.credentials.iter().cloned().collect();
+        let mut computed = Vec::new();
+        for (name, cred, signed) in signed_raw {
+            if let Some(signed_jwt) = self.signed_jwt(&signed.value, &credentials) {
+                computed.push(ComputedCredential {
+                    name: name.value.clone(),
+                    description: cred.description.clone(),
+                    signed_jwt,
+                });
+            }
+        }
 
         // Login first: its response decides what later templates may name. Its `failures` come
         // before the response: an example they match shows a failure, not tokens.
@@ -612,6 +642,7 @@ impl<'a> Lowerer<'a> {
                     logout,
                     policy,
                     usage,
+                    computed,
                 },
                 locations,
             )),
@@ -736,7 +767,9 @@ impl<'a> Lowerer<'a> {
                         "move the parameter under `query:` (`query: {{ name: \"{reference}\" }}`)"
                     )),
                 );
-            } else if context == Context::Login && !matches!(reference, Reference::Credential(_)) {
+            } else if context == Context::Login
+                && !matches!(reference, Reference::Credential(_) | Reference::Now(_))
+            {
                 ok = false;
                 self.error_inside(
                     value.referenced,
@@ -767,7 +800,7 @@ impl<'a> Lowerer<'a> {
         let offsets = placeholder_offsets(&value.value);
         let mut ok = true;
         for (i, reference) in parsed.references().enumerate() {
-            if !matches!(reference, Reference::Credential(_)) {
+            if !matches!(reference, Reference::Credential(_) | Reference::Now(_)) {
                 ok = false;
                 self.error_inside(
                     value.referenced,
@@ -865,7 +898,7 @@ impl<'a> Lowerer<'a> {
         template: &Template,
         offsets: &[usize],
     ) -> bool {
-        let of_session = |r: &Reference| !matches!(r, Reference::Credential(_));
+        let of_session = |r: &Reference| !matches!(r, Reference::Credential(_) | Reference::Now(_));
         let mixed =
             template.references().any(of_session) && template.references().any(|r| !of_session(r));
         if !mixed {
@@ -916,7 +949,7 @@ impl<'a> Lowerer<'a> {
                 format!("`{reference}` must not be sent on API calls"),
                 Some("API calls carry the access token: `${session.access_token}`".into()),
             )),
-            Reference::AccessToken | Reference::RefreshToken => Ok(()),
+            Reference::AccessToken | Reference::RefreshToken | Reference::Now(_) => Ok(()),
             Reference::Response(path) => {
                 for example in &self.response_examples {
                     match path.resolve(&example.body) {

@@ -272,3 +272,41 @@ fn a_login_may_carry_the_previous_session() {
             .any(|t| t.sole_reference() == Some(&Reference::AccessToken))
     );
 }
+
+#[test]
+fn a_signed_client_assertion_and_the_current_time() {
+    use auth_spec::model::{BodyValue, ClaimValue, JwtAlgorithm};
+    use auth_spec::template::{NowFormat, Reference};
+    let s = load("signed_assertion.yaml");
+    // Not read from the environment: the user supplies the key, the client computes the rest.
+    assert!(s.credential("client_assertion").is_none());
+    assert_eq!(s.credentials.len(), 3);
+    let c = &s.computed[0];
+    assert_eq!(c.name, "client_assertion");
+    let jwt = &c.signed_jwt;
+    assert_eq!(jwt.algorithm, JwtAlgorithm::Rs256);
+    assert_eq!(jwt.key, "private_key");
+    assert_eq!(jwt.header[0].0, "kid");
+    let names: Vec<&str> = jwt.claims.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["iss", "sub", "aud", "iat", "exp", "scope_version"]);
+    assert_eq!(
+        jwt.claims[4].1,
+        ClaimValue::NowPlus(Duration::from_secs(300))
+    );
+    let ClaimValue::Value(BodyValue::Template(iat)) = &jwt.claims[3].1 else {
+        panic!("iat is a template");
+    };
+    assert_eq!(
+        iat.sole_reference(),
+        Some(&Reference::Now(NowFormat::EpochSeconds))
+    );
+    let header = &s.login.request.headers[0].1;
+    assert_eq!(
+        header.sole_reference(),
+        Some(&Reference::Now(NowFormat::Rfc3339))
+    );
+    assert_eq!(
+        NowFormat::Rfc3339.value(UNIX_EPOCH + Duration::from_secs(1_777_629_600)),
+        serde_json::json!("2026-05-01T10:00:00Z")
+    );
+}

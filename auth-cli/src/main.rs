@@ -174,7 +174,8 @@ impl From<AuthError> for Failure {
             | AuthError::MissingBaseUrl { .. }
             | AuthError::Config(_)
             | AuthError::MissingValue { .. }
-            | AuthError::SigningFailed { .. } => 2,
+            | AuthError::SigningFailed { .. }
+            | AuthError::NoCredentialSet { .. } => 2,
             AuthError::Store(_) => 1,
             _ => 4,
         };

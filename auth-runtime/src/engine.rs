@@ -68,6 +68,8 @@ struct Inner {
     lock_wait: Duration,
     /// The answer paths later requests name; only those are kept in the session.
     kept_paths: Vec<auth_spec::path::FieldPath>,
+    /// Credentials that may be absent: their entries are left out when they are.
+    optional: Vec<String>,
 }
 
 /// Builds an [`Authenticator`].
@@ -164,7 +166,14 @@ impl AuthenticatorBuilder {
     /// Checks the configuration and builds the engine.
     pub fn build(self) -> Result<Authenticator, AuthError> {
         let spec = self.spec;
-        self.credentials.check(&spec)?;
+        // The first complete credential set; the other sets' credentials are left out.
+        let credentials = self.credentials.resolved(&spec)?;
+        let optional: Vec<String> = spec
+            .credentials
+            .iter()
+            .filter(|c| spec.is_optional(&c.name))
+            .map(|c| c.name.clone())
+            .collect();
         let environment = match self.environment {
             Some(name) => spec
                 .environment(&name)
@@ -204,7 +213,7 @@ impl AuthenticatorBuilder {
         };
         let key = self
             .store_key
-            .unwrap_or_else(|| store_key(&spec, &base_url, &self.credentials));
+            .unwrap_or_else(|| store_key(&spec, &base_url, &credentials));
         let retry = self.retry.unwrap_or(spec.policy.retry);
         let kept_paths = crate::kept::needed_paths(&spec);
         Ok(Authenticator {
@@ -214,7 +223,8 @@ impl AuthenticatorBuilder {
                 base_url,
                 custom_base_url,
                 allowed_origins,
-                credentials: self.credentials,
+                credentials,
+                optional,
                 http,
                 store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
                 key,
@@ -459,6 +469,7 @@ impl Authenticator {
             session,
             leave_out_session: false,
             now: self.inner.clock.wall(),
+            optional: &self.inner.optional,
         }
     }
 
@@ -690,7 +701,9 @@ impl Authenticator {
         };
         let mut headers = Vec::with_capacity(usage.headers.len());
         for (name, template) in &usage.headers {
-            let value = ctx.render(template).map_err(missing)?;
+            let Some(value) = ctx.render_entry(template).map_err(missing)? else {
+                continue;
+            };
             let mut value = http::HeaderValue::from_str(&value).map_err(|_| {
                 AuthError::Config(format!(
                     "{}: header {name} has a value that is not valid in a header",
@@ -705,7 +718,9 @@ impl Authenticator {
         }
         let mut query = Vec::with_capacity(usage.query.len());
         for (name, template) in &usage.query {
-            query.push((name.clone(), ctx.render(template).map_err(missing)?));
+            if let Some(value) = ctx.render_entry(template).map_err(missing)? {
+                query.push((name.clone(), value));
+            }
         }
         Ok(RenderedUsage { headers, query })
     }

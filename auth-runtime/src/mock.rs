@@ -17,6 +17,8 @@
 //! - sessions end after `session_ttl` (or on `POST /__end_session`): refreshes are rejected;
 //! - a login that carries an earlier session's access token (the spec's login names
 //!   `${session.access_token}`) ends that session, as single-session vendors do;
+//! - optional credentials need not be sent; with credential sets, a login must carry every value
+//!   of some set (any set: the simulator knows all of them);
 //! - a signed credential (`signed_jwt`) the login sends must verify with the simulated key
 //!   (the public half for `RS256` / `ES256`), its `exp` must not have passed nor lie beyond the
 //!   declared lifetime, and its claims and header fields must hold the spec's values;
@@ -573,11 +575,23 @@ impl State {
         // A signing key never travels: the signed credential made with it does.
         let is_key_only =
             |name: &str| !names(name) && spec.computed.iter().any(|c| c.signed_jwt.key == name);
+        let sent = |name: &str| {
+            self.credentials
+                .iter()
+                .find(|(n, _)| n == name)
+                .is_some_and(|(_, value)| seen.haystack.contains(value.as_str()))
+        };
+        // Every required credential, and of the credential sets any complete one.
         let all_sent = self
             .credentials
             .iter()
-            .filter(|(name, _)| !is_key_only(name))
-            .all(|(_, value)| seen.haystack.contains(value.as_str()));
+            .filter(|(name, _)| !is_key_only(name) && !spec.is_optional(name))
+            .all(|(name, _)| sent(name))
+            && (spec.credential_sets.is_empty()
+                || spec
+                    .credential_sets
+                    .iter()
+                    .any(|set| set.iter().all(|name| sent(name))));
         let credential = |name: &str| {
             self.credentials
                 .iter()

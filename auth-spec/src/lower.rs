@@ -16,6 +16,7 @@ use crate::extract::{Answer, Parsed};
 use crate::judge::{BodyCondition, FailureRule};
 
 mod failures;
+mod optional;
 mod signed;
 use crate::model::*;
 use crate::node::Node;
@@ -79,6 +80,8 @@ pub(crate) struct Lowerer<'a> {
     used_credentials: HashSet<String>,
     /// The file's text, to point inside quoted scalars.
     source: &'a str,
+    /// Credentials that may be absent (`required: false`, or in some credential sets only).
+    optional: HashSet<String>,
 }
 
 /// The distinct `${response.PATH}` paths of these templates, in first-use order.
@@ -157,6 +160,7 @@ impl<'a> Lowerer<'a> {
             suggestions: Suggestions::new(),
             lines: line_index(source),
             source,
+            optional: HashSet::new(),
         }
     }
 
@@ -473,10 +477,12 @@ impl<'a> Lowerer<'a> {
                 env,
                 description: cred.description.clone(),
                 example: cred.example.clone(),
+                required: cred.required.unwrap_or(true),
             });
         }
         self.credentials = raw.credentials.keys().map(|k| k.value.clone()).collect();
         self.credential_set = self.credentials.iter().cloned().collect();
+        let credential_sets = self.credential_sets(&raw.credential_sets, &credentials);
         let mut computed = Vec::new();
         for (name, cred, signed) in signed_raw {
             if let Some(signed_jwt) = self.signed_jwt(&signed.value, &credentials) {
@@ -643,6 +649,7 @@ impl<'a> Lowerer<'a> {
                     policy,
                     usage,
                     computed,
+                    credential_sets,
                 },
                 locations,
             )),
@@ -709,6 +716,10 @@ impl<'a> Lowerer<'a> {
             ok &= self.credentials_only(&b.username, "the login's `basic_auth`");
             ok &= self.credentials_only(&b.password, "the login's `basic_auth`");
         }
+        if let Some(b) = &raw.basic_auth {
+            ok &= self.no_optional(&b.username, "`basic_auth`");
+            ok &= self.no_optional(&b.password, "`basic_auth`");
+        }
         let basic_auth = raw.basic_auth.as_ref().map(|b| BasicAuth {
             username: self
                 .template(&b.username, context, Encoding::None)
@@ -766,6 +777,16 @@ impl<'a> Lowerer<'a> {
                     Some(format!(
                         "move the parameter under `query:` (`query: {{ name: \"{reference}\" }}`)"
                     )),
+                );
+            } else if let Reference::Credential(name) = reference
+                && self.optional.contains(name)
+            {
+                ok = false;
+                self.error_inside(
+                    value.referenced,
+                    offset,
+                    format!("`{reference}` is optional and cannot be used in a path: a path segment cannot be left out"),
+                    Some("send it in a header, query entry or body field, or make it required".into()),
                 );
             } else if context == Context::Login
                 && !matches!(reference, Reference::Credential(_) | Reference::Now(_))
@@ -875,6 +896,9 @@ impl<'a> Lowerer<'a> {
         let structured_ok = encoding == Encoding::Json && template.sole_reference().is_some();
         let offsets = placeholder_offsets(&value.value);
         if context == Context::Login && !self.login_template_ok(value, &template, &offsets) {
+            ok = false;
+        }
+        if !self.optional_template_ok(value, &template, &offsets) {
             ok = false;
         }
         for (i, reference) in template.references().enumerate() {

@@ -42,6 +42,9 @@ pub struct ProviderSpec {
     /// Credentials the client computes for each request that uses them (signed JWTs), in file
     /// order. Templates name them like the others: `${credentials.NAME}`.
     pub computed: Vec<ComputedCredential>,
+    /// Alternative credential sets in order of preference (names of `credentials`); empty when
+    /// the spec declares none. The first complete set is used.
+    pub credential_sets: Vec<Vec<String>>,
 }
 
 impl ProviderSpec {
@@ -59,6 +62,22 @@ impl ProviderSpec {
     /// The credential with this name.
     pub fn credential(&self, name: &str) -> Option<&Credential> {
         self.credentials.iter().find(|c| c.name == name)
+    }
+
+    /// Whether the credential `name` may be absent: declared `required: false`, or named by
+    /// some credential set but not by every one.
+    pub fn is_optional(&self, name: &str) -> bool {
+        let declared = self.credential(name).is_some_and(|c| !c.required);
+        let in_sets = self
+            .credential_sets
+            .iter()
+            .filter(|s| s.iter().any(|n| n == name));
+        declared
+            || (in_sets.count() > 0
+                && !self
+                    .credential_sets
+                    .iter()
+                    .all(|s| s.iter().any(|n| n == name)))
     }
 }
 
@@ -87,6 +106,8 @@ pub struct Credential {
     pub description: Option<String>,
     /// A sample value from the vendor's document.
     pub example: Option<String>,
+    /// `false` when the user may leave it unset (`required: false`).
+    pub required: bool,
 }
 
 /// A credential the client computes itself; always a secret.

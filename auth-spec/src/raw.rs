@@ -64,6 +64,12 @@ pub struct RawSpec {
     /// How the access token is sent on API calls, and how an API call says it expired.
     #[schemars(with = "RawUsage")]
     pub usage: Spanned<RawUsage>,
+    /// Alternative credential sets, in order of preference ("either e-mail and password, or user
+    /// name, password and tenant id"): the first set whose values are all given is used, and the
+    /// credentials of the other sets are treated as absent (their entries left out).
+    #[serde(default)]
+    #[schemars(with = "Vec<Vec<String>>")]
+    pub credential_sets: Vec<Spanned<Vec<SpannedString>>>,
 }
 
 /// A named deployment of the vendor.
@@ -104,6 +110,10 @@ pub struct RawCredential {
     #[serde(default)]
     #[schemars(with = "Option<RawSignedJwt>")]
     pub signed_jwt: Option<Spanned<RawSignedJwt>>,
+    /// `false`: the user may leave it unset. A header, query entry or body field naming it is then
+    /// left out (such a template names no other value). Defaults to `true`.
+    #[serde(default)]
+    pub required: Option<bool>,
 }
 
 /// A JWT the client signs itself.

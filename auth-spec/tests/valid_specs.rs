@@ -310,3 +310,25 @@ fn a_signed_client_assertion_and_the_current_time() {
         serde_json::json!("2026-05-01T10:00:00Z")
     );
 }
+
+#[test]
+fn optional_credentials_and_alternative_sets() {
+    let s = load("optional_credentials.yaml");
+    assert_eq!(
+        s.credential_sets,
+        vec![
+            vec!["email".to_owned(), "password".to_owned()],
+            vec![
+                "username".to_owned(),
+                "password".to_owned(),
+                "tenant_id".to_owned()
+            ],
+        ]
+    );
+    assert!(!s.credential("otp").expect("otp").required);
+    for optional in ["otp", "email", "username", "tenant_id"] {
+        assert!(s.is_optional(optional), "{optional}");
+    }
+    // In every set: always needed.
+    assert!(!s.is_optional("password"));
+}

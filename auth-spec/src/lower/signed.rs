@@ -38,6 +38,14 @@ impl Lowerer<'_> {
                     )),
                 );
             }
+            Some(_) if self.optional.contains(key) => {
+                ok = false;
+                self.error(
+                    raw.key.referenced,
+                    format!("signing key `{key}` is optional: a signed credential needs its key"),
+                    Some(format!("make `{key}` required")),
+                );
+            }
             Some(_) => {
                 self.used_credentials.insert(key.clone());
             }
@@ -138,6 +146,16 @@ impl Lowerer<'_> {
             let offset = offsets.get(i).copied().unwrap_or(0);
             let problem = match reference {
                 Reference::Now(_) => None,
+                Reference::Credential(name)
+                    if plain.iter().any(|c| &c.name == name) && self.optional.contains(name) =>
+                {
+                    Some((
+                        format!(
+                            "`{reference}` is optional and cannot be used in a signed credential: a claim cannot be left out"
+                        ),
+                        Some("make it required, or send it in a field of its own".into()),
+                    ))
+                }
                 Reference::Credential(name) if plain.iter().any(|c| &c.name == name) => {
                     self.used_credentials.insert(name.clone());
                     None

@@ -198,7 +198,9 @@ impl From<AuthError> for Failure {
             | AuthError::MissingBaseUrl { .. }
             | AuthError::Config(_)
             | AuthError::MissingValue { .. }
-            | AuthError::NotInDocument { .. } => 2,
+            | AuthError::NotInDocument { .. }
+            | AuthError::SigningFailed { .. }
+            | AuthError::NoCredentialSet { .. } => 2,
             AuthError::Store(_) => 1,
             AuthError::LoginNotAllowedYet { .. } => 6,
             _ => 4,

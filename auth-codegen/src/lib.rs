@@ -153,37 +153,46 @@ fn credentials(spec: &ProviderSpec) -> TokenStream {
             .clone()
             .unwrap_or_else(|| format!("The `{}` credential.", c.name));
         doc.push_str(&format!(" Read from `{}`.", c.env));
-        if c.secret {
-            quote!(#[doc = #doc] pub #field: ::auth_runtime::secrecy::SecretString,)
-        } else {
-            quote!(#[doc = #doc] pub #field: ::std::string::String,)
+        // Optional: `required: false`, or in some credential sets only; absent leaves its
+        // entries out.
+        let optional = spec.is_optional(&c.name);
+        if optional {
+            doc.push_str(" Optional: when `None`, the entries that send it are left out.");
+        }
+        match (c.secret, optional) {
+            (true, false) => quote!(#[doc = #doc] pub #field: ::auth_runtime::secrecy::SecretString,),
+            (false, false) => quote!(#[doc = #doc] pub #field: ::std::string::String,),
+            (true, true) => quote!(#[doc = #doc] pub #field: ::std::option::Option<::auth_runtime::secrecy::SecretString>,),
+            (false, true) => quote!(#[doc = #doc] pub #field: ::std::option::Option<::std::string::String>,),
         }
     });
     let takes = spec.credentials.iter().map(|c| {
         let field = ident(&snake(&c.name));
         let name = &c.name;
-        if c.secret {
-            quote!(#field: values.take_secret(#name)?,)
-        } else {
-            quote!(#field: values.take_plain(#name)?,)
+        match (c.secret, spec.is_optional(&c.name)) {
+            (true, false) => quote!(#field: values.take_secret(#name)?,),
+            (false, false) => quote!(#field: values.take_plain(#name)?,),
+            (true, true) => quote!(#field: values.take_secret(#name).ok(),),
+            (false, true) => quote!(#field: values.take_plain(#name).ok(),),
         }
     });
     let gives = spec.credentials.iter().map(|c| {
         let field = ident(&snake(&c.name));
         let name = &c.name;
-        if c.secret {
-            quote!(values.insert_secret(#name, self.#field);)
-        } else {
-            quote!(values.insert(#name, self.#field);)
+        match (c.secret, spec.is_optional(&c.name)) {
+            (true, false) => quote!(values.insert_secret(#name, self.#field);),
+            (false, false) => quote!(values.insert(#name, self.#field);),
+            (true, true) => quote!(if let ::std::option::Option::Some(value) = self.#field { values.insert_secret(#name, value); }),
+            (false, true) => quote!(if let ::std::option::Option::Some(value) = self.#field { values.insert(#name, value); }),
         }
     });
     let debug_fields = spec.credentials.iter().map(|c| {
         let field = ident(&snake(&c.name));
         let name = snake(&c.name);
-        if c.secret {
-            quote!(.field(#name, &"[redacted]"))
-        } else {
-            quote!(.field(#name, &self.#field))
+        match (c.secret, spec.is_optional(&c.name)) {
+            (true, false) => quote!(.field(#name, &"[redacted]")),
+            (true, true) => quote!(.field(#name, &self.#field.as_ref().map(|_| "[redacted]"))),
+            (false, _) => quote!(.field(#name, &self.#field)),
         }
     });
     quote! {

@@ -49,3 +49,21 @@ fn no_orphaned_snapshots() {
         );
     }
 }
+
+/// Optional credentials (`required: false`, or in some credential sets only) are `Option`s.
+#[test]
+fn generated_code_for_optional_credentials() {
+    let shown = "auth-spec/tests/valid/optional_credentials.yaml";
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(shown);
+    let text = std::fs::read_to_string(path).expect("readable");
+    let spec = auth_spec::parse(shown, &text).unwrap_or_else(|d| panic!("{d}"));
+    let options = Options {
+        source: SpecSource::File(shown.into()),
+        display_path: shown.into(),
+        doc_parent: None,
+    };
+    let code = auth_codegen::generate_pretty(&spec, &options);
+    assert!(code.contains("pub otp: ::std::option::Option<::auth_runtime::secrecy::SecretString>"));
+    assert!(code.contains("pub password: ::auth_runtime::secrecy::SecretString"));
+    insta::assert_snapshot!(code);
+}

@@ -8,6 +8,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::AuthError;
 
+pub(crate) mod signed;
+
 /// Credential values by the spec's credential names. Debug output never shows a value.
 #[derive(Clone, Default)]
 pub struct Credentials {
@@ -47,6 +49,9 @@ impl Credentials {
         for credential in &spec.credentials {
             match lookup(&credential.env).filter(|v| !v.is_empty()) {
                 Some(value) => out.insert(credential.name.clone(), value),
+                // Absent optional values are left out; the credential sets are checked by
+                // `resolved`.
+                None if spec.is_optional(&credential.name) => {}
                 None => {
                     return Err(AuthError::MissingCredential {
                         provider: spec.name.clone(),
@@ -81,12 +86,60 @@ impl Credentials {
         self.values.get(name)
     }
 
-    /// Checks that every credential `spec` declares is present.
+    /// Checks that every credential `spec` requires is present, and that one of its credential
+    /// sets (if it declares any) is complete.
     pub fn check(&self, spec: &ProviderSpec) -> Result<(), AuthError> {
+        self.resolved(spec).map(|_| ())
+    }
+
+    /// These credentials as `spec` uses them: every required one present, and of its credential
+    /// sets the first complete one chosen, the credentials of the other sets left out (treated
+    /// as absent, so their entries are not sent). The error names each set and the environment
+    /// variables it lacks when none is complete.
+    pub fn resolved(&self, spec: &ProviderSpec) -> Result<Self, AuthError> {
+        self.check_required(spec)?;
+        if spec.credential_sets.is_empty() {
+            return Ok(self.clone());
+        }
+        let chosen = spec
+            .credential_sets
+            .iter()
+            .find(|set| set.iter().all(|name| self.values.contains_key(name)));
+        let Some(chosen) = chosen else {
+            let sets = spec
+                .credential_sets
+                .iter()
+                .map(|set| {
+                    let lacking = set
+                        .iter()
+                        .filter(|name| !self.values.contains_key(*name))
+                        .map(|name| {
+                            spec.credential(name)
+                                .map_or_else(|| name.clone(), |c| c.env.clone())
+                        })
+                        .collect();
+                    (set.clone(), lacking)
+                })
+                .collect();
+            return Err(AuthError::NoCredentialSet {
+                provider: spec.name.clone(),
+                sets,
+            });
+        };
+        let mut out = self.clone();
+        for set in &spec.credential_sets {
+            for name in set.iter().filter(|n| !chosen.contains(n)) {
+                out.values.shift_remove(name);
+            }
+        }
+        Ok(out)
+    }
+
+    fn check_required(&self, spec: &ProviderSpec) -> Result<(), AuthError> {
         match spec
             .credentials
             .iter()
-            .find(|c| !self.values.contains_key(&c.name))
+            .find(|c| !self.values.contains_key(&c.name) && !spec.is_optional(&c.name))
         {
             Some(c) => Err(AuthError::MissingCredential {
                 provider: spec.name.clone(),

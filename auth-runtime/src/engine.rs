@@ -72,6 +72,8 @@ struct Inner {
     max_login_wait: Duration,
     /// The answer paths later requests name; only those are kept in the session.
     kept_paths: Vec<auth_spec::path::FieldPath>,
+    /// Credentials that may be absent: their entries are left out when they are.
+    optional: Vec<String>,
 }
 
 /// Builds an [`Authenticator`].
@@ -202,7 +204,14 @@ impl AuthenticatorBuilder {
     /// Checks the configuration and builds the engine.
     pub fn build(self) -> Result<Authenticator, AuthError> {
         let spec = unknown::resolve(self.spec, self.supplied)?;
-        self.credentials.check(&spec)?;
+        // The first complete credential set; the other sets' credentials are left out.
+        let credentials = self.credentials.resolved(&spec)?;
+        let optional: Vec<String> = spec
+            .credentials
+            .iter()
+            .filter(|c| spec.is_optional(&c.name))
+            .map(|c| c.name.clone())
+            .collect();
         let environment = match self.environment {
             Some(name) => spec
                 .environment(&name)
@@ -242,7 +251,7 @@ impl AuthenticatorBuilder {
         };
         let key = self
             .store_key
-            .unwrap_or_else(|| store_key(&spec, &base_url, &self.credentials));
+            .unwrap_or_else(|| store_key(&spec, &base_url, &credentials));
         let retry = self.retry.unwrap_or(spec.policy.retry);
         let kept_paths = crate::kept::needed_paths(&spec);
         Ok(Authenticator {
@@ -252,7 +261,8 @@ impl AuthenticatorBuilder {
                 base_url,
                 custom_base_url,
                 allowed_origins,
-                credentials: self.credentials,
+                credentials,
+                optional,
                 http,
                 store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
                 key,
@@ -499,6 +509,8 @@ impl Authenticator {
             credentials: &self.inner.credentials,
             session,
             leave_out_session: false,
+            now: self.inner.clock.wall(),
+            optional: &self.inner.optional,
         }
     }
 
@@ -547,6 +559,17 @@ impl Authenticator {
             let which = name.split_whitespace().next().unwrap_or(name);
             return Err(unknown::encoding_unknown(&self.inner.spec, which));
         }
+        // Computed credentials are signed afresh for each request that sends them.
+        let signed = crate::credentials::signed::for_endpoint(
+            &self.inner.spec,
+            endpoint,
+            ctx.credentials,
+            ctx.now,
+        )?;
+        let ctx = match &signed {
+            Some(credentials) => TemplateContext { credentials, ..ctx },
+            None => ctx,
+        };
         request::prepare(&self.inner.base_url, endpoint, &ctx).map_err(|unfilled| match unfilled {
             request::Unfilled::Missing(reference) => AuthError::MissingValue {
                 provider: self.inner.spec.name.clone(),
@@ -669,8 +692,14 @@ impl Authenticator {
         if self.inner.spec.usage.unknown {
             return Err(unknown::usage_unknown(&self.inner.spec));
         }
+        let fresh;
         let rendered = match token.0.usage.get() {
             Some(rendered) => rendered,
+            // A usage naming the current time or a computed credential changes with every call.
+            None if self.usage_is_timed() => {
+                fresh = self.render_usage(&token.0.session)?;
+                &fresh
+            }
             None => {
                 let rendered = self.render_usage(&token.0.session)?;
                 token.0.usage.get_or_init(|| rendered)
@@ -711,9 +740,37 @@ impl Authenticator {
         })
     }
 
+    /// Whether the usage templates name `${now.*}` or a computed credential.
+    fn usage_is_timed(&self) -> bool {
+        let spec = &self.inner.spec;
+        let mut templates = spec
+            .usage
+            .headers
+            .iter()
+            .chain(&spec.usage.query)
+            .map(|(_, t)| t);
+        templates
+            .clone()
+            .any(|t| t.references().any(|r| matches!(r, Reference::Now(_))))
+            || crate::credentials::signed::uses_computed(spec, &mut templates)
+    }
+
     fn render_usage(&self, session: &Session) -> Result<RenderedUsage, AuthError> {
         let usage = &self.inner.spec.usage;
         let ctx = self.template_context(Some(session));
+        let signed = if self.usage_is_timed() && !self.inner.spec.computed.is_empty() {
+            Some(crate::credentials::signed::with_computed(
+                &self.inner.spec,
+                ctx.credentials,
+                ctx.now,
+            )?)
+        } else {
+            None
+        };
+        let ctx = match &signed {
+            Some(credentials) => TemplateContext { credentials, ..ctx },
+            None => ctx,
+        };
         let missing = |reference: Reference| AuthError::MissingValue {
             provider: self.inner.spec.name.clone(),
             endpoint: "API call".into(),
@@ -721,7 +778,9 @@ impl Authenticator {
         };
         let mut headers = Vec::with_capacity(usage.headers.len());
         for (name, template) in &usage.headers {
-            let value = ctx.render(template).map_err(missing)?;
+            let Some(value) = ctx.render_entry(template).map_err(missing)? else {
+                continue;
+            };
             let mut value = http::HeaderValue::from_str(&value).map_err(|_| {
                 AuthError::Config(format!(
                     "{}: header {name} has a value that is not valid in a header",
@@ -736,7 +795,9 @@ impl Authenticator {
         }
         let mut query = Vec::with_capacity(usage.query.len());
         for (name, template) in &usage.query {
-            query.push((name.clone(), ctx.render(template).map_err(missing)?));
+            if let Some(value) = ctx.render_entry(template).map_err(missing)? {
+                query.push((name.clone(), value));
+            }
         }
         Ok(RenderedUsage { headers, query })
     }

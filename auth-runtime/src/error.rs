@@ -209,6 +209,28 @@ pub enum AuthError {
         /// How long that is from now.
         wait: Duration,
     },
+    /// A computed credential (a signed JWT) could not be made: its key is not a key of its
+    /// algorithm, or a value it names is missing. Names the credential and the key, never a value.
+    #[error("{provider}: cannot compute credential `{credential}`: {reason}")]
+    SigningFailed {
+        /// Provider name.
+        provider: String,
+        /// The computed credential.
+        credential: String,
+        /// The credential that signs it.
+        key: String,
+        /// What is wrong (never a value).
+        reason: String,
+    },
+    /// The spec declares alternative credential sets and none is complete.
+    #[error("{provider}: no credential set is complete: {}", describe_sets(sets))]
+    NoCredentialSet {
+        /// Provider name.
+        provider: String,
+        /// Each set (credential names, in the spec's order) with the environment variables it
+        /// lacks.
+        sets: Vec<(Vec<String>, Vec<String>)>,
+    },
 }
 
 impl AuthError {
@@ -304,4 +326,12 @@ pub enum StoreError {
 
 fn revision(r: &Option<u64>) -> String {
     r.map_or_else(|| "none".to_owned(), |r| r.to_string())
+}
+
+/// `[email, password] lacks ACME_EMAIL; [username, password] lacks ...`.
+fn describe_sets(sets: &[(Vec<String>, Vec<String>)]) -> String {
+    sets.iter()
+        .map(|(names, lacking)| format!("[{}] lacks {}", names.join(", "), lacking.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
 }

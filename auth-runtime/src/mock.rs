@@ -22,6 +22,11 @@
 //!   last accepted login, is answered 429 with `Retry-After`;
 //! - `encoding: unknown` bodies are taken as JSON or as a form; with `usage: unknown` the token
 //!   may arrive in any header or query value (alone, or after a scheme);
+//! - optional credentials need not be sent; with credential sets, a login must carry every value
+//!   of some set (any set: the simulator knows all of them);
+//! - a signed credential (`signed_jwt`) the login sends must verify with the simulated key
+//!   (the public half for `RS256` / `ES256`), its `exp` must not have passed nor lie beyond the
+//!   declared lifetime, and its claims and header fields must hold the spec's values;
 //! - `GET /__protected` (any method) needs the token as `usage` sends it, and answers an expired
 //!   or revoked token with the spec's expired-token signal;
 //! - every named value (`values:`) is answered where the spec reads it, new at each login and for
@@ -47,6 +52,7 @@ use auth_spec::ProviderSpec;
 use auth_spec::judge::FailureMeaning;
 
 mod judged;
+mod signed;
 use auth_spec::model::{
     Encoding, ExpirySource, RefreshTiming, Rotation, SessionSlot, TokenResponse, Unit, ValueSource,
 };
@@ -187,15 +193,27 @@ impl std::fmt::Debug for MockServer {
 impl MockServer {
     /// Starts a simulator of `spec` on 127.0.0.1.
     pub async fn start(spec: Arc<ProviderSpec>, options: MockOptions) -> std::io::Result<Self> {
+        Self::start_with_credentials(spec, options, Vec::new()).await
+    }
+
+    /// Starts a simulator of `spec` that accepts these (name, value) credentials instead of the
+    /// spec's examples: a signed credential's PEM private key, which no example holds.
+    pub async fn start_with_credentials(
+        spec: Arc<ProviderSpec>,
+        options: MockOptions,
+        given: Vec<(String, String)>,
+    ) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port)).await?;
         let addr = listener.local_addr()?;
         let credentials = spec
             .credentials
             .iter()
             .map(|c| {
-                let value = c
-                    .example
-                    .clone()
+                let value = given
+                    .iter()
+                    .find(|(name, _)| name == &c.name)
+                    .map(|(_, v)| v.clone())
+                    .or_else(|| c.example.clone())
                     .unwrap_or_else(|| format!("test-{}", c.name.replace('_', "-")));
                 (c.name.clone(), value)
             })
@@ -613,11 +631,47 @@ impl State {
             .first()
             .copied()
             .unwrap_or(401);
+        let login_templates = spec.login.request.templates();
+        let names = |name: &str| {
+            login_templates.iter().any(|t| {
+                t.references()
+                    .any(|r| matches!(r, Reference::Credential(n) if n == name))
+            })
+        };
+        // A signing key never travels: the signed credential made with it does.
+        let is_key_only =
+            |name: &str| !names(name) && spec.computed.iter().any(|c| c.signed_jwt.key == name);
+        let sent = |name: &str| {
+            self.credentials
+                .iter()
+                .find(|(n, _)| n == name)
+                .is_some_and(|(_, value)| seen.haystack.contains(value.as_str()))
+        };
+        // Every required credential, and of the credential sets any complete one.
         let all_sent = self
             .credentials
             .iter()
-            .all(|(_, value)| seen.haystack.contains(value.as_str()));
+            .filter(|(name, _)| !is_key_only(name) && !spec.is_optional(name))
+            .all(|(name, _)| sent(name))
+            && (spec.credential_sets.is_empty()
+                || spec
+                    .credential_sets
+                    .iter()
+                    .any(|set| set.iter().all(|name| sent(name))));
+        let credential = |name: &str| {
+            self.credentials
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        };
+        let now = SystemTime::now();
+        let signed_ok = spec
+            .computed
+            .iter()
+            .filter(|c| names(&c.name))
+            .all(|c| signed::carried(c, &seen.haystack, &credential, now));
         if !all_sent
+            || !signed_ok
             || !self.encoding_ok(&spec.login.request, seen)
             || !self.body_ok(&spec.login.request, seen)
         {
@@ -1154,6 +1208,7 @@ impl State {
                     .get(&name.to_ascii_lowercase())
                     .cloned()
                     .map(Value::from),
+                Reference::Now(form) => Some(form.value(SystemTime::now())),
             };
             let headers_ok = usage.headers.iter().all(|(name, template)| {
                 let Ok(expected) = template.render(lookup) else {

@@ -22,6 +22,11 @@ pub(crate) struct TemplateContext<'a> {
     /// Set for the login, which may carry the previous session: a header, query entry or body
     /// field naming a session value that is absent (no previous session) is left out.
     pub(crate) leave_out_session: bool,
+    /// The engine's wall-clock time when the request is built: `${now.*}`.
+    pub(crate) now: std::time::SystemTime,
+    /// Credentials that may be absent (`required: false`, or outside the chosen credential
+    /// set): an entry naming one that is absent is left out.
+    pub(crate) optional: &'a [String],
 }
 
 impl TemplateContext<'_> {
@@ -61,6 +66,7 @@ impl TemplateContext<'_> {
                 .response_headers
                 .get(&name.to_ascii_lowercase())
                 .map(|v| Value::from(v.expose_secret())),
+            Reference::Now(form) => Some(form.value(self.now)),
         }
     }
 
@@ -70,11 +76,15 @@ impl TemplateContext<'_> {
 
     /// Whether a render that failed for want of `missing` leaves its entry out instead.
     fn left_out(&self, missing: &Reference) -> bool {
-        self.leave_out_session && !matches!(missing, Reference::Credential(_))
+        match missing {
+            Reference::Credential(name) => self.optional.contains(name),
+            Reference::Now(_) => false,
+            _ => self.leave_out_session,
+        }
     }
 
     /// `template` rendered, or `None` when its entry is left out.
-    fn render_entry(&self, template: &Template) -> Result<Option<String>, Reference> {
+    pub(crate) fn render_entry(&self, template: &Template) -> Result<Option<String>, Reference> {
         match self.render(template) {
             Ok(text) => Ok(Some(text)),
             Err(missing) if self.left_out(&missing) => Ok(None),

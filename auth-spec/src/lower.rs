@@ -18,6 +18,8 @@ use crate::judge::{BodyCondition, FailureRule};
 mod claims;
 mod failures;
 mod limits;
+mod optional;
+mod signed;
 mod values;
 use crate::model::*;
 use crate::node::Node;
@@ -88,6 +90,8 @@ pub(crate) struct Lowerer<'a> {
     declared_values: Vec<String>,
     /// Each named value in the success examples, for `${session.NAME.claims.CLAIM}` checks.
     example_values: HashMap<String, Vec<(Option<String>, String)>>,
+    /// Credentials that may be absent (`required: false`, or in some credential sets only).
+    optional: HashSet<String>,
 }
 
 /// The distinct `${response.PATH}` paths of these templates, in first-use order.
@@ -185,6 +189,7 @@ impl<'a> Lowerer<'a> {
             example_tokens: Vec::new(),
             declared_values: Vec::new(),
             example_values: HashMap::new(),
+            optional: HashSet::new(),
         }
     }
 
@@ -430,6 +435,8 @@ impl<'a> Lowerer<'a> {
         let mut credentials = Vec::new();
         // Which credential first used each variable, for the message about a second one.
         let mut env_owner: HashMap<String, String> = HashMap::new();
+        // Computed credentials, lowered once every credential is known.
+        let mut signed_raw = Vec::new();
         for (name, cred) in &raw.credentials {
             if !is_snake_identifier(&name.value) {
                 self.error(
@@ -440,6 +447,23 @@ impl<'a> Lowerer<'a> {
                     ),
                     Some("use lower case letters, digits and `_`, e.g. `api_key`".into()),
                 );
+            }
+            if let Some(signed) = &cred.signed_jwt {
+                if let Some(env) = &cred.env {
+                    self.error(
+                        env.referenced,
+                        format!(
+                            "credential `{}` is computed (`signed_jwt`) and also has `env`",
+                            name.value
+                        ),
+                        Some(
+                            "a computed credential is not read from the environment: remove `env`"
+                                .into(),
+                        ),
+                    );
+                }
+                signed_raw.push((name, cred, signed));
+                continue;
             }
             let (env, at) = match &cred.env {
                 Some(env) => {
@@ -482,10 +506,22 @@ impl<'a> Lowerer<'a> {
                 env,
                 description: cred.description.clone(),
                 example: cred.example.clone(),
+                required: cred.required.unwrap_or(true),
             });
         }
-        self.credentials = credentials.iter().map(|c| c.name.clone()).collect();
+        self.credentials = raw.credentials.keys().map(|k| k.value.clone()).collect();
         self.credential_set = self.credentials.iter().cloned().collect();
+        let credential_sets = self.credential_sets(&raw.credential_sets, &credentials);
+        let mut computed = Vec::new();
+        for (name, cred, signed) in signed_raw {
+            if let Some(signed_jwt) = self.signed_jwt(&signed.value, &credentials) {
+                computed.push(ComputedCredential {
+                    name: name.value.clone(),
+                    description: cred.description.clone(),
+                    signed_jwt,
+                });
+            }
+        }
 
         // Login first: its response decides what later templates may name. Its `failures` come
         // before the response: an example they match shows a failure, not tokens.
@@ -673,6 +709,8 @@ impl<'a> Lowerer<'a> {
                     logout,
                     policy,
                     usage,
+                    computed,
+                    credential_sets,
                 },
                 locations,
             )),
@@ -753,6 +791,10 @@ impl<'a> Lowerer<'a> {
             ok &= self.credentials_only(&b.username, "the login's `basic_auth`");
             ok &= self.credentials_only(&b.password, "the login's `basic_auth`");
         }
+        if let Some(b) = &raw.basic_auth {
+            ok &= self.no_optional(&b.username, "`basic_auth`");
+            ok &= self.no_optional(&b.password, "`basic_auth`");
+        }
         let basic_auth = raw.basic_auth.as_ref().map(|b| BasicAuth {
             username: self
                 .template(&b.username, context, Encoding::None)
@@ -811,7 +853,19 @@ impl<'a> Lowerer<'a> {
                         "move the parameter under `query:` (`query: {{ name: \"{reference}\" }}`)"
                     )),
                 );
-            } else if context == Context::Login && !matches!(reference, Reference::Credential(_)) {
+            } else if let Reference::Credential(name) = reference
+                && self.optional.contains(name)
+            {
+                ok = false;
+                self.error_inside(
+                    value.referenced,
+                    offset,
+                    format!("`{reference}` is optional and cannot be used in a path: a path segment cannot be left out"),
+                    Some("send it in a header, query entry or body field, or make it required".into()),
+                );
+            } else if context == Context::Login
+                && !matches!(reference, Reference::Credential(_) | Reference::Now(_))
+            {
                 ok = false;
                 self.error_inside(
                     value.referenced,
@@ -842,7 +896,7 @@ impl<'a> Lowerer<'a> {
         let offsets = placeholder_offsets(&value.value);
         let mut ok = true;
         for (i, reference) in parsed.references().enumerate() {
-            if !matches!(reference, Reference::Credential(_)) {
+            if !matches!(reference, Reference::Credential(_) | Reference::Now(_)) {
                 ok = false;
                 self.error_inside(
                     value.referenced,
@@ -919,6 +973,9 @@ impl<'a> Lowerer<'a> {
         if context == Context::Login && !self.login_template_ok(value, &template, &offsets) {
             ok = false;
         }
+        if !self.optional_template_ok(value, &template, &offsets) {
+            ok = false;
+        }
         for (i, reference) in template.references().enumerate() {
             if let Reference::Credential(name) = reference {
                 self.used_credentials.insert(name.clone());
@@ -940,7 +997,7 @@ impl<'a> Lowerer<'a> {
         template: &Template,
         offsets: &[usize],
     ) -> bool {
-        let of_session = |r: &Reference| !matches!(r, Reference::Credential(_));
+        let of_session = |r: &Reference| !matches!(r, Reference::Credential(_) | Reference::Now(_));
         let mixed =
             template.references().any(of_session) && template.references().any(|r| !of_session(r));
         if !mixed {
@@ -991,7 +1048,7 @@ impl<'a> Lowerer<'a> {
                 format!("`{reference}` must not be sent on API calls"),
                 Some("API calls carry the access token: `${session.access_token}`".into()),
             )),
-            Reference::AccessToken | Reference::RefreshToken => Ok(()),
+            Reference::AccessToken | Reference::RefreshToken | Reference::Now(_) => Ok(()),
             Reference::AccessTokenClaim(name) => {
                 claims::check_claim(reference, name, &self.example_tokens, structured_ok)
             }

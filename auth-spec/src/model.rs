@@ -39,6 +39,12 @@ pub struct ProviderSpec {
     pub policy: Policy,
     /// How the token is sent and how its expiry is signalled.
     pub usage: Usage,
+    /// Credentials the client computes for each request that uses them (signed JWTs), in file
+    /// order. Templates name them like the others: `${credentials.NAME}`.
+    pub computed: Vec<ComputedCredential>,
+    /// Alternative credential sets in order of preference (names of `credentials`); empty when
+    /// the spec declares none. The first complete set is used.
+    pub credential_sets: Vec<Vec<String>>,
 }
 
 impl ProviderSpec {
@@ -56,6 +62,22 @@ impl ProviderSpec {
     /// The credential with this name.
     pub fn credential(&self, name: &str) -> Option<&Credential> {
         self.credentials.iter().find(|c| c.name == name)
+    }
+
+    /// Whether the credential `name` may be absent: declared `required: false`, or named by
+    /// some credential set but not by every one.
+    pub fn is_optional(&self, name: &str) -> bool {
+        let declared = self.credential(name).is_some_and(|c| !c.required);
+        let in_sets = self
+            .credential_sets
+            .iter()
+            .filter(|s| s.iter().any(|n| n == name));
+        declared
+            || (in_sets.count() > 0
+                && !self
+                    .credential_sets
+                    .iter()
+                    .all(|s| s.iter().any(|n| n == name)))
     }
 }
 
@@ -84,6 +106,64 @@ pub struct Credential {
     pub description: Option<String>,
     /// A sample value from the vendor's document.
     pub example: Option<String>,
+    /// `false` when the user may leave it unset (`required: false`).
+    pub required: bool,
+}
+
+/// A credential the client computes itself; always a secret.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComputedCredential {
+    /// Its name (a key of `credentials`).
+    pub name: String,
+    /// What it is.
+    pub description: Option<String>,
+    /// How it is computed.
+    pub signed_jwt: SignedJwt,
+}
+
+/// A JWT the client signs itself (RFC 7523 client assertion).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignedJwt {
+    /// The signing algorithm.
+    pub algorithm: JwtAlgorithm,
+    /// The secret credential that signs (an HMAC secret or a PEM private key).
+    pub key: String,
+    /// Extra header fields (name, template), besides `alg` and `typ`.
+    pub header: Vec<(String, Template)>,
+    /// The claims in file order.
+    pub claims: Vec<(String, ClaimValue)>,
+}
+
+/// A JWT signing algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JwtAlgorithm {
+    /// HMAC SHA-256 with a shared secret.
+    Hs256,
+    /// RSA PKCS#1 v1.5 SHA-256 with an RSA private key (PEM).
+    Rs256,
+    /// ECDSA P-256 SHA-256 with an EC private key (PEM, PKCS#8).
+    Es256,
+}
+
+impl JwtAlgorithm {
+    /// The name used in the spec and in the JWT header (`RS256`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JwtAlgorithm::Hs256 => "HS256",
+            JwtAlgorithm::Rs256 => "RS256",
+            JwtAlgorithm::Es256 => "ES256",
+        }
+    }
+}
+
+/// The value of a claim of a [`SignedJwt`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClaimValue {
+    /// A literal or a template of credentials and `${now.*}`; a sole `${now.epoch_seconds}` or
+    /// `${now.epoch_millis}` is a number.
+    Value(BodyValue),
+    /// The current time plus this duration, in epoch seconds (`exp`).
+    NowPlus(Duration),
 }
 
 /// HTTP method.

@@ -66,6 +66,12 @@ pub struct RawSpec {
     /// caller gives the header: `--token-header` / `AuthenticatorBuilder::token_header`).
     #[schemars(with = "RawUsageSchema")]
     pub usage: Spanned<RawUsageField>,
+    /// Alternative credential sets, in order of preference ("either e-mail and password, or user
+    /// name, password and tenant id"): the first set whose values are all given is used, and the
+    /// credentials of the other sets are treated as absent (their entries left out).
+    #[serde(default)]
+    #[schemars(with = "Vec<Vec<String>>")]
+    pub credential_sets: Vec<Spanned<Vec<SpannedString>>>,
 }
 
 /// `usage`: a mapping, or `unknown`.
@@ -160,6 +166,49 @@ pub struct RawCredential {
     /// A sample value from the vendor's document (used by simulators and docs; never a real secret).
     #[serde(default)]
     pub example: Option<String>,
+    /// A credential the client computes for every request that uses it instead of reading it from
+    /// the environment: a JWT it signs itself (the OAuth `private_key_jwt` client assertion of
+    /// RFC 7523). Always a secret; takes no `env`, `secret` or `example`.
+    #[serde(default)]
+    #[schemars(with = "Option<RawSignedJwt>")]
+    pub signed_jwt: Option<Spanned<RawSignedJwt>>,
+    /// `false`: the user may leave it unset. A header, query entry or body field naming it is then
+    /// left out (such a template names no other value). Defaults to `true`.
+    #[serde(default)]
+    pub required: Option<bool>,
+}
+
+/// A JWT the client signs itself.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct RawSignedJwt {
+    /// The signing algorithm.
+    #[schemars(with = "RawJwtAlgorithm")]
+    pub algorithm: SpannedString,
+    /// The secret credential that signs: the HMAC secret (`HS256`), or a PEM private key
+    /// (`RS256`: RSA, PKCS#1 or PKCS#8; `ES256`: P-256, PKCS#8).
+    #[schemars(with = "String")]
+    pub key: SpannedString,
+    /// Header fields besides `alg` and `typ` (templates), e.g. `kid: ${credentials.key_id}`.
+    #[serde(default)]
+    #[schemars(with = "IndexMap<String, String>")]
+    pub header: IndexMap<SpannedString, SpannedString>,
+    /// The claims, in order: a string is a template of credentials and the current time
+    /// (`${now.epoch_seconds}` alone is sent as a number), numbers and booleans are sent as
+    /// written, and `{ now_plus: 5m }` is the current time plus a duration, in epoch seconds.
+    #[schemars(with = "IndexMap<String, serde_json::Value>")]
+    pub claims: IndexMap<SpannedString, Spanned<Node>>,
+}
+
+/// A JWT signing algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+pub enum RawJwtAlgorithm {
+    /// HMAC with SHA-256, keyed with a shared secret.
+    HS256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256, with an RSA private key.
+    RS256,
+    /// ECDSA on P-256 with SHA-256, with an EC private key.
+    ES256,
 }
 
 /// HTTP method of an endpoint.

@@ -36,6 +36,54 @@ pub enum Reference {
     },
     /// `${response.@header:NAME}`: a response header of the last token answer.
     ResponseHeader(String),
+    /// `${now.epoch_seconds}`, `${now.epoch_millis}`, `${now.rfc3339}`: the current time, read
+    /// from the engine's clock when the request is built.
+    Now(NowFormat),
+}
+
+/// How `${now.FORM}` writes the current time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NowFormat {
+    /// Whole seconds since the Unix epoch (a number when it is a JSON value on its own).
+    EpochSeconds,
+    /// Milliseconds since the Unix epoch (a number when it is a JSON value on its own).
+    EpochMillis,
+    /// RFC 3339 in UTC, whole seconds: `2026-05-01T10:00:00Z`.
+    Rfc3339,
+}
+
+impl NowFormat {
+    /// The forms, as written after `now.`.
+    pub const NAMES: &'static [&'static str] = &["epoch_seconds", "epoch_millis", "rfc3339"];
+
+    /// The name written after `now.`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NowFormat::EpochSeconds => "epoch_seconds",
+            NowFormat::EpochMillis => "epoch_millis",
+            NowFormat::Rfc3339 => "rfc3339",
+        }
+    }
+
+    /// `now` in this form, as a JSON value: a number for the epoch forms, a string otherwise.
+    pub fn value(self, now: std::time::SystemTime) -> Value {
+        let since = now
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        match self {
+            NowFormat::EpochSeconds => Value::from(since.as_secs()),
+            NowFormat::EpochMillis => {
+                Value::from(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+            }
+            NowFormat::Rfc3339 => {
+                let seconds = i64::try_from(since.as_secs()).unwrap_or(i64::MAX);
+                match jiff::Timestamp::from_second(seconds) {
+                    Ok(t) => Value::from(t.to_string()),
+                    Err(_) => Value::from(since.as_secs().to_string()),
+                }
+            }
+        }
+    }
 }
 
 impl fmt::Display for Reference {
@@ -57,6 +105,7 @@ impl fmt::Display for Reference {
                 write!(f, "${{session.{value}.claims.{claim}}}")
             }
             Reference::ResponseHeader(name) => write!(f, "${{response.@header:{name}}}"),
+            Reference::Now(form) => write!(f, "${{now.{}}}", form.as_str()),
         }
     }
 }
@@ -276,10 +325,24 @@ fn parse_reference(inner: &str) -> Result<Reference, (String, Option<String>)> {
                 )
             },
         ),
+        "now" => match name {
+            "epoch_seconds" => Ok(Reference::Now(NowFormat::EpochSeconds)),
+            "epoch_millis" => Ok(Reference::Now(NowFormat::EpochMillis)),
+            "rfc3339" => Ok(Reference::Now(NowFormat::Rfc3339)),
+            other => Err((
+                format!("unknown time form `{other}`"),
+                Some(
+                    crate::suggest::did_you_mean(other, NowFormat::NAMES).unwrap_or_else(|| {
+                        "write ${now.epoch_seconds}, ${now.epoch_millis} or ${now.rfc3339}"
+                            .to_owned()
+                    }),
+                ),
+            )),
+        },
         other => Err((
             format!("unknown placeholder namespace `{other}`"),
             Some(
-                crate::suggest::did_you_mean(other, &["credentials", "session", "response"])
+                crate::suggest::did_you_mean(other, &["credentials", "session", "response", "now"])
                     .unwrap_or_else(|| usage.to_owned()),
             ),
         )),

@@ -405,3 +405,63 @@ fn several_session_values_from_headers_and_body() {
     assert!(error.to_string().contains("line break"), "{error}");
     assert!(!error.to_string().contains("Evil"), "{error}");
 }
+
+#[test]
+fn a_signed_client_assertion_and_the_current_time() {
+    use auth_spec::model::{BodyValue, ClaimValue, JwtAlgorithm};
+    use auth_spec::template::{NowFormat, Reference};
+    let s = load("signed_assertion.yaml");
+    // Not read from the environment: the user supplies the key, the client computes the rest.
+    assert!(s.credential("client_assertion").is_none());
+    assert_eq!(s.credentials.len(), 3);
+    let c = &s.computed[0];
+    assert_eq!(c.name, "client_assertion");
+    let jwt = &c.signed_jwt;
+    assert_eq!(jwt.algorithm, JwtAlgorithm::Rs256);
+    assert_eq!(jwt.key, "private_key");
+    assert_eq!(jwt.header[0].0, "kid");
+    let names: Vec<&str> = jwt.claims.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["iss", "sub", "aud", "iat", "exp", "scope_version"]);
+    assert_eq!(
+        jwt.claims[4].1,
+        ClaimValue::NowPlus(Duration::from_secs(300))
+    );
+    let ClaimValue::Value(BodyValue::Template(iat)) = &jwt.claims[3].1 else {
+        panic!("iat is a template");
+    };
+    assert_eq!(
+        iat.sole_reference(),
+        Some(&Reference::Now(NowFormat::EpochSeconds))
+    );
+    let header = &s.login.request.headers[0].1;
+    assert_eq!(
+        header.sole_reference(),
+        Some(&Reference::Now(NowFormat::Rfc3339))
+    );
+    assert_eq!(
+        NowFormat::Rfc3339.value(UNIX_EPOCH + Duration::from_secs(1_777_629_600)),
+        serde_json::json!("2026-05-01T10:00:00Z")
+    );
+}
+
+#[test]
+fn optional_credentials_and_alternative_sets() {
+    let s = load("optional_credentials.yaml");
+    assert_eq!(
+        s.credential_sets,
+        vec![
+            vec!["email".to_owned(), "password".to_owned()],
+            vec![
+                "username".to_owned(),
+                "password".to_owned(),
+                "tenant_id".to_owned()
+            ],
+        ]
+    );
+    assert!(!s.credential("otp").expect("otp").required);
+    for optional in ["otp", "email", "username", "tenant_id"] {
+        assert!(s.is_optional(optional), "{optional}");
+    }
+    // In every set: always needed.
+    assert!(!s.is_optional("password"));
+}

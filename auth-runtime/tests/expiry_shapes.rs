@@ -1,0 +1,116 @@
+//! More expiry shapes (issue 9, item 9), each against a vendor written from an invented page
+//! quoted above its test, not from our YAML. Time is a [`ManualClock`]: nothing sleeps.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use auth_runtime::auth_spec::timefmt::{TimeFormat, Zone};
+use auth_runtime::clock::ManualClock;
+use auth_runtime::{Authenticator, Credentials};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// 2026-05-01T10:00:00Z.
+const START: u64 = 1_777_629_600;
+
+fn fixture(name: &str) -> Arc<auth_runtime::auth_spec::ProviderSpec> {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../auth-spec/tests/valid")
+        .join(name);
+    Arc::new(auth_runtime::auth_spec::parse_file(&file).unwrap_or_else(|d| panic!("{d}")))
+}
+
+fn engine(
+    spec: Arc<auth_runtime::auth_spec::ProviderSpec>,
+    server: &MockServer,
+    clock: &Arc<ManualClock>,
+) -> Authenticator {
+    Authenticator::builder(spec, Credentials::new().with("api_key", "k"))
+        .base_url(server.uri())
+        .clock(clock.clone())
+        .retry(common::fast_retry())
+        .build()
+        .expect("builds")
+}
+
+fn clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::starting_at(
+        UNIX_EPOCH + Duration::from_secs(START),
+    ))
+}
+
+/// Writes `at` as the vendor's `strftime` pattern at a fixed offset such as `-05`.
+fn written(at: SystemTime, pattern: &str, offset: &str) -> String {
+    let format = TimeFormat::Pattern {
+        pattern: pattern.into(),
+        zone: Zone::parse(offset).expect("offset"),
+    };
+    format.render(at).as_str().expect("text").to_owned()
+}
+
+/// > **Hours Offset Bank: sessions.** `POST /login` answers `{"token", "refresh", "valid_until"}`;
+/// > `valid_until` is printed by our database, e.g. `2026-05-01 10:00:00+00`. The token lasts ten
+/// > minutes. Renew it with `POST /refresh` in the last minute; that answer's `expires` is written
+/// > for our New York desk, e.g. `01.05.2026 05:00:00 -05`.
+struct HoursOffsetBank(Arc<ManualClock>);
+
+impl Respond for HoursOffsetBank {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let until = auth_runtime::clock::Clock::wall(&*self.0) + Duration::from_secs(600);
+        let body = match request.url.path() {
+            "/login" => serde_json::json!({
+                "token": "tok-1", "refresh": "ref-1",
+                "valid_until": written(until, "%Y-%m-%d %H:%M:%S%:::z", "+00"),
+            }),
+            _ => serde_json::json!({
+                "token": "tok-2",
+                "expires": written(until, "%d.%m.%Y %H:%M:%S %:::z", "-05"),
+            }),
+        };
+        ResponseTemplate::new(200).set_body_json(body)
+    }
+}
+
+#[tokio::test]
+async fn offsets_with_hours_only_are_read_as_the_instant_they_name() {
+    let server = MockServer::start().await;
+    let clock = clock();
+    Mock::given(method("POST"))
+        .respond_with(HoursOffsetBank(Arc::clone(&clock)))
+        .mount(&server)
+        .await;
+    let auth = engine(fixture("hours_only_offset.yaml"), &server, &clock);
+    assert_eq!(auth.access_token().await.expect("login").generation(), 1);
+    let session = auth
+        .status()
+        .await
+        .expect("status")
+        .session
+        .expect("session");
+    assert_eq!(
+        common::epoch(session.access_expires_at.expect("known")),
+        START + 600,
+        "`+00` is UTC"
+    );
+    // Nine minutes later the token is still fresh (margin 60 s): no renewal.
+    clock.advance(Duration::from_secs(530));
+    assert_eq!(auth.renew_if_due().await.expect("token").generation(), 1);
+    // Within the last minute it is refreshed; the `-05` answer names the same kind of instant.
+    clock.advance(Duration::from_secs(20));
+    assert_eq!(auth.renew_if_due().await.expect("token").generation(), 2);
+    let session = auth
+        .status()
+        .await
+        .expect("status")
+        .session
+        .expect("session");
+    assert_eq!(
+        common::epoch(session.access_expires_at.expect("known")),
+        START + 550 + 600,
+        "`-05` is five hours behind UTC"
+    );
+    assert_eq!(common::count(&server, "/refresh").await, 1);
+}

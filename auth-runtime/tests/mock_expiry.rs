@@ -1,0 +1,79 @@
+//! The simulator enforces and produces the expiry shapes of issue 9, item 9: a test per rule.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use auth_runtime::auth_spec::{self, ProviderSpec};
+use auth_runtime::{Authenticator, MockOptions, MockServer};
+
+fn parse(yaml: &str) -> Arc<ProviderSpec> {
+    Arc::new(auth_spec::parse("shapes.yaml", yaml).unwrap_or_else(|d| panic!("{d}")))
+}
+
+async fn login_answer(mock: &MockServer, path: &str, body: serde_json::Value) -> serde_json::Value {
+    reqwest::Client::new()
+        .post(format!("{}{path}", mock.base_url()))
+        .json(&body)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json")
+}
+
+const HOURS_ONLY: &str = r#"
+title: Hours
+environments:
+  production: { base_url: https://api.example.com }
+default_environment: production
+credentials:
+  api_key: {}
+login:
+  method: POST
+  path: /login
+  encoding: json
+  body: { key: "${credentials.api_key}" }
+  response:
+    access_token: $.token
+    access_token_expiry:
+      - expires_at: { path: $.until, format: pattern, pattern: "%Y-%m-%d %H:%M:%S%:::z", timezone: "-05" }
+    examples:
+      - body: { token: a, until: "2026-05-01 05:00:00-05" }
+policy: { refresh: after_expiry }
+usage:
+  headers: { Authorization: "Bearer ${session.access_token}" }
+"#;
+
+#[tokio::test]
+async fn the_simulator_writes_offsets_with_hours_only_and_the_engine_reads_them() {
+    let spec = parse(HOURS_ONLY);
+    let mock = MockServer::start(Arc::clone(&spec), MockOptions::default())
+        .await
+        .expect("starts");
+    let key = mock.credential_env()[0].1.clone();
+    let before = SystemTime::now();
+    let answer = login_answer(&mock, "/login", serde_json::json!({ "key": key })).await;
+    let until = answer["until"].as_str().expect("text");
+    assert!(until.ends_with("-05"), "{until}");
+    let auth = Authenticator::builder(Arc::clone(&spec), mock.credentials())
+        .base_url(mock.base_url())
+        .build()
+        .expect("builds");
+    auth.access_token().await.expect("login");
+    let at = auth
+        .status()
+        .await
+        .expect("status")
+        .session
+        .expect("session")
+        .access_expires_at
+        .expect("known");
+    let ttl = MockOptions::default().access_ttl;
+    // Whole seconds in the answer; generous guards, no timing asserted.
+    assert!(at + Duration::from_secs(2) >= before + ttl, "{at:?}");
+    assert!(
+        at <= SystemTime::now() + ttl + Duration::from_secs(2),
+        "{at:?}"
+    );
+}

@@ -98,3 +98,63 @@ async fn an_hours_only_offset_is_read_as_the_instant_it_names() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+const ALTERNATIVES: &str = r#"title: Shapes
+environments:
+  production: {}
+default_environment: production
+credentials:
+  api_key: {}
+login:
+  method: POST
+  path: /login
+  encoding: json
+  body: { key: "${credentials.api_key}" }
+  response:
+    access_token: [$.data.token, $.token]
+    access_token_expiry:
+      - expires_in: { path: [$.data.ttl, $.expires_in] }
+    examples:
+      - body: { data: { token: t, ttl: 900 } }
+      - body: { token: t, expires_in: 900 }
+policy:
+  refresh: after_expiry
+usage:
+  headers:
+    Authorization: Bearer ${session.access_token}
+"#;
+
+/// > Since API 2.0 the login answers `{"data": {"token": "...", "ttl": 900}}`; accounts not yet
+/// > migrated still get the 1.x answer `{"token": "...", "expires_in": 900}`.
+#[tokio::test]
+async fn a_not_yet_migrated_account_gets_its_token_from_the_second_alternative() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/login"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"token": "tok-1x", "expires_in": 900})),
+        )
+        .mount(&server)
+        .await;
+    let dir = temp_dir("expiry-alternatives", "shapes.yaml", ALTERNATIVES);
+    ok(&cli(&dir, &server, &["validate"]));
+    assert_eq!(
+        ok(&cli(&dir, &server, &["token", "shapes"])).trim(),
+        "tok-1x"
+    );
+    // A bad alternative is reported at its own place (line 13, column 34).
+    std::fs::write(
+        dir.join("specs/shapes.yaml"),
+        ALTERNATIVES.replace("[$.data.token, $.token]", "[$.data.token, $..token]"),
+    )
+    .expect("spec");
+    let out = cli(&dir, &server, &["validate"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("shapes.yaml:13:34") && stderr.contains("`$..token` is not a valid path"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -316,6 +316,33 @@ fn set_path(doc: &mut Value, path: &FieldPath, value: Value) {
     *here = value;
 }
 
+/// Removes what `path` names from `doc`, if it is there.
+fn remove_path(doc: &mut Value, path: &FieldPath) {
+    let Some((last, parents)) = path.segments().split_last() else {
+        return;
+    };
+    let mut here = doc;
+    for segment in parents {
+        let next = match segment {
+            Segment::Key(key) => here.get_mut(key.as_str()),
+            Segment::Index(index) => here.get_mut(*index),
+        };
+        let Some(next) = next else {
+            return;
+        };
+        here = next;
+    }
+    match (last, here) {
+        (Segment::Key(key), Value::Object(map)) => {
+            map.shift_remove(key.as_str());
+        }
+        (Segment::Index(index), Value::Array(items)) if *index < items.len() => {
+            items.remove(*index);
+        }
+        _ => {}
+    }
+}
+
 /// Whether a path segment matches one where each `%01` stands for any non-empty text.
 fn segment_matches(want: &str, got: &str) -> bool {
     let mut pieces = want.split("%01");
@@ -668,16 +695,30 @@ impl State {
             .unwrap_or(Value::Object(serde_json::Map::new()));
         let mut headers = Vec::new();
         let mut text_body = None;
-        let mut put = |source: &ValueSource, value: Value, body: &mut Value| match source {
-            ValueSource::Body(path) => set_path(body, path, value),
-            ValueSource::Header(name) => {
-                let text = match value {
-                    Value::String(s) => s,
-                    other => other.to_string(),
-                };
-                headers.push((name.clone(), text));
+        // Alternatives (two revisions of the vendor's answer): each answer takes the next one in
+        // turn and leaves out the ones before it, so the first that resolves is that one.
+        let revision = usize::try_from(inner.serial).unwrap_or_default();
+        let mut put = |source: &ValueSource, value: Value, body: &mut Value| {
+            let alternatives = source.alternatives();
+            let chosen = revision % alternatives.len().max(1);
+            for earlier in &alternatives[..chosen] {
+                if let ValueSource::Body(path) = earlier {
+                    remove_path(body, path);
+                }
             }
-            ValueSource::WholeBody => text_body = value.as_str().map(str::to_owned),
+            match &alternatives[chosen] {
+                ValueSource::Body(path) => set_path(body, path, value),
+                ValueSource::Header(name) => {
+                    let text = match value {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    headers.push((name.clone(), text));
+                }
+                ValueSource::WholeBody => text_body = value.as_str().map(str::to_owned),
+                // Never nested.
+                ValueSource::FirstOf(_) => {}
+            }
         };
         put(
             &mapping.access_token,

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_runtime::auth_spec::timefmt::{TimeFormat, Zone};
 use auth_runtime::clock::ManualClock;
+use auth_runtime::secrecy::ExposeSecret;
 use auth_runtime::{Authenticator, Credentials};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -113,4 +114,64 @@ async fn offsets_with_hours_only_are_read_as_the_instant_they_name() {
         "`-05` is five hours behind UTC"
     );
     assert_eq!(common::count(&server, "/refresh").await, 1);
+}
+
+/// > **Migrating Bank: API 2.0.** The login answer now wraps everything in `data`:
+/// > `{"data": {"token": "...", "ttl": 900}}`. Accounts not yet migrated keep getting the 1.x
+/// > answer `{"token": "...", "expires_in": 900}` until their migration night; some gateways
+/// > send the token in the `X-Token` header instead. Tokens last 15 minutes; an expired one is
+/// > answered with 401.
+struct MigratingBank(std::sync::atomic::AtomicUsize);
+
+impl Respond for MigratingBank {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        match self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+            0 => ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"token": "tok-1x", "expires_in": 900})),
+            1 => ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"data": {"token": "tok-2x", "ttl": 600}})),
+            _ => ResponseTemplate::new(200)
+                .insert_header("X-Token", "tok-gw")
+                .set_body_json(serde_json::json!({"expires_in": 300})),
+        }
+    }
+}
+
+#[tokio::test]
+async fn each_revision_of_the_answer_yields_its_token_and_lifetime() {
+    let server = MockServer::start().await;
+    let clock = clock();
+    Mock::given(method("POST"))
+        .and(path("/login"))
+        .respond_with(MigratingBank(Default::default()))
+        .mount(&server)
+        .await;
+    let auth = engine(fixture("alternative_paths.yaml"), &server, &clock);
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let token = auth.access_token().await.expect("token");
+        let session = auth
+            .status()
+            .await
+            .expect("status")
+            .session
+            .expect("session");
+        let lifetime = session
+            .access_expires_at
+            .expect("known")
+            .duration_since(session.issued_at)
+            .expect("after")
+            .as_secs();
+        seen.push((token.secret().expose_secret().to_owned(), lifetime));
+        // Past its expiry, the next call logs in again.
+        clock.advance(Duration::from_secs(lifetime + 1));
+    }
+    assert_eq!(
+        seen,
+        [
+            ("tok-1x".to_owned(), 900),
+            ("tok-2x".to_owned(), 600),
+            ("tok-gw".to_owned(), 300)
+        ]
+    );
 }

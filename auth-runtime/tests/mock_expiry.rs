@@ -77,3 +77,60 @@ async fn the_simulator_writes_offsets_with_hours_only_and_the_engine_reads_them(
         "{at:?}"
     );
 }
+
+fn fixture(name: &str) -> Arc<ProviderSpec> {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../auth-spec/tests/valid")
+        .join(name);
+    Arc::new(auth_spec::parse_file(&file).unwrap_or_else(|d| panic!("{d}")))
+}
+
+#[tokio::test]
+async fn the_simulator_answers_in_each_revision_in_turn_and_the_engine_reads_them_all() {
+    let spec = fixture("alternative_paths.yaml");
+    let mock = MockServer::start(Arc::clone(&spec), MockOptions::default())
+        .await
+        .expect("starts");
+    let key = mock.credential_env()[0].1.clone();
+    // Three logins: `$.data.token` (2.0), `$.token` (1.x), `@header:X-Token` (a gateway) in turn;
+    // each leaves out the revisions before it, so the first that resolves is the one it chose.
+    let mut shapes = Vec::new();
+    for _ in 0..3 {
+        let answer = reqwest::Client::new()
+            .post(format!("{}/login", mock.base_url()))
+            .json(&serde_json::json!({ "key": key }))
+            .send()
+            .await
+            .expect("sent");
+        let header = answer.headers().get("x-token").is_some();
+        let body: serde_json::Value = answer.json().await.expect("json");
+        shapes.push((
+            body["data"]["token"].is_string(),
+            body["token"].is_string(),
+            header,
+        ));
+    }
+    shapes.sort();
+    assert_eq!(
+        shapes,
+        [
+            (false, false, true),
+            (false, true, false),
+            (true, false, false)
+        ],
+        "each of the gateway, 1.x and 2.0 answers once"
+    );
+    // The engine logs in again after each expiry, whatever revision answers.
+    let auth = Authenticator::builder(Arc::clone(&spec), mock.credentials())
+        .base_url(mock.base_url())
+        .build()
+        .expect("builds");
+    let client = auth.client(reqwest::Client::new());
+    let api = format!("{}{}", mock.base_url(), auth_runtime::mock::PROTECTED_PATH);
+    for _ in 0..3 {
+        let answer = client.get(&api).send().await.expect("answer");
+        assert_eq!(answer.status(), 200);
+        mock.expire_tokens();
+    }
+    assert_eq!(mock.stats().logins, 3 + 3);
+}

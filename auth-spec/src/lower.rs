@@ -16,6 +16,8 @@ use crate::extract::{Answer, Parsed};
 use crate::judge::{BodyCondition, FailureRule};
 
 mod failures;
+mod sources;
+
 use crate::model::*;
 use crate::node::Node;
 use crate::path::FieldPath;
@@ -23,6 +25,7 @@ use crate::raw::*;
 use crate::suggest::{Suggestions, listing};
 use crate::template::{Reference, Template};
 use crate::timefmt::{TimeFormat, Zone, kind_of, number_of};
+use sources::part_locations;
 
 /// Where some values of a spec were written, for checks across several files.
 #[derive(Debug, Clone, Default)]
@@ -1008,15 +1011,15 @@ impl<'a> Lowerer<'a> {
         })
     }
 
-    fn source(&mut self, value: &SpannedString) -> Option<ValueSource> {
-        let text = value.value.trim();
+    fn one_source(&mut self, text: &str, at: Location) -> Option<ValueSource> {
+        let text = text.trim();
         if let Some(name) = text.strip_prefix("@header:") {
             let name = name.trim();
             if is_header_name(name) {
                 return Some(ValueSource::Header(name.to_owned()));
             }
             self.error(
-                value.referenced,
+                at,
                 format!("`{name}` is not a valid header name"),
                 Some("write `@header:NAME` with a header name such as `X-Subject-Token`".into()),
             );
@@ -1027,7 +1030,7 @@ impl<'a> Lowerer<'a> {
         }
         if text.starts_with('@') {
             self.error(
-                value.referenced,
+                at,
                 format!("unknown value source `{text}`"),
                 Some(
                     "a source is a JSON path (`$.access_token`), `@header:NAME` or `@body`".into(),
@@ -1039,7 +1042,7 @@ impl<'a> Lowerer<'a> {
             Ok(path) => Some(ValueSource::Body(path)),
             Err(e) => {
                 self.error(
-                    value.referenced,
+                    at,
                     format!("`{text}` is not a valid path: {}", e.message),
                     Some("paths look like `$.access_token`, `$.access_token.token`, `access_token.token` or `$.sessions[0].token`".into()),
                 );
@@ -1050,25 +1053,30 @@ impl<'a> Lowerer<'a> {
 
     /// Checks that `source` yields a value of the right kind in the examples. With `every`, it must
     /// be present in every example; otherwise in at least one.
+    #[allow(clippy::too_many_arguments)]
     fn check_in_examples(
         &mut self,
         at: Location,
+        parts: &[Location],
         source: &ValueSource,
         examples: &[Example],
         what: &str,
         every: bool,
         kind_ok: &dyn Fn(&Value) -> Result<(), Problem>,
     ) {
-        let miss_hint = |example: &Example| match source {
+        // For alternatives, the hint is about the first (the current revision of the answer).
+        let first = source.alternatives().first().unwrap_or(source);
+        let miss_hint = |example: &Example| match first {
             ValueSource::Body(path) => path_hint(path, &example.body, &self.suggestions),
             ValueSource::Header(_) => Some("add the header to the example's `headers`".into()),
             ValueSource::WholeBody => Some("the example's body is empty".into()),
+            ValueSource::FirstOf(_) => None,
         };
         let mut found_any = false;
         for (i, example) in examples.iter().enumerate() {
             let answer = Answer::from_example(example);
             let parsed = Parsed::new(&answer);
-            let value = match parsed.read(source) {
+            let value = match parsed.resolve(source) {
                 Ok(v) => v,
                 Err(e) => {
                     self.error(
@@ -1083,12 +1091,15 @@ impl<'a> Lowerer<'a> {
                 }
             };
             match value {
-                Some(v) => {
+                Some((leaf, v)) => {
                     found_any = true;
                     if let Err((problem, hint)) = kind_ok(&v) {
+                        // Reported at the alternative that resolved.
+                        let index = source.alternatives().iter().position(|s| s == leaf);
+                        let at = index.and_then(|i| parts.get(i).copied()).unwrap_or(at);
                         self.error(
                             at,
-                            format!("{what} `{source}` in example {}: {problem}", i + 1),
+                            format!("{what} `{leaf}` in example {}: {problem}", i + 1),
                             hint,
                         );
                         return;
@@ -1155,6 +1166,7 @@ impl<'a> Lowerer<'a> {
             let kind = token_kind(source);
             self.check_in_examples(
                 raw.access_token.referenced,
+                &part_locations(&raw.access_token),
                 source,
                 &success,
                 "access token",
@@ -1166,6 +1178,7 @@ impl<'a> Lowerer<'a> {
             let source = self.source(r)?;
             self.check_in_examples(
                 r.referenced,
+                &part_locations(r),
                 &source,
                 &success,
                 "refresh token",
@@ -1238,6 +1251,7 @@ impl<'a> Lowerer<'a> {
                     };
                     self.check_in_examples(
                         e.path.referenced,
+                        &part_locations(&e.path),
                         &value_source,
                         examples,
                         "expires_in",
@@ -1336,6 +1350,7 @@ impl<'a> Lowerer<'a> {
                     };
                     self.check_in_examples(
                         e.path.referenced,
+                        &part_locations(&e.path),
                         &value_source,
                         examples,
                         "expires_at",

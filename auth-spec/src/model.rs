@@ -245,6 +245,19 @@ pub enum ValueSource {
     Header(String),
     /// The whole body, as text.
     WholeBody,
+    /// Alternatives for one value (two revisions of a vendor's answer): the first that
+    /// resolves wins. Never nested, at least two.
+    FirstOf(Vec<ValueSource>),
+}
+
+impl ValueSource {
+    /// The single sources this one tries, in order (itself unless it is [`ValueSource::FirstOf`]).
+    pub fn alternatives(&self) -> &[ValueSource] {
+        match self {
+            ValueSource::FirstOf(list) => list,
+            one => std::slice::from_ref(one),
+        }
+    }
 }
 
 impl std::fmt::Display for ValueSource {
@@ -253,6 +266,16 @@ impl std::fmt::Display for ValueSource {
             ValueSource::Body(path) => write!(f, "{path}"),
             ValueSource::Header(name) => write!(f, "@header:{name}"),
             ValueSource::WholeBody => f.write_str("@body"),
+            ValueSource::FirstOf(list) => {
+                f.write_str("[")?;
+                for (i, one) in list.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{one}")?;
+                }
+                f.write_str("]")
+            }
         }
     }
 }

@@ -17,6 +17,9 @@ use serde_saphyr::Spanned;
 
 use crate::node::Node;
 
+mod source;
+pub use source::{RawSource, RawSourceSchema};
+
 /// A string together with where it was written.
 pub type SpannedString = Spanned<String>;
 
@@ -272,14 +275,14 @@ pub struct RawCondition {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct RawTokenResponse {
-    /// Where the access token is.
-    #[schemars(with = "String")]
-    pub access_token: SpannedString,
+    /// Where the access token is: a source, or a list of alternatives (the first that resolves).
+    #[schemars(with = "RawSourceSchema")]
+    pub access_token: Spanned<RawSource>,
     /// Where the refresh token is, if the vendor issues one. When a refresh answer lacks it (or
     /// the refresh response maps none), the previous refresh token and its expiry are kept.
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub refresh_token: Option<SpannedString>,
+    #[schemars(with = "Option<RawSourceSchema>")]
+    pub refresh_token: Option<Spanned<RawSource>>,
     /// Expiry of the access token: sources tried in order, the first that yields a value wins.
     /// An empty list declares the expiry unknown: only an expired-token answer ends the token.
     pub access_token_expiry: Vec<RawExpirySource>,
@@ -345,9 +348,9 @@ pub enum RawUnit {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct RawExpiresIn {
-    /// Where the number is (a number or a numeric string).
-    #[schemars(with = "String")]
-    pub path: SpannedString,
+    /// Where the number is (a number or a numeric string); a list for alternatives.
+    #[schemars(with = "RawSourceSchema")]
+    pub path: Spanned<RawSource>,
     /// `seconds` (default) or `milliseconds`.
     #[serde(default)]
     pub unit: Option<RawUnit>,
@@ -378,9 +381,9 @@ pub enum RawTimeFormat {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct RawExpiresAt {
-    /// Where the time is.
-    #[schemars(with = "String")]
-    pub path: SpannedString,
+    /// Where the time is; a list for alternatives.
+    #[schemars(with = "RawSourceSchema")]
+    pub path: Spanned<RawSource>,
     /// How the time is written.
     pub format: RawTimeFormat,
     /// strftime pattern, required with `format: pattern`.

@@ -158,3 +158,72 @@ async fn a_not_yet_migrated_account_gets_its_token_from_the_second_alternative()
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+const CHOSEN: &str = r#"title: Shapes
+environments:
+  production: {}
+default_environment: production
+credentials:
+  api_key: {}
+lifetimes:
+  session: 45m
+login:
+  method: POST
+  path: /sessions
+  encoding: json
+  body:
+    key: ${credentials.api_key}
+    session_length: ${lifetime.session.minutes}
+  response:
+    access_token: $.session
+    access_token_expiry:
+      - requested: session
+    examples:
+      - body: { session: s }
+policy:
+  refresh: after_expiry
+usage:
+  headers:
+    X-Session: ${session.access_token}
+"#;
+
+fn seconds(value: &serde_json::Value) -> i64 {
+    value
+        .as_str()
+        .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+        .map(|t| t.as_second())
+        .expect("a time")
+}
+
+/// > `POST /sessions` with `{"key": "...", "session_length": N}` (minutes, a number) answers
+/// > `{"session": "..."}`; the session lasts the N minutes asked for.
+#[tokio::test]
+async fn the_lifetime_sent_in_the_login_is_the_sessions_lifetime() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/sessions"))
+        .and(wiremock::matchers::body_json(
+            serde_json::json!({"key": "key-1", "session_length": 45}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"session": "s-45"})),
+        )
+        .mount(&server)
+        .await;
+    let dir = temp_dir("expiry-chosen", "shapes.yaml", CHOSEN);
+    ok(&cli(&dir, &server, &["validate"]));
+    assert_eq!(ok(&cli(&dir, &server, &["token", "shapes"])).trim(), "s-45");
+    let status: serde_json::Value = serde_json::from_str(&ok(&cli(
+        &dir,
+        &server,
+        &["--format", "json", "status", "shapes"],
+    )))
+    .expect("json");
+    let session = &status["session"];
+    assert_eq!(
+        seconds(&session["access_expires_at"]) - seconds(&session["issued_at"]),
+        45 * 60,
+        "{status}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -34,6 +34,7 @@ use auth_spec::ProviderSpec;
 use auth_spec::judge::FailureMeaning;
 
 mod judged;
+mod requested;
 use auth_spec::model::{
     Encoding, ExpirySource, RefreshTiming, Rotation, TokenResponse, Unit, ValueSource,
 };
@@ -628,7 +629,14 @@ impl State {
             .refresh_token
             .as_ref()
             .map(|_| self.new_refresh_token(&mut inner, session, &spec.login.response));
-        self.issue(&mut inner, session, &spec.login.response, refresh)
+        let requested = requested::requested_lifetime(&spec.login.request, seen);
+        self.issue(
+            &mut inner,
+            session,
+            &spec.login.response,
+            refresh,
+            requested,
+        )
     }
 
     /// When `session` ends as the answers state it: its login plus `session_ttl`, or a year.
@@ -671,9 +679,11 @@ impl State {
         session: u64,
         mapping: &TokenResponse,
         refresh: Option<String>,
+        requested: Option<Duration>,
     ) -> Response<Full<Bytes>> {
         let now = SystemTime::now();
-        let ttl = self.options.access_ttl;
+        // A lifetime the client chose in its request is granted; else the simulated one.
+        let ttl = requested.unwrap_or(self.options.access_ttl);
         let jwt_exp = mapping.access_token_expiry.contains(&ExpirySource::JwtExp);
         // A JWT says its expiry in whole seconds: the simulator holds itself to what it said.
         let expires = if jwt_exp {
@@ -901,7 +911,8 @@ impl State {
         };
         inner.stats.refreshes += 1;
         let next = refresh.response.refresh_token.as_ref().and(next);
-        self.issue(&mut inner, session_id, &refresh.response, next)
+        let requested = requested::requested_lifetime(&refresh.request, seen);
+        self.issue(&mut inner, session_id, &refresh.response, next, requested)
     }
 
     fn api(&self, seen: &Seen) -> Response<Full<Bytes>> {
@@ -919,6 +930,7 @@ impl State {
                     .find(|(n, _)| n == name)
                     .map(|(_, v)| Value::from(v.clone())),
                 Reference::RefreshToken => None,
+                Reference::Lifetime(lifetime) => Some(Value::from(lifetime.value())),
             };
             let headers_ok = usage.headers.iter().all(|(name, template)| {
                 let Ok(expected) = template.render(lookup) else {

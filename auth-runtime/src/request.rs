@@ -45,6 +45,8 @@ impl TemplateContext<'_> {
                 .as_ref()
                 .and_then(|r| path.resolve(r.expose()))
                 .cloned(),
+            // A number: a sole placeholder in a JSON body is sent as one.
+            Reference::Lifetime(lifetime) => Some(Value::from(lifetime.value())),
         }
     }
 

@@ -175,3 +175,41 @@ async fn each_revision_of_the_answer_yields_its_token_and_lifetime() {
         ]
     );
 }
+
+/// > **Chosen Lifetime Bank.** `POST /sessions` with `{"key": "...", "session_length": N}`: N is
+/// > the session length in minutes (a number, 5 to 120). The answer `{"session": "..."}` does
+/// > not repeat it. Log in again before the session ends.
+#[tokio::test]
+async fn the_lifetime_the_login_asked_for_is_the_tokens_lifetime() {
+    let server = MockServer::start().await;
+    let clock = clock();
+    Mock::given(method("POST"))
+        .and(path("/sessions"))
+        .and(wiremock::matchers::body_json(
+            serde_json::json!({"key": "k", "session_length": 30}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"session": "s-1"})),
+        )
+        .mount(&server)
+        .await;
+    let auth = engine(fixture("requested_lifetime.yaml"), &server, &clock);
+    auth.access_token().await.expect("login");
+    let session = auth
+        .status()
+        .await
+        .expect("status")
+        .session
+        .expect("session");
+    assert_eq!(
+        common::epoch(session.access_expires_at.expect("known")),
+        START + 30 * 60,
+        "the 30 minutes asked for"
+    );
+    // Kept until the 30 minutes are over, then a new login (asking for 30 minutes again).
+    clock.advance(Duration::from_secs(29 * 60 + 59));
+    assert_eq!(auth.access_token().await.expect("token").generation(), 1);
+    clock.advance(Duration::from_secs(2));
+    assert_eq!(auth.access_token().await.expect("token").generation(), 2);
+    assert_eq!(common::count(&server, "/sessions").await, 2);
+}

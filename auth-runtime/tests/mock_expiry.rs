@@ -134,3 +134,70 @@ async fn the_simulator_answers_in_each_revision_in_turn_and_the_engine_reads_the
     }
     assert_eq!(mock.stats().logins, 3 + 3);
 }
+
+const CHOSEN: &str = r#"
+title: Chosen
+environments:
+  production: { base_url: https://api.example.com }
+default_environment: production
+credentials:
+  api_key: {}
+lifetimes:
+  session: 7s
+login:
+  method: POST
+  path: /login
+  encoding: json
+  body: { key: "${credentials.api_key}", ttl: "${lifetime.session.seconds}" }
+  response:
+    access_token: $.token
+    access_token_expiry:
+      - expires_in: { path: $.expires_in }
+    examples:
+      - body: { token: a, expires_in: 60 }
+policy: { refresh: after_expiry }
+usage:
+  headers: { Authorization: "Bearer ${session.access_token}" }
+"#;
+
+#[tokio::test]
+async fn the_simulator_grants_the_lifetime_the_request_asked_for() {
+    let spec = parse(CHOSEN);
+    let mock = MockServer::start(Arc::clone(&spec), MockOptions::default())
+        .await
+        .expect("starts");
+    let key = mock.credential_env()[0].1.clone();
+    let asked = login_answer(&mock, "/login", serde_json::json!({ "key": key, "ttl": 7 })).await;
+    assert_eq!(asked["expires_in"], 7, "honoured");
+    let text = login_answer(
+        &mock,
+        "/login",
+        serde_json::json!({ "key": key, "ttl": "9" }),
+    )
+    .await;
+    assert_eq!(text["expires_in"], 9, "a numeric string is read too");
+    let none = login_answer(&mock, "/login", serde_json::json!({ "key": key })).await;
+    assert_eq!(
+        none["expires_in"],
+        MockOptions::default().access_ttl.as_secs(),
+        "not asked: the vendor's default"
+    );
+    // The engine sends the declared 7 s, as a number.
+    let auth = Authenticator::builder(Arc::clone(&spec), mock.credentials())
+        .base_url(mock.base_url())
+        .build()
+        .expect("builds");
+    auth.access_token().await.expect("login");
+    let session = auth
+        .status()
+        .await
+        .expect("status")
+        .session
+        .expect("session");
+    let lifetime = session
+        .access_expires_at
+        .expect("known")
+        .duration_since(session.issued_at)
+        .expect("after");
+    assert_eq!(lifetime.as_secs(), 7);
+}

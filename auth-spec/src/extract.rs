@@ -414,6 +414,7 @@ fn one_expiry(
         },
         ExpirySource::Lifetime(d) => Some(Expiry::In(*d)),
         ExpirySource::SinceLogin(d) => Some(Expiry::SinceLogin(*d)),
+        ExpirySource::Requested { duration, .. } => Some(Expiry::In(*duration)),
     })
 }
 

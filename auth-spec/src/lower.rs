@@ -16,6 +16,7 @@ use crate::extract::{Answer, Parsed};
 use crate::judge::{BodyCondition, FailureRule};
 
 mod failures;
+mod lifetimes;
 mod sources;
 
 use crate::model::*;
@@ -81,6 +82,10 @@ pub(crate) struct Lowerer<'a> {
     used_credentials: HashSet<String>,
     /// The file's text, to point inside quoted scalars.
     source: &'a str,
+    /// Requested lifetimes: declared, sent, read back.
+    lifetimes: lifetimes::Lifetimes,
+    /// The endpoint whose response is being lowered (`login`, `refresh`).
+    response_of: String,
 }
 
 /// The distinct `${response.PATH}` paths of these templates, in first-use order.
@@ -159,6 +164,8 @@ impl<'a> Lowerer<'a> {
             suggestions: Suggestions::new(),
             lines: line_index(source),
             source,
+            lifetimes: lifetimes::Lifetimes::default(),
+            response_of: String::new(),
         }
     }
 
@@ -461,6 +468,7 @@ impl<'a> Lowerer<'a> {
         self.credentials = credentials.iter().map(|c| c.name.clone()).collect();
         self.credential_set = self.credentials.iter().cloned().collect();
 
+        self.lifetimes(&raw.lifetimes);
         // Login first: its response decides what later templates may name. Its `failures` come
         // before the response: an example they match shows a failure, not tokens.
         let login_failures = self.failures(&raw.login.value, Context::Login);
@@ -536,6 +544,7 @@ impl<'a> Lowerer<'a> {
 
         let policy = self.policy(&raw);
         let usage = self.usage(&raw.usage);
+        self.check_lifetimes_sent();
         // Only on an otherwise clean file: a broken template would make its credential look unused.
         let clean = self.diags.is_empty();
         for key in raw.credentials.keys().filter(|_| clean) {
@@ -739,7 +748,9 @@ impl<'a> Lowerer<'a> {
                         "move the parameter under `query:` (`query: {{ name: \"{reference}\" }}`)"
                     )),
                 );
-            } else if context == Context::Login && !matches!(reference, Reference::Credential(_)) {
+            } else if context == Context::Login
+                && !matches!(reference, Reference::Credential(_) | Reference::Lifetime(_))
+            {
                 ok = false;
                 self.error_inside(
                     value.referenced,
@@ -770,7 +781,7 @@ impl<'a> Lowerer<'a> {
         let offsets = placeholder_offsets(&value.value);
         let mut ok = true;
         for (i, reference) in parsed.references().enumerate() {
-            if !matches!(reference, Reference::Credential(_)) {
+            if !matches!(reference, Reference::Credential(_) | Reference::Lifetime(_)) {
                 ok = false;
                 self.error_inside(
                     value.referenced,
@@ -857,6 +868,8 @@ impl<'a> Lowerer<'a> {
                 self.error_inside(value.referenced, offset, message, hint);
             }
         }
+        let mut template = template;
+        self.lifetimes_sent(&mut template, context.name());
         ok.then_some(template)
     }
 
@@ -868,7 +881,9 @@ impl<'a> Lowerer<'a> {
         template: &Template,
         offsets: &[usize],
     ) -> bool {
-        let of_session = |r: &Reference| !matches!(r, Reference::Credential(_));
+        // A lifetime is a constant of the spec, like a credential: never left out.
+        let of_session =
+            |r: &Reference| !matches!(r, Reference::Credential(_) | Reference::Lifetime(_));
         let mixed =
             template.references().any(of_session) && template.references().any(|r| !of_session(r));
         if !mixed {
@@ -920,6 +935,7 @@ impl<'a> Lowerer<'a> {
                 Some("API calls carry the access token: `${session.access_token}`".into()),
             )),
             Reference::AccessToken | Reference::RefreshToken => Ok(()),
+            Reference::Lifetime(lifetime) => self.check_lifetime(lifetime),
             Reference::Response(path) => {
                 for example in &self.response_examples {
                     match path.resolve(&example.body) {
@@ -1134,6 +1150,7 @@ impl<'a> Lowerer<'a> {
         endpoint: &str,
     ) -> TokenResponse {
         let raw = &spanned.value;
+        endpoint.clone_into(&mut self.response_of);
         let examples: Vec<Example> = raw
             .examples
             .value
@@ -1367,6 +1384,13 @@ impl<'a> Lowerer<'a> {
                     Some(d) => ExpirySource::Lifetime(d),
                     None => continue,
                 },
+                RawExpirySource::Requested(name) => {
+                    let endpoint = self.response_of.clone();
+                    match self.requested(name, &endpoint) {
+                        Some(source) => source,
+                        None => continue,
+                    }
+                }
                 RawExpirySource::SinceLogin(d) => {
                     if !refresh {
                         self.error(

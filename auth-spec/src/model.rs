@@ -314,6 +314,14 @@ pub enum ExpirySource {
     Lifetime(Duration),
     /// A declared lifetime from the login (refresh token expiry only).
     SinceLogin(Duration),
+    /// A lifetime the client chose and sent in the request (`lifetimes:`), from when the
+    /// request was sent.
+    Requested {
+        /// Its name under `lifetimes:`.
+        name: String,
+        /// The declared lifetime.
+        duration: Duration,
+    },
 }
 
 /// Where tokens are in a token answer.

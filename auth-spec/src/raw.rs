@@ -67,6 +67,12 @@ pub struct RawSpec {
     /// How the access token is sent on API calls, and how an API call says it expired.
     #[schemars(with = "RawUsage")]
     pub usage: Spanned<RawUsage>,
+    /// Lifetimes the client chooses in its own request (`session: 30m`): sent as
+    /// `${lifetime.session.seconds}` (or `.minutes`, `.milliseconds`) and read back as a token's
+    /// expiry with `requested: session`.
+    #[serde(default)]
+    #[schemars(with = "IndexMap<String, String>")]
+    pub lifetimes: IndexMap<SpannedString, SpannedString>,
 }
 
 /// A named deployment of the vendor.
@@ -332,6 +338,10 @@ pub enum RawExpirySource {
     /// Only for `refresh_token_expiry`.
     #[schemars(with = "String")]
     SinceLogin(SpannedString),
+    /// A lifetime the client chose and sent in this request (a name under `lifetimes:`),
+    /// counted from when the request was sent.
+    #[schemars(with = "String")]
+    Requested(SpannedString),
 }
 
 /// Unit of a relative lifetime.

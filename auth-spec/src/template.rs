@@ -22,6 +22,8 @@ pub enum Reference {
     RefreshToken,
     /// `${response.PATH}`: a value of the last token answer (login or refresh), as JSON.
     Response(FieldPath),
+    /// `${lifetime.NAME.UNIT}`: a lifetime the client chooses, sent as a number.
+    Lifetime(crate::lifetime::LifetimeRef),
 }
 
 impl fmt::Display for Reference {
@@ -35,6 +37,7 @@ impl fmt::Display for Reference {
                 let bare = path.strip_prefix("$.").unwrap_or(&path);
                 write!(f, "${{response.{bare}}}")
             }
+            Reference::Lifetime(lifetime) => write!(f, "{lifetime}"),
         }
     }
 }
@@ -146,6 +149,17 @@ impl Template {
         }
     }
 
+    /// Sets the duration of each `${lifetime.NAME.UNIT}` to what `declared` says for its name.
+    pub fn fill_lifetimes(&mut self, declared: impl Fn(&str) -> Option<std::time::Duration>) {
+        for part in &mut self.parts {
+            if let Part::Ref(Reference::Lifetime(lifetime)) = part
+                && let Some(duration) = declared(&lifetime.name)
+            {
+                lifetime.duration = duration;
+            }
+        }
+    }
+
     /// Fills in the placeholders. `lookup` returns the JSON value of a reference, or `None` when
     /// it is not available; the first unavailable reference is returned as the error.
     pub fn render<F>(&self, mut lookup: F) -> Result<String, Reference>
@@ -226,11 +240,32 @@ fn parse_reference(inner: &str) -> Result<Reference, (String, Option<String>)> {
                 )
             },
         ),
+        "lifetime" => {
+            use crate::lifetime::{LifetimeRef, LifetimeUnit};
+            let (lifetime, unit) = name.rsplit_once('.').unwrap_or((name, ""));
+            match LifetimeUnit::parse(unit) {
+                Some(unit) if !lifetime.is_empty() => Ok(Reference::Lifetime(LifetimeRef {
+                    name: lifetime.to_owned(),
+                    unit,
+                    duration: std::time::Duration::ZERO,
+                })),
+                _ => Err((
+                    format!("`${{{inner}}}` needs a lifetime's name and a unit"),
+                    Some(format!(
+                        "write ${{lifetime.NAME.UNIT}} with a unit of {}, e.g. ${{lifetime.session.seconds}}",
+                        crate::suggest::listing(LifetimeUnit::NAMES)
+                    )),
+                )),
+            }
+        }
         other => Err((
             format!("unknown placeholder namespace `{other}`"),
             Some(
-                crate::suggest::did_you_mean(other, &["credentials", "session", "response"])
-                    .unwrap_or_else(|| usage.to_owned()),
+                crate::suggest::did_you_mean(
+                    other,
+                    &["credentials", "session", "response", "lifetime"],
+                )
+                .unwrap_or_else(|| usage.to_owned()),
             ),
         )),
     }

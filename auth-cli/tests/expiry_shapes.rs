@@ -227,3 +227,66 @@ async fn the_lifetime_sent_in_the_login_is_the_sessions_lifetime() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+const DRIFTING: &str = r#"title: Shapes
+environments:
+  production: {}
+default_environment: production
+credentials:
+  api_key: {}
+login:
+  method: POST
+  path: /login
+  encoding: json
+  body: { key: "${credentials.api_key}" }
+  response:
+    access_token: $.token
+    access_token_expiry:
+      - expires_at: { path: $.valid_until, format: epoch_seconds }
+    examples:
+      - body: { token: t, valid_until: 1777630500, server_time: 1777629600 }
+policy:
+  refresh: after_expiry
+  server_time: { path: $.server_time, format: epoch_seconds }
+usage:
+  headers:
+    Authorization: Bearer ${session.access_token}
+"#;
+
+/// > The answer's `valid_until` and `server_time` are epoch seconds by our server's clock,
+/// > which may be an hour off; a token lasts 15 minutes from `server_time`.
+#[tokio::test]
+async fn a_vendor_clock_an_hour_ahead_does_not_add_an_hour_to_the_token() {
+    let server = MockServer::start().await;
+    let vendor_now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+        + 3600;
+    Mock::given(method("POST"))
+        .and(path("/login"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "token": "tok-drift",
+            "valid_until": vendor_now + 900,
+            "server_time": vendor_now,
+        })))
+        .mount(&server)
+        .await;
+    let dir = temp_dir("expiry-skew", "shapes.yaml", DRIFTING);
+    ok(&cli(&dir, &server, &["validate"]));
+    assert_eq!(
+        ok(&cli(&dir, &server, &["token", "shapes"])).trim(),
+        "tok-drift"
+    );
+    let status: serde_json::Value = serde_json::from_str(&ok(&cli(
+        &dir,
+        &server,
+        &["--format", "json", "status", "shapes"],
+    )))
+    .expect("json");
+    let session = &status["session"];
+    let lifetime = seconds(&session["access_expires_at"]) - seconds(&session["issued_at"]);
+    // 15 minutes, not 75; a generous guard for the seconds between the two clocks' readings.
+    assert!((890..=910).contains(&lifetime), "{lifetime} s: {status}");
+    let _ = std::fs::remove_dir_all(dir);
+}

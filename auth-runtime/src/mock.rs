@@ -137,6 +137,9 @@ struct State {
     options: MockOptions,
     credentials: Vec<(String, String)>,
     inner: Mutex<Inner>,
+    /// How far the simulated vendor's clock is ahead of the real one (negative: behind), in
+    /// seconds: the times its answers write are by that clock.
+    clock_offset: std::sync::atomic::AtomicI64,
 }
 
 /// A running simulator; stops when dropped.
@@ -176,6 +179,7 @@ impl MockServer {
             options,
             credentials,
             inner: Mutex::new(Inner::default()),
+            clock_offset: std::sync::atomic::AtomicI64::new(0),
         });
         let (shutdown, mut stop) = tokio::sync::oneshot::channel();
         let serving = Arc::clone(&state);
@@ -246,6 +250,15 @@ impl MockServer {
     /// Ends every session: refreshes are refused from now on.
     pub fn end_sessions(&self) {
         self.state.end_sessions();
+    }
+
+    /// Sets the simulated vendor's clock `seconds` ahead of the real one (negative: behind).
+    /// The absolute times its answers write, and the server time `policy.server_time` names,
+    /// are then by that clock; tokens still end when they really do.
+    pub fn set_clock_offset(&self, seconds: i64) {
+        self.state
+            .clock_offset
+            .store(seconds, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -705,6 +718,16 @@ impl State {
             .unwrap_or(Value::Object(serde_json::Map::new()));
         let mut headers = Vec::new();
         let mut text_body = None;
+        let offset = self.clock_offset.load(std::sync::atomic::Ordering::Relaxed);
+        let vendor_time = |t: SystemTime| {
+            let by = Duration::from_secs(offset.unsigned_abs());
+            let moved = if offset >= 0 {
+                t.checked_add(by)
+            } else {
+                t.checked_sub(by)
+            };
+            moved.unwrap_or(t)
+        };
         // Alternatives (two revisions of the vendor's answer): each answer takes the next one in
         // turn and leaves out the ones before it, so the first that resolves is that one.
         let revision = usize::try_from(inner.serial).unwrap_or_default();
@@ -750,7 +773,7 @@ impl State {
                     put(source, value, &mut body);
                 }
                 ExpirySource::ExpiresAt { source, format } => {
-                    put(source, format.render(expires), &mut body)
+                    put(source, format.render(vendor_time(expires)), &mut body)
                 }
                 _ => {}
             }
@@ -777,10 +800,14 @@ impl State {
                     put(source, value, &mut body);
                 }
                 ExpirySource::ExpiresAt { source, format } => {
-                    put(source, format.render(end), &mut body)
+                    put(source, format.render(vendor_time(end)), &mut body)
                 }
                 _ => {}
             }
+        }
+        if let Some(server_time) = &self.spec.policy.server_time {
+            let value = server_time.format.render(vendor_time(now));
+            put(&server_time.source, value, &mut body);
         }
         inner.access.insert(
             access.clone(),

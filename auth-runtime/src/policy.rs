@@ -108,6 +108,7 @@ mod tests {
             },
             min_login_interval: None,
             max_answer_bytes: Policy::DEFAULT_MAX_ANSWER_BYTES,
+            server_time: None,
         }
     }
 

@@ -213,3 +213,70 @@ async fn the_lifetime_the_login_asked_for_is_the_tokens_lifetime() {
     assert_eq!(auth.access_token().await.expect("token").generation(), 2);
     assert_eq!(common::count(&server, "/sessions").await, 2);
 }
+
+/// > **Drifting Clock Bank.** The login answer's `valid_until` (RFC 3339) is the token's end by
+/// > our clock; tokens last 15 minutes. Our servers' clocks may be off by minutes: compare
+/// > `valid_until` with the `Date` header of the same answer, not with your own clock. A token
+/// > past its end is answered with 401.
+struct DriftingClockBank {
+    clock: Arc<ManualClock>,
+    /// How far the vendor's clock is ahead of ours (negative: behind), in seconds.
+    ahead: i64,
+}
+
+impl DriftingClockBank {
+    fn vendor_now(&self) -> SystemTime {
+        let ours = auth_runtime::clock::Clock::wall(&*self.clock);
+        let by = Duration::from_secs(self.ahead.unsigned_abs());
+        if self.ahead >= 0 {
+            ours + by
+        } else {
+            ours - by
+        }
+    }
+}
+
+impl Respond for DriftingClockBank {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let now = self.vendor_now();
+        let until = TimeFormat::Rfc3339.render(now + Duration::from_secs(900));
+        let date = TimeFormat::HttpDate.render(now);
+        ResponseTemplate::new(200)
+            .insert_header("Date", date.as_str().expect("text"))
+            .set_body_json(serde_json::json!({"token": "tok", "valid_until": until}))
+    }
+}
+
+#[tokio::test]
+async fn expiry_times_of_a_vendor_whose_clock_is_off_are_read_on_ours() {
+    for ahead in [600, -600] {
+        let server = MockServer::start().await;
+        let clock = clock();
+        Mock::given(method("POST"))
+            .and(path("/login"))
+            .respond_with(DriftingClockBank {
+                clock: Arc::clone(&clock),
+                ahead,
+            })
+            .mount(&server)
+            .await;
+        let auth = engine(fixture("server_time.yaml"), &server, &clock);
+        auth.access_token().await.expect("login");
+        let session = auth
+            .status()
+            .await
+            .expect("status")
+            .session
+            .expect("session");
+        assert_eq!(
+            common::epoch(session.access_expires_at.expect("known")),
+            START + 900,
+            "the vendor's clock {ahead} s ahead: its 15 minutes end 15 minutes from now on ours"
+        );
+        // Never used dead: just past the 15 minutes, the next call logs in again.
+        clock.advance(Duration::from_secs(899));
+        assert_eq!(auth.access_token().await.expect("token").generation(), 1);
+        clock.advance(Duration::from_secs(2));
+        assert_eq!(auth.access_token().await.expect("token").generation(), 2);
+    }
+}

@@ -201,3 +201,57 @@ async fn the_simulator_grants_the_lifetime_the_request_asked_for() {
         .expect("after");
     assert_eq!(lifetime.as_secs(), 7);
 }
+
+#[tokio::test]
+async fn a_simulated_vendor_clock_ahead_is_corrected_by_the_server_time() {
+    use auth_runtime::auth_spec::timefmt::TimeFormat;
+    let spec = fixture("server_time.yaml");
+    let mock = MockServer::start(Arc::clone(&spec), MockOptions::default())
+        .await
+        .expect("starts");
+    mock.set_clock_offset(600);
+    let key = mock.credential_env()[0].1.clone();
+    let answer = reqwest::Client::new()
+        .post(format!("{}/login", mock.base_url()))
+        .json(&serde_json::json!({ "key": key }))
+        .send()
+        .await
+        .expect("sent");
+    let date = answer
+        .headers()
+        .get("date")
+        .and_then(|v| v.to_str().ok())
+        .map(|d| TimeFormat::HttpDate.parse_str(d).expect("an HTTP-date"))
+        .expect("a Date header");
+    let body: serde_json::Value = answer.json().await.expect("json");
+    let until = TimeFormat::Rfc3339
+        .parse_value(&body["valid_until"])
+        .expect("a time");
+    let ttl = MockOptions::default().access_ttl;
+    let slack = Duration::from_secs(2);
+    // Both by the vendor's clock, 10 minutes ahead; generous guards, no timing asserted.
+    assert!(
+        date >= SystemTime::now() + Duration::from_secs(600) - slack,
+        "{date:?}"
+    );
+    let lifetime = until.duration_since(date).expect("after");
+    assert!(
+        lifetime + slack >= ttl && lifetime <= ttl + slack,
+        "{lifetime:?}"
+    );
+    // The engine reads the expiry on its own clock: about `ttl` from now, not 10 minutes more.
+    let auth = Authenticator::builder(Arc::clone(&spec), mock.credentials())
+        .base_url(mock.base_url())
+        .build()
+        .expect("builds");
+    auth.access_token().await.expect("login");
+    let at = auth
+        .status()
+        .await
+        .expect("status")
+        .session
+        .expect("session")
+        .access_expires_at
+        .expect("known");
+    assert!(at <= SystemTime::now() + ttl + slack, "{at:?}");
+}

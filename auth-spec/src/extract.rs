@@ -339,6 +339,44 @@ impl TokenResponse {
     }
 }
 
+impl crate::model::ServerTime {
+    /// The vendor's current time as `answer` states it; `None` when the answer does not say.
+    pub fn read(&self, answer: &Answer) -> Result<Option<SystemTime>, ExtractError> {
+        let parsed = Parsed::new(answer);
+        let Some((source, value)) = parsed.resolve(&self.source)? else {
+            return Ok(None);
+        };
+        self.format
+            .parse_value(&value)
+            .map(Some)
+            .map_err(|reason| ExtractError::BadExpiry {
+                source_path: source.to_string(),
+                reason: format!("the server time: {reason}"),
+            })
+    }
+}
+
+/// `expiry` as our clock would state it, for a vendor whose clock read `server_now` when ours
+/// read `local_now`: absolute times move by the difference; relative lifetimes stay.
+pub fn skew_corrected(expiry: Expiry, server_now: SystemTime, local_now: SystemTime) -> Expiry {
+    let Expiry::At(at) = expiry else {
+        return expiry;
+    };
+    let corrected = match server_now.duration_since(local_now) {
+        // The vendor's clock is ahead: its times are later than ours by that much.
+        Ok(ahead) => at
+            .checked_sub(ahead)
+            .map_or(std::time::UNIX_EPOCH, |t| t.max(std::time::UNIX_EPOCH)),
+        // Behind: later by that much, never past the latest expiry (times are clamped to it).
+        Err(behind) => at
+            .checked_add(behind.duration())
+            .map_or(crate::timefmt::latest_expiry(), |t| {
+                t.min(crate::timefmt::latest_expiry())
+            }),
+    };
+    Expiry::At(corrected)
+}
+
 /// The first source that yields an expiry; `token` is the token whose `exp` claim `jwt_exp` reads.
 pub(crate) fn first_expiry(
     parsed: &Parsed<'_>,
@@ -468,5 +506,34 @@ mod tests {
             Err(ExtractError::NotJson { .. })
         ));
         assert_eq!(source.to_string(), "[$.data.token, $.token]");
+    }
+
+    #[test]
+    fn skew_moves_absolute_times_only() {
+        use std::time::UNIX_EPOCH;
+        let at = |s: u64| UNIX_EPOCH + Duration::from_secs(s);
+        let local = at(1_000_000);
+        // The vendor's clock is 600 s ahead: its 1_000_900 is our 1_000_300.
+        assert_eq!(
+            skew_corrected(Expiry::At(at(1_000_900)), at(1_000_600), local),
+            Expiry::At(at(1_000_300))
+        );
+        // 600 s behind: its 1_000_300 is our 1_000_900.
+        assert_eq!(
+            skew_corrected(Expiry::At(at(1_000_300)), at(999_400), local),
+            Expiry::At(at(1_000_900))
+        );
+        let relative = Expiry::In(Duration::from_secs(60));
+        assert_eq!(skew_corrected(relative, at(1_000_600), local), relative);
+        // Never past the latest expiry, never before 1970.
+        let latest = crate::timefmt::latest_expiry();
+        assert_eq!(
+            skew_corrected(Expiry::At(latest), at(999_400), local),
+            Expiry::At(latest)
+        );
+        assert_eq!(
+            skew_corrected(Expiry::At(at(10)), at(1_000_600), local),
+            Expiry::At(UNIX_EPOCH)
+        );
     }
 }

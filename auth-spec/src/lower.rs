@@ -1288,63 +1288,8 @@ impl<'a> Lowerer<'a> {
                     let Some(value_source) = self.source(&e.path) else {
                         continue;
                     };
-                    let format = match (e.format, &e.pattern, &e.timezone) {
-                        (RawTimeFormat::Pattern, Some(pattern), zone) => {
-                            if jiff::fmt::strtime::format(
-                                &pattern.value,
-                                &jiff::Timestamp::UNIX_EPOCH.to_zoned(jiff::tz::TimeZone::UTC),
-                            )
-                            .is_err()
-                            {
-                                self.error(
-                                    pattern.referenced,
-                                    format!("`{}` is not a valid strftime pattern", pattern.value),
-                                    Some("patterns use strftime directives, e.g. `%Y-%m-%d %H:%M:%S`".into()),
-                                );
-                                continue;
-                            }
-                            let zone = match zone {
-                                Some(z) => match Zone::parse(&z.value) {
-                                    Ok(zone) => zone,
-                                    Err(message) => {
-                                        self.error(z.referenced, message, Some("abbreviations such as CEST are ambiguous; write `+02:00` or `Europe/Berlin`".into()));
-                                        continue;
-                                    }
-                                },
-                                None => Zone::utc(),
-                            };
-                            TimeFormat::Pattern {
-                                pattern: pattern.value.clone(),
-                                zone,
-                            }
-                        }
-                        (RawTimeFormat::Pattern, None, _) => {
-                            self.error(
-                                e.path.referenced,
-                                "this `expires_at` has `format: pattern` but no `pattern`",
-                                Some("e.g. `pattern: \"%Y-%m-%d %H:%M:%S\"`".into()),
-                            );
-                            continue;
-                        }
-                        (other, pattern, zone) => {
-                            if let Some(p) = pattern {
-                                self.error(
-                                    p.referenced,
-                                    "`pattern` is only used with `format: pattern`",
-                                    Some("set `format: pattern`, or remove `pattern`".into()),
-                                );
-                            }
-                            if let Some(z) = zone {
-                                self.error(z.referenced, "`timezone` is only used with `format: pattern` (the other formats carry their own offset)", Some("remove `timezone`, or read the time with `format: pattern`".into()));
-                            }
-                            match other {
-                                RawTimeFormat::EpochSeconds => TimeFormat::EpochSeconds,
-                                RawTimeFormat::EpochMilliseconds => TimeFormat::EpochMilliseconds,
-                                RawTimeFormat::Rfc3339 => TimeFormat::Rfc3339,
-                                RawTimeFormat::HttpDate => TimeFormat::HttpDate,
-                                RawTimeFormat::Pattern => continue,
-                            }
-                        }
+                    let Some(format) = self.time_format(e) else {
+                        continue;
                     };
                     let fmt = format.clone();
                     let check = move |v: &Value| {
@@ -1553,6 +1498,7 @@ impl<'a> Lowerer<'a> {
             Some(size) => self.answer_size(size),
             None => Policy::DEFAULT_MAX_ANSWER_BYTES,
         };
+        let server_time = p.server_time.as_ref().and_then(|t| self.server_time(t));
         (self.diags.len() == before).then_some(Policy {
             refresh,
             margin,
@@ -1563,7 +1509,93 @@ impl<'a> Lowerer<'a> {
             retry,
             min_login_interval,
             max_answer_bytes,
+            server_time,
         })
+    }
+
+    /// The time format of an `expires_at` (or `server_time`): its `format`, `pattern` and
+    /// `timezone`; `None` after an error.
+    fn time_format(&mut self, e: &RawExpiresAt) -> Option<TimeFormat> {
+        let format = match (e.format, &e.pattern, &e.timezone) {
+            (RawTimeFormat::Pattern, Some(pattern), zone) => {
+                if jiff::fmt::strtime::format(
+                    &pattern.value,
+                    &jiff::Timestamp::UNIX_EPOCH.to_zoned(jiff::tz::TimeZone::UTC),
+                )
+                .is_err()
+                {
+                    self.error(
+                        pattern.referenced,
+                        format!("`{}` is not a valid strftime pattern", pattern.value),
+                        Some("patterns use strftime directives, e.g. `%Y-%m-%d %H:%M:%S`".into()),
+                    );
+                    return None;
+                }
+                let zone = match zone {
+                    Some(z) => match Zone::parse(&z.value) {
+                        Ok(zone) => zone,
+                        Err(message) => {
+                            self.error(z.referenced, message, Some("abbreviations such as CEST are ambiguous; write `+02:00` or `Europe/Berlin`".into()));
+                            return None;
+                        }
+                    },
+                    None => Zone::utc(),
+                };
+                TimeFormat::Pattern {
+                    pattern: pattern.value.clone(),
+                    zone,
+                }
+            }
+            (RawTimeFormat::Pattern, None, _) => {
+                self.error(
+                    e.path.referenced,
+                    "this `expires_at` has `format: pattern` but no `pattern`",
+                    Some("e.g. `pattern: \"%Y-%m-%d %H:%M:%S\"`".into()),
+                );
+                return None;
+            }
+            (other, pattern, zone) => {
+                if let Some(p) = pattern {
+                    self.error(
+                        p.referenced,
+                        "`pattern` is only used with `format: pattern`",
+                        Some("set `format: pattern`, or remove `pattern`".into()),
+                    );
+                }
+                if let Some(z) = zone {
+                    self.error(z.referenced, "`timezone` is only used with `format: pattern` (the other formats carry their own offset)", Some("remove `timezone`, or read the time with `format: pattern`".into()));
+                }
+                match other {
+                    RawTimeFormat::EpochSeconds => TimeFormat::EpochSeconds,
+                    RawTimeFormat::EpochMilliseconds => TimeFormat::EpochMilliseconds,
+                    RawTimeFormat::Rfc3339 => TimeFormat::Rfc3339,
+                    RawTimeFormat::HttpDate => TimeFormat::HttpDate,
+                    RawTimeFormat::Pattern => return None,
+                }
+            }
+        };
+        Some(format)
+    }
+
+    /// `policy.server_time`: a source and a time format, read in the token answers' examples.
+    fn server_time(&mut self, raw: &Spanned<RawExpiresAt>) -> Option<ServerTime> {
+        let e = &raw.value;
+        let source = self.source(&e.path)?;
+        let format = self.time_format(e)?;
+        let examples = self.response_examples.clone();
+        let fmt = format.clone();
+        let check = move |v: &Value| fmt.parse_value(v).map(|_| ()).map_err(|e| (e, None));
+        let before = self.diags.len();
+        self.check_in_examples(
+            e.path.referenced,
+            &part_locations(&e.path),
+            &source,
+            &examples,
+            "server_time",
+            false,
+            &check,
+        );
+        (self.diags.len() == before).then_some(ServerTime { source, format })
     }
 
     /// `max_answer_size`: a size between the bounds of [`Policy`].

@@ -417,6 +417,18 @@ pub struct Policy {
     pub min_login_interval: Option<Duration>,
     /// The largest token answer read, in bytes (`max_answer_size`, default 1 MiB).
     pub max_answer_bytes: u64,
+    /// Where token answers say the vendor's current time, when the spec says to correct
+    /// absolute expiry times for clock skew.
+    pub server_time: Option<ServerTime>,
+}
+
+/// Where a token answer says the vendor's current time (`policy.server_time`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerTime {
+    /// Where the time is (e.g. `@header:Date`).
+    pub source: ValueSource,
+    /// How it is written.
+    pub format: TimeFormat,
 }
 
 impl Policy {

@@ -492,6 +492,12 @@ pub struct RawPolicy {
     #[serde(default)]
     #[schemars(with = "Option<RawSize>")]
     pub max_answer_size: Option<SpannedString>,
+    /// Where token answers say the vendor's current time (`{ path: "@header:Date", format:
+    /// http_date }` or a body field): absolute expiry times in them are then corrected by the
+    /// difference between the vendor's clock and ours. Never corrected without it.
+    #[serde(default)]
+    #[schemars(with = "Option<RawExpiresAt>")]
+    pub server_time: Option<Spanned<RawExpiresAt>>,
 }
 
 /// A size: a number of bytes, or a number with a unit such as `64KiB` or `1MiB`.

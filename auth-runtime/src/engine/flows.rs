@@ -209,6 +209,7 @@ impl Authenticator {
                     ),
                 }
             })?;
+            let extracted = self.skew_corrected(extracted, &answer, sent_wall);
             span.record("outcome", "ok");
             tracing::info!(generation, "logged in");
             Ok(self.session_from(extracted, generation, sent, sent_wall, sent_wall, None))
@@ -302,6 +303,7 @@ impl Authenticator {
                     ),
                 })
             })?;
+            let extracted = self.skew_corrected(extracted, &answer, sent_wall);
             span.record("outcome", "ok");
             tracing::info!(generation, "refreshed");
             Ok(self.session_from(

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -288,5 +289,90 @@ async fn a_vendor_clock_an_hour_ahead_does_not_add_an_hour_to_the_token() {
     let lifetime = seconds(&session["access_expires_at"]) - seconds(&session["issued_at"]);
     // 15 minutes, not 75; a generous guard for the seconds between the two clocks' readings.
     assert!((890..=910).contains(&lifetime), "{lifetime} s: {status}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+const IDLE: &str = r#"title: Shapes
+environments:
+  production: {}
+default_environment: production
+credentials:
+  api_key: {}
+login:
+  method: POST
+  path: /session
+  encoding: json
+  body: { key: "${credentials.api_key}" }
+  response:
+    access_token: $.session_id
+    access_token_expiry: []
+    examples:
+      - body: { session_id: s }
+keep_alive:
+  method: POST
+  path: /session/ping
+  headers:
+    X-Session-Id: ${session.access_token}
+policy:
+  refresh: after_expiry
+  idle_timeout: 8s
+usage:
+  headers:
+    X-Session-Id: ${session.access_token}
+  expired: { status: [401] }
+"#;
+
+/// > A session ends after 8 seconds without a call; any call restarts the time, and so does
+/// > `POST /session/ping`.
+///
+/// Processes sharing a session file agree on the last use: a second process records it, and a
+/// third, later than the idle end counted from the login but not from that use, keeps the
+/// session instead of logging in again. (Generous waits; nothing is timed.)
+#[tokio::test]
+async fn processes_sharing_a_store_agree_on_an_idle_sessions_last_use() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/session"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"session_id": "s-idle"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/session/ping"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    let dir = temp_dir("expiry-idle", "shapes.yaml", IDLE);
+    ok(&cli(&dir, &server, &["validate"]));
+    let logged_in = std::time::Instant::now();
+    assert_eq!(
+        ok(&cli(&dir, &server, &["token", "shapes"])).trim(),
+        "s-idle"
+    );
+    let stored = std::fs::read_to_string(dir.join("sessions.json")).expect("store");
+    assert!(!stored.contains("last_used_ms"), "a login is its own use");
+    // Past a quarter of the timeout: the next process records its use.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        ok(&cli(&dir, &server, &["token", "shapes"])).trim(),
+        "s-idle"
+    );
+    let stored = std::fs::read_to_string(dir.join("sessions.json")).expect("store");
+    assert!(stored.contains("last_used_ms"), "{}", stored.len());
+    // Past 8 s (less the 0.8 s slack) from the login, not from the recorded use.
+    tokio::time::sleep(Duration::from_millis(7600).saturating_sub(logged_in.elapsed())).await;
+    assert_eq!(
+        ok(&cli(&dir, &server, &["token", "shapes"])).trim(),
+        "s-idle"
+    );
+    let logins = server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == "/session")
+        .count();
+    assert_eq!(logins, 1, "the session was alive by its recorded use");
     let _ = std::fs::remove_dir_all(dir);
 }

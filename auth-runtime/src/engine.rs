@@ -32,6 +32,7 @@ use crate::store::{MemoryStore, Pending, TokenStore};
 
 mod flight;
 mod flows;
+mod idle;
 mod skew;
 
 /// Gets and keeps valid tokens for one provider, as its spec says.

@@ -104,12 +104,18 @@ pub struct MockStats {
     /// Sessions ended by a login that carried their access token (specs whose login names
     /// `${session.access_token}`).
     pub sessions_replaced: u64,
+    /// Sessions ended by `idle_timeout` without a call (specs with idle sessions).
+    pub idle_ended: u64,
+    /// Accepted `keep_alive` calls.
+    pub keep_alives: u64,
 }
 
 struct AccessState {
     expires: SystemTime,
     revoked: bool,
     answer: Value,
+    /// The last call made with it (an idle session ends `idle_timeout` after it).
+    last_call: SystemTime,
 }
 
 struct RefreshState {
@@ -517,6 +523,23 @@ impl State {
         if matches(&spec.login.request) {
             return self.login(seen);
         }
+        if let Some(keep_alive) = &spec.keep_alive
+            && matches(keep_alive)
+        {
+            let token = self.presented_access(seen).unwrap_or_default();
+            let now = SystemTime::now();
+            let mut inner = self.lock();
+            self.idle_check(&mut inner, &token, now);
+            let alive = inner
+                .access
+                .get(&token)
+                .is_some_and(|a| !a.revoked && now < a.expires);
+            if !alive {
+                return error(401, "the session has ended");
+            }
+            inner.stats.keep_alives += 1;
+            return json_response(200, &serde_json::json!({ "kept_alive": true }));
+        }
         if let Some(logout) = &spec.logout
             && matches(logout)
         {
@@ -529,6 +552,25 @@ impl State {
             return json_response(200, &serde_json::json!({ "logged_out": true }));
         }
         error(404, "no such endpoint in the simulator")
+    }
+
+    /// An idle session ends `idle_timeout` after its last call; a call within it restarts it.
+    fn idle_check(&self, inner: &mut Inner, token: &str, now: SystemTime) {
+        let Some(timeout) = self.spec.policy.idle_timeout else {
+            return;
+        };
+        let Some(access) = inner.access.get_mut(token) else {
+            return;
+        };
+        if access.revoked {
+            return;
+        }
+        if now.duration_since(access.last_call).unwrap_or_default() > timeout {
+            access.revoked = true;
+            inner.stats.idle_ended += 1;
+        } else {
+            access.last_call = now;
+        }
     }
 
     /// Whether `seen` (as sent, percent-encoded) is `path` rendered as the engine renders it:
@@ -815,6 +857,7 @@ impl State {
                 expires,
                 revoked: false,
                 answer: body.clone(),
+                last_call: now,
             },
         );
         if let Some(s) = inner.sessions.get_mut(&session) {
@@ -979,6 +1022,7 @@ impl State {
             return error(401, "missing or unknown token");
         };
         let now = SystemTime::now();
+        self.idle_check(&mut inner, &token, now);
         let expired = inner
             .access
             .get(&token)

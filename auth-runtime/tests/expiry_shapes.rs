@@ -280,3 +280,112 @@ async fn expiry_times_of_a_vendor_whose_clock_is_off_are_read_on_ours() {
         assert_eq!(auth.access_token().await.expect("token").generation(), 2);
     }
 }
+
+/// > **Sliding Session Bank.** `POST /session` with your API key answers `{"session_id":
+/// > "..."}`. Send it as `X-Session-Id` on every call. A session ends after 15 minutes without
+/// > a call; any call restarts the 15 minutes, and so does `POST /session/ping` (204, or 401
+/// > once the session has ended). Calls with an ended session answer 401.
+struct SlidingBank {
+    clock: Arc<ManualClock>,
+    state: std::sync::Mutex<Sliding>,
+}
+
+#[derive(Default)]
+struct Sliding {
+    /// Session -> its last call.
+    last_call: std::collections::HashMap<String, SystemTime>,
+    logins: u32,
+    pings: u32,
+    /// Calls (or pings) that arrived with an ended session.
+    dead_used: u32,
+}
+
+impl Respond for SlidingBank {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let now = auth_runtime::clock::Clock::wall(&*self.clock);
+        let mut state = self.state.lock().expect("state");
+        if request.url.path() == "/session" {
+            state.logins += 1;
+            let id = format!("sess-{}", state.logins);
+            state.last_call.insert(id.clone(), now);
+            return ResponseTemplate::new(200).set_body_json(serde_json::json!({"session_id": id}));
+        }
+        if request.url.path() == "/session/ping" {
+            state.pings += 1;
+        }
+        let id = request
+            .headers
+            .get("x-session-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let alive = state.last_call.get(&id).is_some_and(|last| {
+            now.duration_since(*last).unwrap_or_default() <= Duration::from_secs(900)
+        });
+        if !alive {
+            state.dead_used += 1;
+            state.last_call.remove(&id);
+            return ResponseTemplate::new(401);
+        }
+        state.last_call.insert(id, now);
+        match request.url.path() {
+            "/session/ping" => ResponseTemplate::new(204),
+            _ => ResponseTemplate::new(200).set_body_json(serde_json::json!({"data": [1]})),
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_idle_session_is_kept_alive_or_logged_into_again_never_used_dead() {
+    let server = MockServer::start().await;
+    let clock = clock();
+    let bank = Arc::new(SlidingBank {
+        clock: Arc::clone(&clock),
+        state: Default::default(),
+    });
+    struct Shared(Arc<SlidingBank>);
+    impl Respond for Shared {
+        fn respond(&self, request: &Request) -> ResponseTemplate {
+            self.0.respond(request)
+        }
+    }
+    Mock::given(wiremock::matchers::any())
+        .respond_with(Shared(Arc::clone(&bank)))
+        .mount(&server)
+        .await;
+    let auth = engine(fixture("idle_session.yaml"), &server, &clock);
+    let client = auth.client(reqwest::Client::new());
+    let call = || async {
+        client
+            .get(format!("{}/data", server.uri()))
+            .send()
+            .await
+            .expect("answer")
+            .status()
+            .as_u16()
+    };
+    let counts = || {
+        let state = bank.state.lock().expect("state");
+        (state.logins, state.pings, state.dead_used)
+    };
+    assert_eq!(call().await, 200);
+    // Calls every 5 minutes: the session slides, one login, no ping.
+    for _ in 0..4 {
+        clock.advance(Duration::from_secs(300));
+        assert_eq!(call().await, 200);
+    }
+    assert_eq!(counts(), (1, 0, 0));
+    // 12 minutes without a call (the last quarter of 15): a ping first, then the call.
+    clock.advance(Duration::from_secs(720));
+    assert_eq!(call().await, 200);
+    assert_eq!(counts(), (1, 1, 0));
+    // 20 minutes without a call: the session is over; a new login, the old id never sent.
+    clock.advance(Duration::from_secs(1200));
+    assert_eq!(call().await, 200);
+    assert_eq!(
+        counts(),
+        (2, 1, 0),
+        "(logins, pings, calls with an ended session)"
+    );
+    assert_eq!(auth.cached().expect("token").generation(), 2);
+}

@@ -255,3 +255,56 @@ async fn a_simulated_vendor_clock_ahead_is_corrected_by_the_server_time() {
         .expect("known");
     assert!(at <= SystemTime::now() + ttl + slack, "{at:?}");
 }
+
+#[tokio::test]
+async fn the_simulator_ends_an_idle_session_and_a_keep_alive_extends_it() {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../auth-spec/tests/valid/idle_session.yaml");
+    let yaml = std::fs::read_to_string(file)
+        .expect("fixture")
+        .replace("idle_timeout: 15m", "idle_timeout: 2s");
+    let spec = parse(&yaml);
+    let mock = MockServer::start(Arc::clone(&spec), MockOptions::default())
+        .await
+        .expect("starts");
+    let key = mock.credential_env()[0].1.clone();
+    let base = mock.base_url();
+    let http = reqwest::Client::new();
+    let login = || async {
+        login_answer(&mock, "/session", serde_json::json!({ "key": key })).await["session_id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
+    };
+    let api = |id: String| {
+        let request = http
+            .get(format!("{base}{}", auth_runtime::mock::PROTECTED_PATH))
+            .header("X-Session-Id", id);
+        async move { request.send().await.expect("sent").status().as_u16() }
+    };
+    let ping = |id: String| {
+        let request = http
+            .post(format!("{base}/session/ping"))
+            .header("X-Session-Id", id);
+        async move { request.send().await.expect("sent").status().as_u16() }
+    };
+    // Idle longer than the timeout: the session is over.
+    let first = login().await;
+    assert_eq!(api(first.clone()).await, 200);
+    tokio::time::sleep(Duration::from_millis(2600)).await;
+    assert_eq!(api(first.clone()).await, 401);
+    assert_eq!(
+        ping(first).await,
+        401,
+        "an ended session cannot be kept alive"
+    );
+    assert_eq!(mock.stats().idle_ended, 1);
+    // A keep-alive within the timeout restarts it: 2.4 s after the login, 1.2 s after the ping.
+    let second = login().await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(ping(second.clone()).await, 200);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(api(second).await, 200);
+    let stats = mock.stats();
+    assert_eq!((stats.keep_alives, stats.idle_ended), (1, 1));
+}

@@ -84,6 +84,7 @@ async fn compare_and_set_is_on_the_revision_and_entries_round_trip() {
             session: Some(session(1, "r-1", false)),
             pending: Some(pending),
             abandoned_login: None,
+            last_used: None,
         };
         store
             .compare_and_set("k", None, &first)
@@ -216,6 +217,7 @@ async fn a_refresh_recorded_by_a_holder_that_is_gone_is_never_sent_again() {
                 generation: 1,
             }),
             abandoned_login: None,
+            last_used: None,
         };
         store
             .compare_and_set(probe.store_key(), None, &entry)

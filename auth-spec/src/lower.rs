@@ -542,6 +542,24 @@ impl<'a> Lowerer<'a> {
             self.endpoint(&spanned.value, Context::Logout, failures)
         });
 
+        let keep_alive = raw.keep_alive.as_ref().and_then(|spanned| {
+            if let Some(r) = &spanned.value.response {
+                self.error(
+                    r.referenced,
+                    "`keep_alive` takes no `response`: only login and refresh answer with tokens",
+                    Some("remove `response` from `keep_alive`".into()),
+                );
+            }
+            if raw.policy.idle_timeout.is_none() {
+                self.error(
+                    spanned.referenced,
+                    "a `keep_alive` endpoint is declared but `policy.idle_timeout` is not",
+                    Some("say after how long without a call the session ends, e.g. `policy: { idle_timeout: 15m }`".into()),
+                );
+            }
+            let failures = self.failures(&spanned.value, Context::Logout);
+            self.endpoint(&spanned.value, Context::Logout, failures)
+        });
         let policy = self.policy(&raw);
         let usage = self.usage(&raw.usage);
         self.check_lifetimes_sent();
@@ -624,6 +642,7 @@ impl<'a> Lowerer<'a> {
                     logout,
                     policy,
                     usage,
+                    keep_alive,
                 },
                 locations,
             )),
@@ -1499,6 +1518,10 @@ impl<'a> Lowerer<'a> {
             None => Policy::DEFAULT_MAX_ANSWER_BYTES,
         };
         let server_time = p.server_time.as_ref().and_then(|t| self.server_time(t));
+        let idle_timeout = p
+            .idle_timeout
+            .as_ref()
+            .and_then(|d| self.nonzero_duration(d, "an idle timeout"));
         (self.diags.len() == before).then_some(Policy {
             refresh,
             margin,
@@ -1510,6 +1533,7 @@ impl<'a> Lowerer<'a> {
             min_login_interval,
             max_answer_bytes,
             server_time,
+            idle_timeout,
         })
     }
 

@@ -39,6 +39,8 @@ pub struct ProviderSpec {
     pub policy: Policy,
     /// How the token is sent and how its expiry is signalled.
     pub usage: Usage,
+    /// The call that keeps an idle session alive, if the vendor has one.
+    pub keep_alive: Option<Endpoint>,
 }
 
 impl ProviderSpec {
@@ -420,6 +422,8 @@ pub struct Policy {
     /// Where token answers say the vendor's current time, when the spec says to correct
     /// absolute expiry times for clock skew.
     pub server_time: Option<ServerTime>,
+    /// The session ends after this long without a call (a sliding session).
+    pub idle_timeout: Option<Duration>,
 }
 
 /// Where a token answer says the vendor's current time (`policy.server_time`).

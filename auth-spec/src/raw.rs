@@ -67,6 +67,11 @@ pub struct RawSpec {
     /// How the access token is sent on API calls, and how an API call says it expired.
     #[schemars(with = "RawUsage")]
     pub usage: Spanned<RawUsage>,
+    /// The call that keeps an idle (sliding) session alive, when the vendor has one; needs
+    /// `policy.idle_timeout`. Its templates may use session values, like logout's.
+    #[serde(default)]
+    #[schemars(with = "Option<RawEndpoint>")]
+    pub keep_alive: Option<Spanned<RawEndpoint>>,
     /// Lifetimes the client chooses in its own request (`session: 30m`): sent as
     /// `${lifetime.session.seconds}` (or `.minutes`, `.milliseconds`) and read back as a token's
     /// expiry with `requested: session`.
@@ -498,6 +503,12 @@ pub struct RawPolicy {
     #[serde(default)]
     #[schemars(with = "Option<RawExpiresAt>")]
     pub server_time: Option<Spanned<RawExpiresAt>>,
+    /// The session ends after this long without a call (a sliding session), e.g. `15m`: the
+    /// runtime logs in again rather than send a token idle that long, and calls `keep_alive`
+    /// (if declared) when a session nears its idle end.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub idle_timeout: Option<SpannedString>,
 }
 
 /// A size: a number of bytes, or a number with a unit such as `64KiB` or `1MiB`.

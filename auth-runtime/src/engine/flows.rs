@@ -384,13 +384,17 @@ impl Authenticator {
         let issued = to_instant(session.issued_at);
         let access_deadline = monotonic.or_else(|| session.access_expires_at.map(to_instant));
         let refresh_deadline = session.refresh_expires_at.map(to_instant);
-        Current::new(
+        // A token answer is a use of the session; a stored one may know a later use.
+        let last_used = session.issued_at;
+        let mut current = Current::new(
             Arc::new(session),
             policy::fresh_until(&self.inner.spec.policy, issued, access_deadline),
             access_deadline,
             refresh_deadline,
             false,
-        )
+        );
+        current.idle = self.idle_from(last_used);
+        current
     }
 }
 

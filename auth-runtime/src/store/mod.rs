@@ -49,6 +49,10 @@ pub struct Entry {
     /// A login whose process ended before recording its outcome: the vendor may hold a session
     /// from it. Kept until logout, so that `status` can say so.
     pub abandoned_login: Option<Pending>,
+    /// The last recorded use of the session (an idle session ends after `idle_timeout` without
+    /// a call). Recorded at most once per quarter of the idle timeout, so it may be earlier than
+    /// the real last use, never later. `None`: unknown (a file written before it was kept).
+    pub last_used: Option<SystemTime>,
 }
 
 /// A renewal recorded before it was sent.

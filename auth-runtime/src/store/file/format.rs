@@ -39,6 +39,8 @@ pub(super) struct StoredEntry {
     pending: Option<StoredPending>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     abandoned_login: Option<StoredPending>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_used_ms: Option<u64>,
 }
 
 /// The names of [`StoredEntry`]'s fields: anything else in an entry is kept as it is.
@@ -55,6 +57,7 @@ pub(super) const ENTRY_FIELDS: &[&str] = &[
     "last_flow_refresh",
     "pending",
     "abandoned_login",
+    "last_used_ms",
 ];
 
 #[derive(Serialize, Deserialize)]
@@ -102,6 +105,7 @@ impl From<&Entry> for StoredEntry {
             revision: Some(entry.revision),
             pending: entry.pending.as_ref().map(pending),
             abandoned_login: entry.abandoned_login.as_ref().map(pending),
+            last_used_ms: entry.last_used.map(to_ms),
             ..StoredEntry::default()
         };
         if let Some(s) = &entry.session {
@@ -183,6 +187,10 @@ impl StoredEntry {
             session,
             pending: self.pending.map(pending).transpose()?,
             abandoned_login: self.abandoned_login.map(pending).transpose()?,
+            last_used: self
+                .last_used_ms
+                .map(|ms| from_ms(ms, "last_used_ms"))
+                .transpose()?,
         })
     }
 }

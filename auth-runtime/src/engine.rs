@@ -32,7 +32,9 @@ use crate::store::{MemoryStore, Pending, TokenStore};
 
 mod flight;
 mod flows;
+mod idle;
 mod rolling;
+mod skew;
 mod unknown;
 
 /// Gets and keeps valid tokens for one provider, as its spec says.

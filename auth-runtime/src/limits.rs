@@ -138,6 +138,8 @@ mod tests {
                 requests,
                 per: Duration::from_secs(per),
             }),
+            server_time: None,
+            idle_timeout: None,
         }
     }
 

@@ -52,6 +52,7 @@ use auth_spec::ProviderSpec;
 use auth_spec::judge::FailureMeaning;
 
 mod judged;
+mod requested;
 mod signed;
 use auth_spec::model::{
     Encoding, ExpirySource, RefreshTiming, Rotation, SessionSlot, TokenResponse, Unit, ValueSource,
@@ -127,6 +128,10 @@ pub struct MockStats {
     pub logins_over_limit: u64,
     /// API answers that carried renewed values (`usage.renewed_by_answers`).
     pub renewals_sent: u64,
+    /// Sessions ended by `idle_timeout` without a call (specs with idle sessions).
+    pub idle_ended: u64,
+    /// Accepted `keep_alive` calls.
+    pub keep_alives: u64,
 }
 
 struct AccessState {
@@ -141,6 +146,8 @@ struct AccessState {
     renewed: bool,
     /// Set by [`MockServer::roll_values`]: renew on the next API answer.
     renew_now: bool,
+    /// The last call made with it (an idle session ends `idle_timeout` after it).
+    last_call: SystemTime,
 }
 
 struct RefreshState {
@@ -172,6 +179,9 @@ struct State {
     options: MockOptions,
     credentials: Vec<(String, String)>,
     inner: Mutex<Inner>,
+    /// How far the simulated vendor's clock is ahead of the real one (negative: behind), in
+    /// seconds: the times its answers write are by that clock.
+    clock_offset: std::sync::atomic::AtomicI64,
 }
 
 /// A running simulator; stops when dropped.
@@ -223,6 +233,7 @@ impl MockServer {
             options,
             credentials,
             inner: Mutex::new(Inner::default()),
+            clock_offset: std::sync::atomic::AtomicI64::new(0),
         });
         let (shutdown, mut stop) = tokio::sync::oneshot::channel();
         let serving = Arc::clone(&state);
@@ -302,6 +313,15 @@ impl MockServer {
             access.renew_now = true;
         }
     }
+
+    /// Sets the simulated vendor's clock `seconds` ahead of the real one (negative: behind).
+    /// The absolute times its answers write, and the server time `policy.server_time` names,
+    /// are then by that clock; tokens still end when they really do.
+    pub fn set_clock_offset(&self, seconds: i64) {
+        self.state
+            .clock_offset
+            .store(seconds, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl Drop for MockServer {
@@ -370,6 +390,33 @@ fn set_path(doc: &mut Value, path: &FieldPath, value: Value) {
         };
     }
     *here = value;
+}
+
+/// Removes what `path` names from `doc`, if it is there.
+fn remove_path(doc: &mut Value, path: &FieldPath) {
+    let Some((last, parents)) = path.segments().split_last() else {
+        return;
+    };
+    let mut here = doc;
+    for segment in parents {
+        let next = match segment {
+            Segment::Key(key) => here.get_mut(key.as_str()),
+            Segment::Index(index) => here.get_mut(*index),
+        };
+        let Some(next) = next else {
+            return;
+        };
+        here = next;
+    }
+    match (last, here) {
+        (Segment::Key(key), Value::Object(map)) => {
+            map.shift_remove(key.as_str());
+        }
+        (Segment::Index(index), Value::Array(items)) if *index < items.len() => {
+            items.remove(*index);
+        }
+        _ => {}
+    }
 }
 
 /// Whether a path segment matches one where each `%01` stands for any non-empty text.
@@ -544,6 +591,23 @@ impl State {
         if matches(&spec.login.request) {
             return self.login(seen);
         }
+        if let Some(keep_alive) = &spec.keep_alive
+            && matches(keep_alive)
+        {
+            let token = self.presented_access(seen).unwrap_or_default();
+            let now = SystemTime::now();
+            let mut inner = self.lock();
+            self.idle_check(&mut inner, &token, now);
+            let alive = inner
+                .access
+                .get(&token)
+                .is_some_and(|a| !a.revoked && now < a.expires);
+            if !alive {
+                return error(401, "the session has ended");
+            }
+            inner.stats.keep_alives += 1;
+            return json_response(200, &serde_json::json!({ "kept_alive": true }));
+        }
         if let Some(logout) = &spec.logout
             && matches(logout)
         {
@@ -556,6 +620,25 @@ impl State {
             return json_response(200, &serde_json::json!({ "logged_out": true }));
         }
         error(404, "no such endpoint in the simulator")
+    }
+
+    /// An idle session ends `idle_timeout` after its last call; a call within it restarts it.
+    fn idle_check(&self, inner: &mut Inner, token: &str, now: SystemTime) {
+        let Some(timeout) = self.spec.policy.idle_timeout else {
+            return;
+        };
+        let Some(access) = inner.access.get_mut(token) else {
+            return;
+        };
+        if access.revoked {
+            return;
+        }
+        if now.duration_since(access.last_call).unwrap_or_default() > timeout {
+            access.revoked = true;
+            inner.stats.idle_ended += 1;
+        } else {
+            access.last_call = now;
+        }
     }
 
     /// Whether `seen` (as sent, percent-encoded) is `path` rendered as the engine renders it:
@@ -722,7 +805,14 @@ impl State {
             .refresh_token
             .as_ref()
             .map(|_| self.new_refresh_token(&mut inner, session, &spec.login.response));
-        self.issue(&mut inner, session, &spec.login.response, refresh)
+        let requested = requested::requested_lifetime(&spec.login.request, seen);
+        self.issue(
+            &mut inner,
+            session,
+            &spec.login.response,
+            refresh,
+            requested,
+        )
     }
 
     /// Counts a login request; says how long to wait when it breaks the spec's budget or
@@ -809,9 +899,11 @@ impl State {
         session: u64,
         mapping: &TokenResponse,
         refresh: Option<String>,
+        requested: Option<Duration>,
     ) -> Response<Full<Bytes>> {
         let now = SystemTime::now();
-        let ttl = self.options.access_ttl;
+        // A lifetime the client chose in its request is granted; else the simulated one.
+        let ttl = requested.unwrap_or(self.options.access_ttl);
         let jwt_exp = mapping.access_token_expiry.contains(&ExpirySource::JwtExp);
         // A JWT says its expiry in whole seconds: the simulator holds itself to what it said.
         let expires = if jwt_exp {
@@ -834,16 +926,40 @@ impl State {
             .unwrap_or(Value::Object(serde_json::Map::new()));
         let mut headers = Vec::new();
         let mut text_body = None;
-        let mut put = |source: &ValueSource, value: Value, body: &mut Value| match source {
-            ValueSource::Body(path) => set_path(body, path, value),
-            ValueSource::Header(name) => {
-                let text = match value {
-                    Value::String(s) => s,
-                    other => other.to_string(),
-                };
-                headers.push((name.clone(), text));
+        let offset = self.clock_offset.load(std::sync::atomic::Ordering::Relaxed);
+        let vendor_time = |t: SystemTime| {
+            let by = Duration::from_secs(offset.unsigned_abs());
+            let moved = if offset >= 0 {
+                t.checked_add(by)
+            } else {
+                t.checked_sub(by)
+            };
+            moved.unwrap_or(t)
+        };
+        // Alternatives (two revisions of the vendor's answer): each answer takes the next one in
+        // turn and leaves out the ones before it, so the first that resolves is that one.
+        let revision = usize::try_from(inner.serial).unwrap_or_default();
+        let mut put = |source: &ValueSource, value: Value, body: &mut Value| {
+            let alternatives = source.alternatives();
+            let chosen = revision % alternatives.len().max(1);
+            for earlier in &alternatives[..chosen] {
+                if let ValueSource::Body(path) = earlier {
+                    remove_path(body, path);
+                }
             }
-            ValueSource::WholeBody => text_body = value.as_str().map(str::to_owned),
+            match &alternatives[chosen] {
+                ValueSource::Body(path) => set_path(body, path, value),
+                ValueSource::Header(name) => {
+                    let text = match value {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    headers.push((name.clone(), text));
+                }
+                ValueSource::WholeBody => text_body = value.as_str().map(str::to_owned),
+                // Never nested.
+                ValueSource::FirstOf(_) => {}
+            }
         };
         put(
             &mapping.access_token,
@@ -878,7 +994,7 @@ impl State {
                     put(source, value, &mut body);
                 }
                 ExpirySource::ExpiresAt { source, format } => {
-                    put(source, format.render(expires), &mut body)
+                    put(source, format.render(vendor_time(expires)), &mut body)
                 }
                 _ => {}
             }
@@ -905,10 +1021,14 @@ impl State {
                     put(source, value, &mut body);
                 }
                 ExpirySource::ExpiresAt { source, format } => {
-                    put(source, format.render(end), &mut body)
+                    put(source, format.render(vendor_time(end)), &mut body)
                 }
                 _ => {}
             }
+        }
+        if let Some(server_time) = &self.spec.policy.server_time {
+            let value = server_time.format.render(vendor_time(now));
+            put(&server_time.source, value, &mut body);
         }
         for name in &mapping.kept_headers {
             if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
@@ -928,6 +1048,7 @@ impl State {
                     .collect(),
                 renewed: false,
                 renew_now: false,
+                last_call: now,
             },
         );
         if let Some(s) = inner.sessions.get_mut(&session) {
@@ -1100,7 +1221,8 @@ impl State {
         };
         inner.stats.refreshes += 1;
         let next = refresh.response.refresh_token.as_ref().and(next);
-        self.issue(&mut inner, session_id, &refresh.response, next)
+        let requested = requested::requested_lifetime(&refresh.request, seen);
+        self.issue(&mut inner, session_id, &refresh.response, next, requested)
     }
 
     /// The renewed values an API answer for `token` carries (`usage.renewed_by_answers`): once
@@ -1176,6 +1298,7 @@ impl State {
                     headers,
                     renewed: false,
                     renew_now: false,
+                    last_call: SystemTime::now(),
                 },
             );
         }
@@ -1209,6 +1332,7 @@ impl State {
                     .cloned()
                     .map(Value::from),
                 Reference::Now(form) => Some(form.value(SystemTime::now())),
+                Reference::Lifetime(lifetime) => Some(Value::from(lifetime.value())),
             };
             let headers_ok = usage.headers.iter().all(|(name, template)| {
                 let Ok(expected) = template.render(lookup) else {
@@ -1238,6 +1362,7 @@ impl State {
             return error(401, "missing or unknown token");
         };
         let now = SystemTime::now();
+        self.idle_check(&mut inner, &token, now);
         let expired = inner
             .access
             .get(&token)

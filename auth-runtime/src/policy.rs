@@ -64,10 +64,14 @@ pub(crate) fn decide(
     let Some(current) = current else {
         return Action::Login;
     };
+    // An idle session past its idle end is over at the vendor: its tokens are never sent.
+    let idle_dead = current.idle.is_some_and(|idle| now >= idle.dead_at);
     let refreshable = can_refresh
+        && !idle_dead
         && current.session.refresh_token.is_some()
         && current.refresh_deadline.is_none_or(|d| now < d);
-    let expired = current.invalidated || current.access_deadline.is_some_and(|d| now >= d);
+    let expired =
+        idle_dead || current.invalidated || current.access_deadline.is_some_and(|d| now >= d);
     if expired {
         let refresh_allowed = refreshable && policy.refresh != RefreshTiming::BeforeExpiry;
         // `before_expiry` vendors cannot refresh an expired token, except that an expired-token
@@ -109,6 +113,8 @@ mod tests {
             min_login_interval: None,
             max_answer_bytes: Policy::DEFAULT_MAX_ANSWER_BYTES,
             login_limit: None,
+            server_time: None,
+            idle_timeout: None,
         }
     }
 

@@ -67,6 +67,8 @@ impl TemplateContext<'_> {
                 .get(&name.to_ascii_lowercase())
                 .map(|v| Value::from(v.expose_secret())),
             Reference::Now(form) => Some(form.value(self.now)),
+            // A number: a sole placeholder in a JSON body is sent as one.
+            Reference::Lifetime(lifetime) => Some(Value::from(lifetime.value())),
         }
     }
 

@@ -96,10 +96,23 @@ pub(crate) struct Current {
     /// The whole token answer this session came from, in the process that received it (the
     /// session itself keeps only what later requests need).
     pub(crate) answer: Option<SecretJson>,
+    /// The idle (sliding) session's deadlines, when the spec declares `idle_timeout`.
+    pub(crate) idle: Option<Idle>,
     /// Several handles to the same token, each its own allocation on its own cache lines.
     /// Threads clone different ones, so handing out a token does not make cores fight over one
     /// reference count.
     shards: Box<[Arc<Shard>]>,
+}
+
+/// When an idle session must be used again (its use recorded) and when it is dead.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Idle {
+    /// After this, the next caller records a use (in the store) before taking the token.
+    pub(crate) touch_at: Instant,
+    /// After this, the last quarter of the idle timeout: a `keep_alive` is sent first.
+    pub(crate) keep_alive_at: Instant,
+    /// From this on the session counts as ended at the vendor: log in again.
+    pub(crate) dead_at: Instant,
 }
 
 /// One handle of a [`Current`]; aligned so that two never share a cache line.
@@ -151,6 +164,7 @@ impl Current {
             invalidated,
             due: AtomicBool::new(invalidated),
             answer: None,
+            idle: None,
             shards,
         }
     }
@@ -166,6 +180,7 @@ impl Current {
             invalidated,
         );
         next.answer = self.answer.clone();
+        next.idle = self.idle;
         next
     }
 

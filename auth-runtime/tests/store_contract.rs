@@ -91,6 +91,7 @@ async fn compare_and_set_is_on_the_revision_and_entries_round_trip() {
                 SystemTime::UNIX_EPOCH + Duration::from_millis(1_767_225_600_000),
                 SystemTime::UNIX_EPOCH + Duration::from_millis(1_767_225_601_500),
             ],
+            last_used: None,
         };
         store
             .compare_and_set("k", None, &first)
@@ -225,6 +226,7 @@ async fn a_refresh_recorded_by_a_holder_that_is_gone_is_never_sent_again() {
             }),
             abandoned_login: None,
             login_requests: Vec::new(),
+            last_used: None,
         };
         store
             .compare_and_set(probe.store_key(), None, &entry)

@@ -233,8 +233,42 @@ impl<'a> Parsed<'a> {
     }
 
     /// The value a source names, if present.
+    #[allow(dead_code)] // The reader for values whose origin is not reported.
     pub(crate) fn read(&self, source: &ValueSource) -> Result<Option<Value>, ExtractError> {
+        Ok(self.resolve(source)?.map(|(_, value)| value))
+    }
+
+    /// The value a source names and the single source it came from (for alternatives, the
+    /// first that resolves). A body path cannot resolve in a body that is not JSON; among
+    /// alternatives that only rules it out, unless no alternative resolves at all.
+    pub(crate) fn resolve<'s>(
+        &self,
+        source: &'s ValueSource,
+    ) -> Result<Option<(&'s ValueSource, Value)>, ExtractError> {
+        let ValueSource::FirstOf(list) = source else {
+            return Ok(self.read_one(source)?.map(|value| (source, value)));
+        };
+        let mut not_json = None;
+        for one in list {
+            match self.resolve(one) {
+                Ok(Some(found)) => return Ok(Some(found)),
+                Ok(None) => {}
+                Err(e) => {
+                    not_json.get_or_insert(e);
+                }
+            }
+        }
+        match not_json {
+            // Every alternative needs JSON: say so, as for a single path.
+            Some(e) if list.iter().all(|one| matches!(one, ValueSource::Body(_))) => Err(e),
+            _ => Ok(None),
+        }
+    }
+
+    fn read_one(&self, source: &ValueSource) -> Result<Option<Value>, ExtractError> {
         match source {
+            // `resolve` tries alternatives one by one; they are never nested.
+            ValueSource::FirstOf(_) => Ok(None),
             ValueSource::Body(path) => {
                 let json = self.json.as_ref().ok_or_else(|| ExtractError::NotJson {
                     source_path: path.to_string(),
@@ -250,7 +284,9 @@ impl<'a> Parsed<'a> {
     }
 
     fn missing(&self, what: &'static str, source: &ValueSource) -> ExtractError {
-        let found = match (source, &self.json) {
+        // For alternatives, the hint is about the first (the current revision of the answer).
+        let first = source.alternatives().first().unwrap_or(source);
+        let found = match (first, &self.json) {
             (ValueSource::Body(path), Some(json)) => Some(path.resolved_prefix(json).to_string()),
             _ => None,
         };
@@ -266,14 +302,14 @@ impl<'a> Parsed<'a> {
         what: &'static str,
         source: &ValueSource,
     ) -> Result<Option<String>, ExtractError> {
-        match self.read(source)? {
+        match self.resolve(source)? {
             None => Ok(None),
-            Some(Value::String(s)) if !s.is_empty() => {
+            Some((source, Value::String(s))) if !s.is_empty() => {
                 header_value(what, source, &s)?;
                 Ok(Some(s))
             }
-            Some(Value::String(_)) => Ok(None),
-            Some(other) => Err(ExtractError::WrongKind {
+            Some((_, Value::String(_))) => Ok(None),
+            Some((source, other)) => Err(ExtractError::WrongKind {
                 what,
                 source_path: source.to_string(),
                 expected: "a string",
@@ -343,6 +379,44 @@ impl TokenResponse {
     }
 }
 
+impl crate::model::ServerTime {
+    /// The vendor's current time as `answer` states it; `None` when the answer does not say.
+    pub fn read(&self, answer: &Answer) -> Result<Option<SystemTime>, ExtractError> {
+        let parsed = Parsed::new(answer);
+        let Some((source, value)) = parsed.resolve(&self.source)? else {
+            return Ok(None);
+        };
+        self.format
+            .parse_value(&value)
+            .map(Some)
+            .map_err(|reason| ExtractError::BadExpiry {
+                source_path: source.to_string(),
+                reason: format!("the server time: {reason}"),
+            })
+    }
+}
+
+/// `expiry` as our clock would state it, for a vendor whose clock read `server_now` when ours
+/// read `local_now`: absolute times move by the difference; relative lifetimes stay.
+pub fn skew_corrected(expiry: Expiry, server_now: SystemTime, local_now: SystemTime) -> Expiry {
+    let Expiry::At(at) = expiry else {
+        return expiry;
+    };
+    let corrected = match server_now.duration_since(local_now) {
+        // The vendor's clock is ahead: its times are later than ours by that much.
+        Ok(ahead) => at
+            .checked_sub(ahead)
+            .map_or(std::time::UNIX_EPOCH, |t| t.max(std::time::UNIX_EPOCH)),
+        // Behind: later by that much, never past the latest expiry (times are clamped to it).
+        Err(behind) => at
+            .checked_add(behind.duration())
+            .map_or(crate::timefmt::latest_expiry(), |t| {
+                t.min(crate::timefmt::latest_expiry())
+            }),
+    };
+    Expiry::At(corrected)
+}
+
 /// The first source that yields an expiry; `token` is the token whose `exp` claim `jwt_exp` reads.
 pub(crate) fn first_expiry(
     parsed: &Parsed<'_>,
@@ -368,7 +442,7 @@ fn one_expiry(
             unit,
             zero_means_none,
         } => {
-            let Some(value) = parsed.read(source)? else {
+            let Some((source, value)) = parsed.resolve(source)? else {
                 return Ok(None);
             };
             let bad = |reason: String| ExtractError::BadExpiry {
@@ -395,7 +469,7 @@ fn one_expiry(
             Some(Expiry::In(Duration::from_secs_f64(seconds)))
         }
         ExpirySource::ExpiresAt { source, format } => {
-            let Some(value) = parsed.read(source)? else {
+            let Some((source, value)) = parsed.resolve(source)? else {
                 return Ok(None);
             };
             let at = format
@@ -423,5 +497,88 @@ fn one_expiry(
         },
         ExpirySource::Lifetime(d) => Some(Expiry::In(*d)),
         ExpirySource::SinceLogin(d) => Some(Expiry::SinceLogin(*d)),
+        ExpirySource::Requested { duration, .. } => Some(Expiry::In(*duration)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::path::FieldPath;
+
+    fn answer(body: &str) -> Answer {
+        Answer {
+            status: 200,
+            headers: vec![("X-Token".into(), "from-header".into())],
+            body: body.into(),
+        }
+    }
+
+    fn body(path: &str) -> ValueSource {
+        ValueSource::Body(FieldPath::parse(path).expect("path"))
+    }
+
+    #[test]
+    fn the_first_alternative_that_resolves_wins() {
+        let source = ValueSource::FirstOf(vec![body("$.data.token"), body("$.token")]);
+        let json = answer(r#"{"token": "old", "data": {"token": "new"}}"#);
+        let parsed = Parsed::new(&json);
+        let (leaf, value) = parsed.resolve(&source).expect("ok").expect("found");
+        assert_eq!((leaf, value), (&body("$.data.token"), Value::from("new")));
+        let old = answer(r#"{"token": "old"}"#);
+        let parsed = Parsed::new(&old);
+        assert_eq!(
+            parsed.resolve(&source).expect("ok").map(|(l, _)| l),
+            Some(&body("$.token"))
+        );
+        // A text body rules out body paths, not `@body` or a header after them.
+        let text = answer("plain-token");
+        let parsed = Parsed::new(&text);
+        let with_text = ValueSource::FirstOf(vec![body("$.token"), ValueSource::WholeBody]);
+        assert_eq!(
+            parsed.read(&with_text).expect("ok"),
+            Some(Value::from("plain-token"))
+        );
+        let with_header =
+            ValueSource::FirstOf(vec![body("$.token"), ValueSource::Header("x-token".into())]);
+        assert_eq!(
+            parsed.read(&with_header).expect("ok"),
+            Some(Value::from("from-header"))
+        );
+        // Only body paths: the answer is not JSON, as for one path.
+        assert!(matches!(
+            parsed.read(&source),
+            Err(ExtractError::NotJson { .. })
+        ));
+        assert_eq!(source.to_string(), "[$.data.token, $.token]");
+    }
+
+    #[test]
+    fn skew_moves_absolute_times_only() {
+        use std::time::UNIX_EPOCH;
+        let at = |s: u64| UNIX_EPOCH + Duration::from_secs(s);
+        let local = at(1_000_000);
+        // The vendor's clock is 600 s ahead: its 1_000_900 is our 1_000_300.
+        assert_eq!(
+            skew_corrected(Expiry::At(at(1_000_900)), at(1_000_600), local),
+            Expiry::At(at(1_000_300))
+        );
+        // 600 s behind: its 1_000_300 is our 1_000_900.
+        assert_eq!(
+            skew_corrected(Expiry::At(at(1_000_300)), at(999_400), local),
+            Expiry::At(at(1_000_900))
+        );
+        let relative = Expiry::In(Duration::from_secs(60));
+        assert_eq!(skew_corrected(relative, at(1_000_600), local), relative);
+        // Never past the latest expiry, never before 1970.
+        let latest = crate::timefmt::latest_expiry();
+        assert_eq!(
+            skew_corrected(Expiry::At(latest), at(999_400), local),
+            Expiry::At(latest)
+        );
+        assert_eq!(
+            skew_corrected(Expiry::At(at(10)), at(1_000_600), local),
+            Expiry::At(UNIX_EPOCH)
+        );
+    }
 }

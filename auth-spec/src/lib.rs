@@ -41,6 +41,7 @@ pub mod extract;
 pub mod judge;
 pub mod jwt;
 mod known;
+pub mod lifetime;
 mod lower;
 pub mod model;
 pub mod node;

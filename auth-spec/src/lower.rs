@@ -17,10 +17,13 @@ use crate::judge::{BodyCondition, FailureRule};
 
 mod claims;
 mod failures;
+mod lifetimes;
 mod limits;
 mod optional;
 mod signed;
+mod sources;
 mod values;
+
 use crate::model::*;
 use crate::node::Node;
 use crate::path::FieldPath;
@@ -28,6 +31,7 @@ use crate::raw::*;
 use crate::suggest::{Suggestions, listing};
 use crate::template::{Reference, Template};
 use crate::timefmt::{TimeFormat, Zone, kind_of, number_of, pattern_has_offset};
+use sources::part_locations;
 
 /// Where some values of a spec were written, for checks across several files.
 #[derive(Debug, Clone, Default)]
@@ -92,6 +96,10 @@ pub(crate) struct Lowerer<'a> {
     example_values: HashMap<String, Vec<(Option<String>, String)>>,
     /// Credentials that may be absent (`required: false`, or in some credential sets only).
     optional: HashSet<String>,
+    /// Requested lifetimes: declared, sent, read back.
+    lifetimes: lifetimes::Lifetimes,
+    /// The endpoint whose response is being lowered (`login`, `refresh`).
+    response_of: String,
 }
 
 /// The distinct `${response.PATH}` paths of these templates, in first-use order.
@@ -190,6 +198,8 @@ impl<'a> Lowerer<'a> {
             declared_values: Vec::new(),
             example_values: HashMap::new(),
             optional: HashSet::new(),
+            lifetimes: lifetimes::Lifetimes::default(),
+            response_of: String::new(),
         }
     }
 
@@ -523,6 +533,7 @@ impl<'a> Lowerer<'a> {
             }
         }
 
+        self.lifetimes(&raw.lifetimes);
         // Login first: its response decides what later templates may name. Its `failures` come
         // before the response: an example they match shows a failure, not tokens.
         let login_failures = self.failures(&raw.login.value, Context::Login);
@@ -596,8 +607,27 @@ impl<'a> Lowerer<'a> {
             self.endpoint(&spanned.value, Context::Logout, failures)
         });
 
+        let keep_alive = raw.keep_alive.as_ref().and_then(|spanned| {
+            if let Some(r) = &spanned.value.response {
+                self.error(
+                    r.referenced,
+                    "`keep_alive` takes no `response`: only login and refresh answer with tokens",
+                    Some("remove `response` from `keep_alive`".into()),
+                );
+            }
+            if raw.policy.idle_timeout.is_none() {
+                self.error(
+                    spanned.referenced,
+                    "a `keep_alive` endpoint is declared but `policy.idle_timeout` is not",
+                    Some("say after how long without a call the session ends, e.g. `policy: { idle_timeout: 15m }`".into()),
+                );
+            }
+            let failures = self.failures(&spanned.value, Context::Logout);
+            self.endpoint(&spanned.value, Context::Logout, failures)
+        });
         let policy = self.policy(&raw);
         let usage = self.usage(&raw.usage);
+        self.check_lifetimes_sent();
         // Only on an otherwise clean file: a broken template would make its credential look unused.
         let clean = self.diags.is_empty();
         for key in raw.credentials.keys().filter(|_| clean) {
@@ -711,6 +741,7 @@ impl<'a> Lowerer<'a> {
                     usage,
                     computed,
                     credential_sets,
+                    keep_alive,
                 },
                 locations,
             )),
@@ -864,7 +895,10 @@ impl<'a> Lowerer<'a> {
                     Some("send it in a header, query entry or body field, or make it required".into()),
                 );
             } else if context == Context::Login
-                && !matches!(reference, Reference::Credential(_) | Reference::Now(_))
+                && !matches!(
+                    reference,
+                    Reference::Credential(_) | Reference::Now(_) | Reference::Lifetime(_)
+                )
             {
                 ok = false;
                 self.error_inside(
@@ -896,7 +930,10 @@ impl<'a> Lowerer<'a> {
         let offsets = placeholder_offsets(&value.value);
         let mut ok = true;
         for (i, reference) in parsed.references().enumerate() {
-            if !matches!(reference, Reference::Credential(_) | Reference::Now(_)) {
+            if !matches!(
+                reference,
+                Reference::Credential(_) | Reference::Now(_) | Reference::Lifetime(_)
+            ) {
                 ok = false;
                 self.error_inside(
                     value.referenced,
@@ -986,6 +1023,8 @@ impl<'a> Lowerer<'a> {
                 self.error_inside(value.referenced, offset, message, hint);
             }
         }
+        let mut template = template;
+        self.lifetimes_sent(&mut template, context.name());
         ok.then_some(template)
     }
 
@@ -997,7 +1036,12 @@ impl<'a> Lowerer<'a> {
         template: &Template,
         offsets: &[usize],
     ) -> bool {
-        let of_session = |r: &Reference| !matches!(r, Reference::Credential(_) | Reference::Now(_));
+        let of_session = |r: &Reference| {
+            !matches!(
+                r,
+                Reference::Credential(_) | Reference::Now(_) | Reference::Lifetime(_)
+            )
+        };
         let mixed =
             template.references().any(of_session) && template.references().any(|r| !of_session(r));
         if !mixed {
@@ -1055,6 +1099,7 @@ impl<'a> Lowerer<'a> {
             Reference::SessionValue(_)
             | Reference::ValueClaim { .. }
             | Reference::ResponseHeader(_) => self.check_value_reference(reference, structured_ok),
+            Reference::Lifetime(lifetime) => self.check_lifetime(lifetime),
             Reference::Response(path) => {
                 for example in &self.response_examples {
                     match path.resolve(&example.body) {
@@ -1146,15 +1191,15 @@ impl<'a> Lowerer<'a> {
         })
     }
 
-    fn source(&mut self, value: &SpannedString) -> Option<ValueSource> {
-        let text = value.value.trim();
+    fn one_source(&mut self, text: &str, at: Location) -> Option<ValueSource> {
+        let text = text.trim();
         if let Some(name) = text.strip_prefix("@header:") {
             let name = name.trim();
             if is_header_name(name) {
                 return Some(ValueSource::Header(name.to_owned()));
             }
             self.error(
-                value.referenced,
+                at,
                 format!("`{name}` is not a valid header name"),
                 Some("write `@header:NAME` with a header name such as `X-Subject-Token`".into()),
             );
@@ -1165,7 +1210,7 @@ impl<'a> Lowerer<'a> {
         }
         if text.starts_with('@') {
             self.error(
-                value.referenced,
+                at,
                 format!("unknown value source `{text}`"),
                 Some(
                     "a source is a JSON path (`$.access_token`), `@header:NAME` or `@body`".into(),
@@ -1177,7 +1222,7 @@ impl<'a> Lowerer<'a> {
             Ok(path) => Some(ValueSource::Body(path)),
             Err(e) => {
                 self.error(
-                    value.referenced,
+                    at,
                     format!("`{text}` is not a valid path: {}", e.message),
                     Some("paths look like `$.access_token`, `$.access_token.token`, `access_token.token` or `$.sessions[0].token`".into()),
                 );
@@ -1188,25 +1233,30 @@ impl<'a> Lowerer<'a> {
 
     /// Checks that `source` yields a value of the right kind in the examples. With `every`, it must
     /// be present in every example; otherwise in at least one.
+    #[allow(clippy::too_many_arguments)]
     fn check_in_examples(
         &mut self,
         at: Location,
+        parts: &[Location],
         source: &ValueSource,
         examples: &[Example],
         what: &str,
         every: bool,
         kind_ok: &dyn Fn(&Value) -> Result<(), Problem>,
     ) {
-        let miss_hint = |example: &Example| match source {
+        // For alternatives, the hint is about the first (the current revision of the answer).
+        let first = source.alternatives().first().unwrap_or(source);
+        let miss_hint = |example: &Example| match first {
             ValueSource::Body(path) => path_hint(path, &example.body, &self.suggestions),
             ValueSource::Header(_) => Some("add the header to the example's `headers`".into()),
             ValueSource::WholeBody => Some("the example's body is empty".into()),
+            ValueSource::FirstOf(_) => None,
         };
         let mut found_any = false;
         for (i, example) in examples.iter().enumerate() {
             let answer = Answer::from_example(example);
             let parsed = Parsed::new(&answer);
-            let value = match parsed.read(source) {
+            let value = match parsed.resolve(source) {
                 Ok(v) => v,
                 Err(e) => {
                     self.error(
@@ -1221,12 +1271,15 @@ impl<'a> Lowerer<'a> {
                 }
             };
             match value {
-                Some(v) => {
+                Some((leaf, v)) => {
                     found_any = true;
                     if let Err((problem, hint)) = kind_ok(&v) {
+                        // Reported at the alternative that resolved.
+                        let index = source.alternatives().iter().position(|s| s == leaf);
+                        let at = index.and_then(|i| parts.get(i).copied()).unwrap_or(at);
                         self.error(
                             at,
-                            format!("{what} `{source}` in example {}: {problem}", i + 1),
+                            format!("{what} `{leaf}` in example {}: {problem}", i + 1),
                             hint,
                         );
                         return;
@@ -1261,6 +1314,7 @@ impl<'a> Lowerer<'a> {
         endpoint: &str,
     ) -> TokenResponse {
         let raw = &spanned.value;
+        endpoint.clone_into(&mut self.response_of);
         let examples: Vec<Example> = raw
             .examples
             .value
@@ -1300,6 +1354,7 @@ impl<'a> Lowerer<'a> {
             let kind = token_kind(source);
             self.check_in_examples(
                 raw.access_token.referenced,
+                &part_locations(&raw.access_token),
                 source,
                 &success,
                 "access token",
@@ -1311,6 +1366,7 @@ impl<'a> Lowerer<'a> {
             let source = self.source(r)?;
             self.check_in_examples(
                 r.referenced,
+                &part_locations(r),
                 &source,
                 &success,
                 "refresh token",
@@ -1387,6 +1443,7 @@ impl<'a> Lowerer<'a> {
                     };
                     self.check_in_examples(
                         e.path.referenced,
+                        &part_locations(&e.path),
                         &value_source,
                         examples,
                         "expires_in",
@@ -1406,73 +1463,8 @@ impl<'a> Lowerer<'a> {
                     let Some(value_source) = self.source(&e.path) else {
                         continue;
                     };
-                    let format = match (e.format, &e.pattern, &e.timezone) {
-                        (RawTimeFormat::Pattern, Some(pattern), zone) => {
-                            if jiff::fmt::strtime::format(
-                                &pattern.value,
-                                &jiff::Timestamp::UNIX_EPOCH.to_zoned(jiff::tz::TimeZone::UTC),
-                            )
-                            .is_err()
-                            {
-                                self.error(
-                                    pattern.referenced,
-                                    format!("`{}` is not a valid strftime pattern", pattern.value),
-                                    Some("patterns use strftime directives, e.g. `%Y-%m-%d %H:%M:%S`".into()),
-                                );
-                                continue;
-                            }
-                            let zone = match zone {
-                                Some(z) if z.value == Zone::UNKNOWN => Zone::unknown(),
-                                Some(z) => match Zone::parse(&z.value) {
-                                    Ok(zone) => zone,
-                                    Err(message) => {
-                                        self.error(z.referenced, message, Some("abbreviations such as CEST are ambiguous; write `+02:00` or `Europe/Berlin`".into()));
-                                        continue;
-                                    }
-                                },
-                                // The text carries its own offset: no zone is needed.
-                                None if pattern_has_offset(&pattern.value) => Zone::utc(),
-                                None => {
-                                    self.error(
-                                        pattern.referenced,
-                                        format!("`{}` reads no offset, and no `timezone` says which zone the time is in", pattern.value),
-                                        Some("declare the zone the document gives (`timezone: UTC`, `+02:00`, `Europe/Warsaw`), or `timezone: unknown` when it does not say".into()),
-                                    );
-                                    continue;
-                                }
-                            };
-                            TimeFormat::Pattern {
-                                pattern: pattern.value.clone(),
-                                zone,
-                            }
-                        }
-                        (RawTimeFormat::Pattern, None, _) => {
-                            self.error(
-                                e.path.referenced,
-                                "this `expires_at` has `format: pattern` but no `pattern`",
-                                Some("e.g. `pattern: \"%Y-%m-%d %H:%M:%S\"`".into()),
-                            );
-                            continue;
-                        }
-                        (other, pattern, zone) => {
-                            if let Some(p) = pattern {
-                                self.error(
-                                    p.referenced,
-                                    "`pattern` is only used with `format: pattern`",
-                                    Some("set `format: pattern`, or remove `pattern`".into()),
-                                );
-                            }
-                            if let Some(z) = zone {
-                                self.error(z.referenced, "`timezone` is only used with `format: pattern` (the other formats carry their own offset)", Some("remove `timezone`, or read the time with `format: pattern`".into()));
-                            }
-                            match other {
-                                RawTimeFormat::EpochSeconds => TimeFormat::EpochSeconds,
-                                RawTimeFormat::EpochMilliseconds => TimeFormat::EpochMilliseconds,
-                                RawTimeFormat::Rfc3339 => TimeFormat::Rfc3339,
-                                RawTimeFormat::HttpDate => TimeFormat::HttpDate,
-                                RawTimeFormat::Pattern => continue,
-                            }
-                        }
+                    let Some(format) = self.time_format(e) else {
+                        continue;
                     };
                     let fmt = format.clone();
                     let check = move |v: &Value| {
@@ -1495,6 +1487,7 @@ impl<'a> Lowerer<'a> {
                     };
                     self.check_in_examples(
                         e.path.referenced,
+                        &part_locations(&e.path),
                         &value_source,
                         examples,
                         "expires_at",
@@ -1511,6 +1504,13 @@ impl<'a> Lowerer<'a> {
                     Some(d) => ExpirySource::Lifetime(d),
                     None => continue,
                 },
+                RawExpirySource::Requested(name) => {
+                    let endpoint = self.response_of.clone();
+                    match self.requested(name, &endpoint) {
+                        Some(source) => source,
+                        None => continue,
+                    }
+                }
                 RawExpirySource::SinceLogin(d) => {
                     if !refresh {
                         self.error(
@@ -1674,6 +1674,11 @@ impl<'a> Lowerer<'a> {
             None => Policy::DEFAULT_MAX_ANSWER_BYTES,
         };
         let login_limit = p.login_limit.as_ref().and_then(|l| self.login_limit(l));
+        let server_time = p.server_time.as_ref().and_then(|t| self.server_time(t));
+        let idle_timeout = p
+            .idle_timeout
+            .as_ref()
+            .and_then(|d| self.nonzero_duration(d, "an idle timeout"));
         (self.diags.len() == before).then_some(Policy {
             refresh,
             margin,
@@ -1685,7 +1690,104 @@ impl<'a> Lowerer<'a> {
             min_login_interval,
             max_answer_bytes,
             login_limit,
+            server_time,
+            idle_timeout,
         })
+    }
+
+    /// The time format of an `expires_at` (or `server_time`): its `format`, `pattern` and
+    /// `timezone`; `None` after an error.
+    fn time_format(&mut self, e: &RawExpiresAt) -> Option<TimeFormat> {
+        let format = match (e.format, &e.pattern, &e.timezone) {
+            (RawTimeFormat::Pattern, Some(pattern), zone) => {
+                if jiff::fmt::strtime::format(
+                    &pattern.value,
+                    &jiff::Timestamp::UNIX_EPOCH.to_zoned(jiff::tz::TimeZone::UTC),
+                )
+                .is_err()
+                {
+                    self.error(
+                        pattern.referenced,
+                        format!("`{}` is not a valid strftime pattern", pattern.value),
+                        Some("patterns use strftime directives, e.g. `%Y-%m-%d %H:%M:%S`".into()),
+                    );
+                    return None;
+                }
+                let zone = match zone {
+                    Some(z) if z.value == Zone::UNKNOWN => Zone::unknown(),
+                    Some(z) => match Zone::parse(&z.value) {
+                        Ok(zone) => zone,
+                        Err(message) => {
+                            self.error(z.referenced, message, Some("abbreviations such as CEST are ambiguous; write `+02:00` or `Europe/Berlin`".into()));
+                            return None;
+                        }
+                    },
+                    // The text carries its own offset: no zone is needed.
+                    None if pattern_has_offset(&pattern.value) => Zone::utc(),
+                    None => {
+                        self.error(
+                            pattern.referenced,
+                            format!("`{}` reads no offset, and no `timezone` says which zone the time is in", pattern.value),
+                            Some("declare the zone the document gives (`timezone: UTC`, `+02:00`, `Europe/Warsaw`), or `timezone: unknown` when it does not say".into()),
+                        );
+                        return None;
+                    }
+                };
+                TimeFormat::Pattern {
+                    pattern: pattern.value.clone(),
+                    zone,
+                }
+            }
+            (RawTimeFormat::Pattern, None, _) => {
+                self.error(
+                    e.path.referenced,
+                    "this `expires_at` has `format: pattern` but no `pattern`",
+                    Some("e.g. `pattern: \"%Y-%m-%d %H:%M:%S\"`".into()),
+                );
+                return None;
+            }
+            (other, pattern, zone) => {
+                if let Some(p) = pattern {
+                    self.error(
+                        p.referenced,
+                        "`pattern` is only used with `format: pattern`",
+                        Some("set `format: pattern`, or remove `pattern`".into()),
+                    );
+                }
+                if let Some(z) = zone {
+                    self.error(z.referenced, "`timezone` is only used with `format: pattern` (the other formats carry their own offset)", Some("remove `timezone`, or read the time with `format: pattern`".into()));
+                }
+                match other {
+                    RawTimeFormat::EpochSeconds => TimeFormat::EpochSeconds,
+                    RawTimeFormat::EpochMilliseconds => TimeFormat::EpochMilliseconds,
+                    RawTimeFormat::Rfc3339 => TimeFormat::Rfc3339,
+                    RawTimeFormat::HttpDate => TimeFormat::HttpDate,
+                    RawTimeFormat::Pattern => return None,
+                }
+            }
+        };
+        Some(format)
+    }
+
+    /// `policy.server_time`: a source and a time format, read in the token answers' examples.
+    fn server_time(&mut self, raw: &Spanned<RawExpiresAt>) -> Option<ServerTime> {
+        let e = &raw.value;
+        let source = self.source(&e.path)?;
+        let format = self.time_format(e)?;
+        let examples = self.response_examples.clone();
+        let fmt = format.clone();
+        let check = move |v: &Value| fmt.parse_value(v).map(|_| ()).map_err(|e| (e, None));
+        let before = self.diags.len();
+        self.check_in_examples(
+            e.path.referenced,
+            &part_locations(&e.path),
+            &source,
+            &examples,
+            "server_time",
+            false,
+            &check,
+        );
+        (self.diags.len() == before).then_some(ServerTime { source, format })
     }
 
     /// `max_answer_size`: a size between the bounds of [`Policy`].

@@ -45,6 +45,8 @@ pub struct ProviderSpec {
     /// Alternative credential sets in order of preference (names of `credentials`); empty when
     /// the spec declares none. The first complete set is used.
     pub credential_sets: Vec<Vec<String>>,
+    /// The call that keeps an idle session alive, if the vendor has one.
+    pub keep_alive: Option<Endpoint>,
 }
 
 impl ProviderSpec {
@@ -328,6 +330,19 @@ pub enum ValueSource {
     Header(String),
     /// The whole body, as text.
     WholeBody,
+    /// Alternatives for one value (two revisions of a vendor's answer): the first that
+    /// resolves wins. Never nested, at least two.
+    FirstOf(Vec<ValueSource>),
+}
+
+impl ValueSource {
+    /// The single sources this one tries, in order (itself unless it is [`ValueSource::FirstOf`]).
+    pub fn alternatives(&self) -> &[ValueSource] {
+        match self {
+            ValueSource::FirstOf(list) => list,
+            one => std::slice::from_ref(one),
+        }
+    }
 }
 
 impl std::fmt::Display for ValueSource {
@@ -336,6 +351,16 @@ impl std::fmt::Display for ValueSource {
             ValueSource::Body(path) => write!(f, "{path}"),
             ValueSource::Header(name) => write!(f, "@header:{name}"),
             ValueSource::WholeBody => f.write_str("@body"),
+            ValueSource::FirstOf(list) => {
+                f.write_str("[")?;
+                for (i, one) in list.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{one}")?;
+                }
+                f.write_str("]")
+            }
         }
     }
 }
@@ -374,6 +399,14 @@ pub enum ExpirySource {
     Lifetime(Duration),
     /// A declared lifetime from the login (refresh token expiry only).
     SinceLogin(Duration),
+    /// A lifetime the client chose and sent in the request (`lifetimes:`), from when the
+    /// request was sent.
+    Requested {
+        /// Its name under `lifetimes:`.
+        name: String,
+        /// The declared lifetime.
+        duration: Duration,
+    },
 }
 
 /// Where tokens are in a token answer.
@@ -477,6 +510,11 @@ pub struct Policy {
     pub max_answer_bytes: u64,
     /// A budget of login requests in a sliding window (`login_limit`).
     pub login_limit: Option<LoginLimit>,
+    /// Where token answers say the vendor's current time, when the spec says to correct
+    /// absolute expiry times for clock skew.
+    pub server_time: Option<ServerTime>,
+    /// The session ends after this long without a call (a sliding session).
+    pub idle_timeout: Option<Duration>,
 }
 
 /// At most `requests` login requests in any window of length `per` ("20 token requests per
@@ -494,6 +532,15 @@ impl LoginLimit {
     pub const MAX_REQUESTS: u32 = 10_000;
     /// The longest window a budget may have: 31 days.
     pub const MAX_WINDOW: Duration = Duration::from_secs(31 * 86_400);
+}
+
+/// Where a token answer says the vendor's current time (`policy.server_time`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerTime {
+    /// Where the time is (e.g. `@header:Date`).
+    pub source: ValueSource,
+    /// How it is written.
+    pub format: TimeFormat,
 }
 
 impl Policy {

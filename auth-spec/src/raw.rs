@@ -17,6 +17,9 @@ use serde_saphyr::Spanned;
 
 use crate::node::Node;
 
+mod source;
+pub use source::{RawSource, RawSourceSchema};
+
 /// A string together with where it was written.
 pub type SpannedString = Spanned<String>;
 
@@ -72,6 +75,17 @@ pub struct RawSpec {
     #[serde(default)]
     #[schemars(with = "Vec<Vec<String>>")]
     pub credential_sets: Vec<Spanned<Vec<SpannedString>>>,
+    /// The call that keeps an idle (sliding) session alive, when the vendor has one; needs
+    /// `policy.idle_timeout`. Its templates may use session values, like logout's.
+    #[serde(default)]
+    #[schemars(with = "Option<RawEndpoint>")]
+    pub keep_alive: Option<Spanned<RawEndpoint>>,
+    /// Lifetimes the client chooses in its own request (`session: 30m`): sent as
+    /// `${lifetime.session.seconds}` (or `.minutes`, `.milliseconds`) and read back as a token's
+    /// expiry with `requested: session`.
+    #[serde(default)]
+    #[schemars(with = "IndexMap<String, String>")]
+    pub lifetimes: IndexMap<SpannedString, SpannedString>,
 }
 
 /// `usage`: a mapping, or `unknown`.
@@ -387,14 +401,14 @@ pub struct RawCondition {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct RawTokenResponse {
-    /// Where the access token is.
-    #[schemars(with = "String")]
-    pub access_token: SpannedString,
+    /// Where the access token is: a source, or a list of alternatives (the first that resolves).
+    #[schemars(with = "RawSourceSchema")]
+    pub access_token: Spanned<RawSource>,
     /// Where the refresh token is, if the vendor issues one. When a refresh answer lacks it (or
     /// the refresh response maps none), the previous refresh token and its expiry are kept.
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub refresh_token: Option<SpannedString>,
+    #[schemars(with = "Option<RawSourceSchema>")]
+    pub refresh_token: Option<Spanned<RawSource>>,
     /// Expiry of the access token: sources tried in order, the first that yields a value wins.
     /// An empty list declares the expiry unknown: only an expired-token answer ends the token.
     pub access_token_expiry: Vec<RawExpirySource>,
@@ -450,6 +464,10 @@ pub enum RawExpirySource {
     /// Only for `refresh_token_expiry`.
     #[schemars(with = "String")]
     SinceLogin(SpannedString),
+    /// A lifetime the client chose and sent in this request (a name under `lifetimes:`),
+    /// counted from when the request was sent.
+    #[schemars(with = "String")]
+    Requested(SpannedString),
 }
 
 /// Unit of a relative lifetime.
@@ -466,9 +484,9 @@ pub enum RawUnit {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct RawExpiresIn {
-    /// Where the number is (a number or a numeric string).
-    #[schemars(with = "String")]
-    pub path: SpannedString,
+    /// Where the number is (a number or a numeric string); a list for alternatives.
+    #[schemars(with = "RawSourceSchema")]
+    pub path: Spanned<RawSource>,
     /// `seconds` (default) or `milliseconds`.
     #[serde(default)]
     pub unit: Option<RawUnit>,
@@ -499,9 +517,9 @@ pub enum RawTimeFormat {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct RawExpiresAt {
-    /// Where the time is.
-    #[schemars(with = "String")]
-    pub path: SpannedString,
+    /// Where the time is; a list for alternatives.
+    #[schemars(with = "RawSourceSchema")]
+    pub path: Spanned<RawSource>,
     /// How the time is written.
     pub format: RawTimeFormat,
     /// strftime pattern, required with `format: pattern`.
@@ -602,6 +620,18 @@ pub struct RawPolicy {
     #[serde(default)]
     #[schemars(with = "Option<RawSize>")]
     pub max_answer_size: Option<SpannedString>,
+    /// Where token answers say the vendor's current time (`{ path: "@header:Date", format:
+    /// http_date }` or a body field): absolute expiry times in them are then corrected by the
+    /// difference between the vendor's clock and ours. Never corrected without it.
+    #[serde(default)]
+    #[schemars(with = "Option<RawExpiresAt>")]
+    pub server_time: Option<Spanned<RawExpiresAt>>,
+    /// The session ends after this long without a call (a sliding session), e.g. `15m`: the
+    /// runtime logs in again rather than send a token idle that long, and calls `keep_alive`
+    /// (if declared) when a session nears its idle end.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub idle_timeout: Option<SpannedString>,
     /// A budget of login requests in a sliding window, e.g. `{ requests: 20, per: 1h }` for
     /// "20 token requests per hour". Counted in the session store, so that every process
     /// sharing it shares the budget; retries count. When it is spent, a login fails at once

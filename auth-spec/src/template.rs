@@ -39,6 +39,8 @@ pub enum Reference {
     /// `${now.epoch_seconds}`, `${now.epoch_millis}`, `${now.rfc3339}`: the current time, read
     /// from the engine's clock when the request is built.
     Now(NowFormat),
+    /// `${lifetime.NAME.UNIT}`: a lifetime the client chooses, sent as a number.
+    Lifetime(crate::lifetime::LifetimeRef),
 }
 
 /// How `${now.FORM}` writes the current time.
@@ -106,6 +108,7 @@ impl fmt::Display for Reference {
             }
             Reference::ResponseHeader(name) => write!(f, "${{response.@header:{name}}}"),
             Reference::Now(form) => write!(f, "${{now.{}}}", form.as_str()),
+            Reference::Lifetime(lifetime) => write!(f, "{lifetime}"),
         }
     }
 }
@@ -214,6 +217,17 @@ impl Template {
         match self.parts.as_slice() {
             [Part::Ref(r)] => Some(r),
             _ => None,
+        }
+    }
+
+    /// Sets the duration of each `${lifetime.NAME.UNIT}` to what `declared` says for its name.
+    pub fn fill_lifetimes(&mut self, declared: impl Fn(&str) -> Option<std::time::Duration>) {
+        for part in &mut self.parts {
+            if let Part::Ref(Reference::Lifetime(lifetime)) = part
+                && let Some(duration) = declared(&lifetime.name)
+            {
+                lifetime.duration = duration;
+            }
         }
     }
 
@@ -339,11 +353,32 @@ fn parse_reference(inner: &str) -> Result<Reference, (String, Option<String>)> {
                 ),
             )),
         },
+        "lifetime" => {
+            use crate::lifetime::{LifetimeRef, LifetimeUnit};
+            let (lifetime, unit) = name.rsplit_once('.').unwrap_or((name, ""));
+            match LifetimeUnit::parse(unit) {
+                Some(unit) if !lifetime.is_empty() => Ok(Reference::Lifetime(LifetimeRef {
+                    name: lifetime.to_owned(),
+                    unit,
+                    duration: std::time::Duration::ZERO,
+                })),
+                _ => Err((
+                    format!("`${{{inner}}}` needs a lifetime's name and a unit"),
+                    Some(format!(
+                        "write ${{lifetime.NAME.UNIT}} with a unit of {}, e.g. ${{lifetime.session.seconds}}",
+                        crate::suggest::listing(LifetimeUnit::NAMES)
+                    )),
+                )),
+            }
+        }
         other => Err((
             format!("unknown placeholder namespace `{other}`"),
             Some(
-                crate::suggest::did_you_mean(other, &["credentials", "session", "response", "now"])
-                    .unwrap_or_else(|| usage.to_owned()),
+                crate::suggest::did_you_mean(
+                    other,
+                    &["credentials", "session", "response", "now", "lifetime"],
+                )
+                .unwrap_or_else(|| usage.to_owned()),
             ),
         )),
     }

@@ -204,6 +204,13 @@ impl TimeFormat {
             },
             TimeFormat::Pattern { pattern, zone } => {
                 let broken = jiff::fmt::strtime::parse(pattern, text)
+                    .or_else(|e| {
+                        // `%z` and `%:z` need minutes in jiff; vendors (and PostgreSQL) write
+                        // offsets with hours only (`+00`, `-05`): read those too.
+                        hours_only_offsets(pattern)
+                            .and_then(|relaxed| jiff::fmt::strtime::parse(relaxed, text).ok())
+                            .ok_or(e)
+                    })
                     .map_err(|e| format!("`{text}` does not match `{pattern}`: {e}"))?;
                 let offset = broken
                     .offset()
@@ -227,6 +234,32 @@ impl TimeFormat {
         };
         in_range(timestamp).ok_or_else(|| format!("`{text}` is before 1970"))
     }
+}
+
+/// `pattern` with its `%z` and `%:z` offsets replaced by `%:::z` (hours, then optional `:MM`), or
+/// `None` when it has neither. A literal `%%` is skipped, so `%%z` stays text.
+fn hours_only_offsets(pattern: &str) -> Option<String> {
+    let mut out = String::with_capacity(pattern.len() + 4);
+    let mut rest = pattern;
+    let mut changed = false;
+    while let Some(at) = rest.find('%') {
+        out.push_str(&rest[..at]);
+        let directive = &rest[at..];
+        let taken = if directive.starts_with("%%") {
+            out.push_str("%%");
+            2
+        } else if directive.starts_with("%z") || directive.starts_with("%:z") {
+            out.push_str("%:::z");
+            changed = true;
+            if directive.starts_with("%z") { 2 } else { 3 }
+        } else {
+            out.push('%');
+            1
+        };
+        rest = &directive[taken..];
+    }
+    out.push_str(rest);
+    changed.then_some(out)
 }
 
 /// Seconds since the epoch of [`latest_expiry`]: jiff's latest timestamp, whole seconds.
@@ -418,6 +451,61 @@ mod tests {
         );
         assert!(TimeFormat::Rfc3339.parse_str("yesterday").is_err());
         assert!(Zone::parse("Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn offsets_with_hours_only() {
+        let expected = 1_777_629_600; // 2026-05-01T10:00:00Z
+        // RFC 3339 / ISO 8601 text with an hours-only offset, `T` or a space (PostgreSQL).
+        for text in [
+            "2026-05-01T10:00:00+00",
+            "2026-05-01 10:00:00+00",
+            "2026-05-01 05:00:00-05",
+            "2026-05-01 12:00:00.5+02",
+        ] {
+            assert_eq!(
+                secs(TimeFormat::Rfc3339.parse_str(text).expect(text)),
+                expected,
+                "{text}"
+            );
+        }
+        // `%z` and `%:z` read `+00` as well as `+0000` / `+00:00`.
+        for (pattern, text) in [
+            ("%Y-%m-%d %H:%M:%S%z", "2026-05-01 10:00:00+00"),
+            ("%Y-%m-%d %H:%M:%S%z", "2026-05-01 05:00:00-05"),
+            ("%Y-%m-%d %H:%M:%S%z", "2026-05-01 15:30:00+0530"),
+            ("%Y-%m-%d %H:%M:%S%:z", "2026-05-01 10:00:00+00"),
+            ("%Y-%m-%d %H:%M:%S%:z", "2026-05-01 15:30:00+05:30"),
+            ("%d.%m.%Y %H:%M %:::z", "01.05.2026 11:00 +01"),
+        ] {
+            let format = TimeFormat::Pattern {
+                pattern: pattern.into(),
+                zone: Zone::parse("Europe/Warsaw").expect("zone"),
+            };
+            assert_eq!(
+                secs(format.parse_str(text).expect(text)),
+                expected,
+                "{pattern} {text}"
+            );
+        }
+        // A declared zone may be written with hours only.
+        let zone = TimeFormat::Pattern {
+            pattern: "%Y-%m-%d %H:%M:%S".into(),
+            zone: Zone::parse("-05").expect("zone"),
+        };
+        assert_eq!(
+            secs(zone.parse_str("2026-05-01 05:00:00").expect("ok")),
+            expected
+        );
+        // Still no guess: a missing or malformed offset is an error, `%%z` is text.
+        let strict = TimeFormat::Pattern {
+            pattern: "%Y-%m-%d %H:%M:%S%z".into(),
+            zone: Zone::utc(),
+        };
+        assert!(strict.parse_str("2026-05-01 10:00:00+0").is_err());
+        assert!(strict.parse_str("2026-05-01 10:00:00").is_err());
+        assert_eq!(hours_only_offsets("%H%%z"), None);
+        assert_eq!(hours_only_offsets("%H%%%z").as_deref(), Some("%H%%%:::z"));
     }
 
     #[test]

@@ -44,6 +44,9 @@ impl Authenticator {
     /// Everything but the cached fast path. `foreground`: a renewal the policy calls for is
     /// awaited instead of started in the background.
     pub(super) async fn slow_path(&self, foreground: bool) -> Result<AccessToken, AuthError> {
+        if let Some(current) = self.inner.current.load_full() {
+            self.touch_if_due(&current).await;
+        }
         let current = self.inner.current.load_full();
         match (self.decide(current.as_deref()), current) {
             (Action::Use, Some(current)) => {
@@ -59,6 +62,23 @@ impl Authenticator {
                 let token = self
                     .renew(current.map(|c| c.session.generation), Renewal::Needed)
                     .await?;
+                // A stored idle session adopted past a quarter of its timeout: its use is
+                // recorded (and a keep-alive sent) before the token is handed out.
+                if let Some(c) = self.inner.current.load_full()
+                    && c.session.generation == token.generation()
+                    && c.idle.is_some()
+                {
+                    self.touch_if_due(&c).await;
+                    if self
+                        .inner
+                        .current
+                        .load()
+                        .as_ref()
+                        .is_some_and(|n| !Arc::ptr_eq(n, &c))
+                    {
+                        return Box::pin(self.slow_path(foreground)).await;
+                    }
+                }
                 // The renewal may have found a stored session that is itself due.
                 match self.inner.current.load_full() {
                     Some(c)
@@ -438,7 +458,11 @@ impl Authenticator {
         if mine.is_some_and(|g| stored.generation <= g) {
             return None;
         }
-        let adopted = self.install(self.current_from(stored.clone(), None));
+        let mut adopted = self.current_from(stored.clone(), None);
+        if let Some(used) = entry?.last_used {
+            adopted.idle = self.idle_from(used.max(stored.issued_at));
+        }
+        let adopted = self.install(adopted);
         let usable = match self.decide(Some(&adopted)) {
             Action::Use => true,
             Action::UseAndRefresh => !(margin && seen == Some(adopted.session.generation)),
@@ -545,14 +569,16 @@ impl Authenticator {
     /// renewal.
     pub(super) fn install(&self, current: Current) -> Arc<Current> {
         let current = Arc::new(current);
+        // An idle session is flagged when its use is to be recorded, too.
+        let flag_at = match (current.fresh_until, current.idle.map(|i| i.touch_at)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         // Already due (a stored session adopted late in its life): flagged now, not by a clock
         // task that may run after the hot path has handed the token out.
-        if current
-            .fresh_until
-            .is_some_and(|at| at <= self.inner.clock.now())
-        {
+        if flag_at.is_some_and(|at| at <= self.inner.clock.now()) {
             current.due.store(true, Ordering::Release);
-        } else if let Some(at) = current.fresh_until {
+        } else if let Some(at) = flag_at {
             let weak = Arc::downgrade(&current);
             self.inner.clock.schedule(
                 at,

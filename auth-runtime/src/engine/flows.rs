@@ -231,6 +231,7 @@ impl Authenticator {
                     ),
                 }
             })?;
+            let extracted = self.skew_corrected(extracted, &answer, sent_wall);
             span.record("outcome", "ok");
             tracing::info!(generation, "logged in");
             Ok(self.session_from(extracted, generation, sent, sent_wall, sent_wall, None))
@@ -333,6 +334,7 @@ impl Authenticator {
                     ),
                 })
             })?;
+            let extracted = self.skew_corrected(extracted, &answer, sent_wall);
             span.record("outcome", "ok");
             tracing::info!(generation, "refreshed");
             Ok(self.session_from(
@@ -421,13 +423,17 @@ impl Authenticator {
         let issued = to_instant(session.issued_at);
         let access_deadline = monotonic.or_else(|| session.access_expires_at.map(to_instant));
         let refresh_deadline = session.refresh_expires_at.map(to_instant);
-        Current::new(
+        // A token answer is a use of the session; a stored one may know a later use.
+        let last_used = session.issued_at;
+        let mut current = Current::new(
             Arc::new(session),
             policy::fresh_until(&self.inner.spec.policy, issued, access_deadline),
             access_deadline,
             refresh_deadline,
             false,
-        )
+        );
+        current.idle = self.idle_from(last_used);
+        current
     }
 }
 

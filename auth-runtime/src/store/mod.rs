@@ -53,6 +53,10 @@ pub struct Entry {
     /// spec's `login_limit` and `min_login_interval`; kept for their longest window, across
     /// logouts, so that every process sharing the store shares the budget.
     pub login_requests: Vec<SystemTime>,
+    /// The last recorded use of the session (an idle session ends after `idle_timeout` without
+    /// a call). Recorded at most once per quarter of the idle timeout, so it may be earlier than
+    /// the real last use, never later. `None`: unknown (a file written before it was kept).
+    pub last_used: Option<SystemTime>,
 }
 
 /// A renewal recorded before it was sent.

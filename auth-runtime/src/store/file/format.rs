@@ -46,6 +46,8 @@ pub(super) struct StoredEntry {
     values: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     response_headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_used_ms: Option<u64>,
 }
 
 /// The most login request times an entry may hold: a budget's largest count, and some room.
@@ -68,6 +70,7 @@ pub(super) const ENTRY_FIELDS: &[&str] = &[
     "login_requests_ms",
     "values",
     "response_headers",
+    "last_used_ms",
 ];
 
 #[derive(Serialize, Deserialize)]
@@ -116,6 +119,7 @@ impl From<&Entry> for StoredEntry {
             pending: entry.pending.as_ref().map(pending),
             abandoned_login: entry.abandoned_login.as_ref().map(pending),
             login_requests_ms: entry.login_requests.iter().copied().map(to_ms).collect(),
+            last_used_ms: entry.last_used.map(to_ms),
             ..StoredEntry::default()
         };
         if let Some(s) = &entry.session {
@@ -229,6 +233,10 @@ impl StoredEntry {
             pending: self.pending.map(pending).transpose()?,
             abandoned_login: self.abandoned_login.map(pending).transpose()?,
             login_requests,
+            last_used: self
+                .last_used_ms
+                .map(|ms| from_ms(ms, "last_used_ms"))
+                .transpose()?,
         })
     }
 }

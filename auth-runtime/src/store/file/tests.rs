@@ -376,3 +376,34 @@ async fn session_values_round_trip_and_old_files_without_them_still_read() {
     assert!(!error.to_string().contains("Evil"), "{error}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn an_idle_sessions_last_use_is_kept_and_older_files_without_it_still_read() {
+    let dir = temp_dir();
+    let path = dir.join("sessions.json");
+    let store = FileStore::new(&path);
+    let _lock = store.lock("k", Duration::from_secs(5)).await.expect("lock");
+    let used = UNIX_EPOCH + Duration::from_millis(1_767_225_300_000);
+    let with_use = Entry {
+        last_used: Some(used),
+        ..entry(1)
+    };
+    store
+        .compare_and_set("k", None, &with_use)
+        .await
+        .expect("write");
+    let read = store.load("k").await.expect("load").expect("entry");
+    assert_eq!(read.last_used, Some(used));
+    // An entry written before the last use was kept: unknown, not an error.
+    let text = std::fs::read_to_string(&path).expect("file");
+    assert!(
+        text.contains("\"last_used_ms\":1767225300000"),
+        "{}",
+        text.len()
+    );
+    std::fs::write(&path, text.replace(",\"last_used_ms\":1767225300000", "")).expect("write");
+    let old = store.load("k").await.expect("load").expect("entry");
+    assert_eq!(old.last_used, None);
+    assert_eq!(old.session.map(|s| s.generation), Some(1));
+    let _ = std::fs::remove_dir_all(dir);
+}

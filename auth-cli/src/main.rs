@@ -851,12 +851,15 @@ async fn request(cli: &Cli, provider: &str, target: &Target<'_>) -> Result<ExitC
         },
     })?;
     let status = response.status();
+    let headers = response.headers().clone();
     // A refresh the middleware started must land in the store before this process exits.
     auth.shutdown().await;
     let body = response.text().await.map_err(|e| Failure {
         code: 4,
         message: format!("reading the answer failed: {e}"),
     })?;
+    // An answer whose body says the call failed (`usage.failures`), whatever its status.
+    let failed = auth.api_failure(status.as_u16(), &headers, &body);
     match cli.format {
         Format::Text => {
             eprintln!("HTTP {}", status.as_u16());
@@ -867,11 +870,20 @@ async fn request(cli: &Cli, provider: &str, target: &Target<'_>) -> Result<ExitC
             "body": serde_json::from_str::<serde_json::Value>(&body).unwrap_or(serde_json::Value::String(body)),
         })),
     }
-    Ok(if status.is_client_error() || status.is_server_error() {
-        ExitCode::from(5)
-    } else {
-        ExitCode::SUCCESS
-    })
+    if let Some(verdict) = &failed {
+        eprintln!(
+            "{provider}: the API answered HTTP {}, but {}",
+            status.as_u16(),
+            verdict.detail
+        );
+    }
+    Ok(
+        if failed.is_some() || status.is_client_error() || status.is_server_error() {
+            ExitCode::from(5)
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
 }
 
 #[cfg(test)]

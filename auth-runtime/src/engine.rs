@@ -30,6 +30,7 @@ use crate::request::{self, RetryScope, SendFailure, TemplateContext};
 use crate::session::{AccessToken, Current, Flow, RenderedUsage, Session};
 use crate::store::{MemoryStore, Pending, TokenStore};
 
+mod answers;
 mod flight;
 mod flows;
 mod idle;

@@ -1,5 +1,6 @@
 //! The reqwest-middleware layer: adds the token, and on an expired-token answer refreshes and
-//! replays the request once (when its body can be cloned).
+//! replays the request once (when its body can be cloned); on an answer the spec's
+//! `usage.failures` call "session over", logs in again and replays once the same way.
 
 use async_trait::async_trait;
 use http::Extensions;
@@ -45,19 +46,29 @@ impl Middleware for AuthMiddleware {
             .map_err(reqwest_middleware::Error::middleware)?;
         let response = next.clone().run(request, extensions).await?;
         let status = response.status().as_u16();
-        let (response, expired) = if self.auth.is_expired_answer(status, response.headers()) {
-            (response, true)
-        } else if self.auth.expired_answer_needs_body(status) {
+        let (response, ended) = if self.auth.is_expired_answer(status, response.headers()) {
+            (response, Ended::Expired)
+        } else if self.auth.expired_answer_needs_body(status)
+            || self.auth.api_answer_needs_body(status)
+        {
             judge_body(&self.auth, response).await?
         } else {
-            (response, false)
+            (response, Ended::No)
         };
-        if !expired {
-            self.auth.observe_answer(&token, response.headers()).await;
-            return Ok(response);
+        match ended {
+            Ended::No => {
+                self.auth.observe_answer(&token, response.headers()).await;
+                return Ok(response);
+            }
+            Ended::Expired => {
+                tracing::debug!(generation = token.generation(), "expired-token answer");
+                self.auth.invalidate(token.generation());
+            }
+            Ended::SessionOver => {
+                tracing::debug!(generation = token.generation(), "session-over answer");
+                self.auth.end_session(token.generation());
+            }
         }
-        tracing::debug!(generation = token.generation(), "expired-token answer");
-        self.auth.invalidate(token.generation());
         let Some(mut replay) = replay else {
             return Ok(response);
         };
@@ -79,10 +90,20 @@ impl Middleware for AuthMiddleware {
 /// answers 200 with an envelope), and gives back an answer with the same status, headers and
 /// whole body. At most the spec's answer cap is held; a longer body is not an expired envelope
 /// and streams on untouched.
+/// What an API answer says about the token it was sent with.
+enum Ended {
+    /// Nothing: the answer goes to the caller.
+    No,
+    /// It expired (`usage.expired`): refresh, replay once.
+    Expired,
+    /// The session is over (`usage.failures`, `session_over`): log in, replay once.
+    SessionOver,
+}
+
 async fn judge_body(
     auth: &Authenticator,
     mut response: reqwest::Response,
-) -> reqwest_middleware::Result<(reqwest::Response, bool)> {
+) -> reqwest_middleware::Result<(reqwest::Response, Ended)> {
     let limit = auth.spec().policy.max_answer_bytes;
     let status = response.status();
     let version = response.version();
@@ -103,8 +124,21 @@ async fn judge_body(
             }
         }
     }
-    let expired = complete
-        && auth.is_expired_body(status.as_u16(), &headers, &String::from_utf8_lossy(&head));
+    let ended = if !complete {
+        Ended::No
+    } else {
+        let text = String::from_utf8_lossy(&head);
+        if auth.is_expired_body(status.as_u16(), &headers, &text) {
+            Ended::Expired
+        } else if auth
+            .api_failure(status.as_u16(), &headers, &text)
+            .is_some_and(|v| v.means == auth_spec::judge::FailureMeaning::SessionOver)
+        {
+            Ended::SessionOver
+        } else {
+            Ended::No
+        }
+    };
     let body = if complete {
         reqwest::Body::from(head)
     } else {
@@ -122,7 +156,7 @@ async fn judge_body(
         .map_err(|e| reqwest_middleware::Error::middleware(std::io::Error::other(e)))?;
     *rebuilt.headers_mut() = headers;
     let rebuilt = reqwest::Response::from(rebuilt);
-    Ok((rebuilt, expired))
+    Ok((rebuilt, ended))
 }
 
 fn bytes_of(data: Vec<u8>) -> bytes::Bytes {

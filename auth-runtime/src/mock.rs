@@ -27,6 +27,8 @@
 //! - a signed credential (`signed_jwt`) the login sends must verify with the simulated key
 //!   (the public half for `RS256` / `ES256`), its `exp` must not have passed nor lie beyond the
 //!   declared lifetime, and its claims and header fields must hold the spec's values;
+//! - `usage.failures` with `means: session_over`: an API call with the token of an ended session
+//!   is answered with that rule's body;
 //! - `GET /__protected` (any method) needs the token as `usage` sends it, and answers an expired
 //!   or revoked token with the spec's expired-token signal;
 //! - every named value (`values:`) is answered where the spec reads it, new at each login and for
@@ -1363,6 +1365,22 @@ impl State {
         };
         let now = SystemTime::now();
         self.idle_check(&mut inner, &token, now);
+        // A vendor that says "session over" in an API answer (`usage.failures`), once the
+        // session of this token has ended.
+        if let Some(rule) = self
+            .spec
+            .usage
+            .failures
+            .iter()
+            .find(|r| r.means == FailureMeaning::SessionOver)
+            && inner
+                .sessions
+                .values()
+                .any(|s| s.ended && s.access == token)
+        {
+            inner.stats.session_over += 1;
+            return satisfying(&rule.when, rule.message.as_ref());
+        }
         let expired = inner
             .access
             .get(&token)

@@ -1833,6 +1833,7 @@ impl<'a> Lowerer<'a> {
                     expired: None,
                     unknown: true,
                     renewed_by_answers: Vec::new(),
+                    failures: Vec::new(),
                 });
             }
         };
@@ -1899,12 +1900,14 @@ impl<'a> Lowerer<'a> {
             }
         });
         let renewed_by_answers = self.renewed_by_answers(&raw.renewed_by_answers);
+        let failures = self.failure_rules(&raw.failures, Context::Usage);
         (self.diags.len() == before).then_some(Usage {
             headers,
             query,
             expired,
             unknown: false,
             renewed_by_answers: renewed_by_answers.unwrap_or_default(),
+            failures,
         })
     }
 }

@@ -635,6 +635,9 @@ pub struct Usage {
     pub unknown: bool,
     /// Session values that ordinary API answers renew (rolling tokens), in file order.
     pub renewed_by_answers: Vec<RenewedByAnswer>,
+    /// Ordinary API answers that mean failure whatever their status (the first match wins):
+    /// `SessionOver` or `Error`.
+    pub failures: Vec<crate::judge::FailureRule>,
 }
 
 /// A session value an ordinary API answer replaces when it carries a header.

@@ -708,4 +708,11 @@ pub struct RawUsage {
     #[serde(default)]
     #[schemars(with = "IndexMap<String, String>")]
     pub renewed_by_answers: IndexMap<SpannedString, SpannedString>,
+    /// Ordinary API answers that mean failure whatever their status (an envelope
+    /// `{"result": {"code": 7}}` in a 200), judged like an endpoint's `failures`; `means` is
+    /// `session_over` (log in again and replay the call once) or `error` (the answer goes back
+    /// to the caller; `auth-cli request` exits 5 naming the vendor's code and message).
+    #[serde(default)]
+    #[schemars(with = "Vec<RawFailure>")]
+    pub failures: Vec<Spanned<RawFailure>>,
 }

@@ -465,3 +465,31 @@ fn optional_credentials_and_alternative_sets() {
     // In every set: always needed.
     assert!(!s.is_optional("password"));
 }
+
+#[test]
+fn api_answers_judged_by_their_body() {
+    use auth_spec::extract::Answer;
+    use auth_spec::judge::{FailureMeaning, judge};
+    let s = load("api_failures.yaml");
+    let answer = |body: &str| Answer {
+        status: 200,
+        headers: Vec::new(),
+        body: body.into(),
+    };
+    // "Code 12 means your session has ended: log in again."
+    let over = judge(
+        &s.usage.failures,
+        &answer(r#"{"result": {"code": 12, "text": "Session ended"}}"#),
+    )
+    .expect("a failure");
+    assert_eq!(over.means, FailureMeaning::SessionOver);
+    assert_eq!(over.detail, "the vendor says code 12: Session ended");
+    // "Any other code means the call failed."
+    let failed = judge(
+        &s.usage.failures,
+        &answer(r#"{"result": {"code": 7, "text": "Unknown account"}}"#),
+    )
+    .expect("a failure");
+    assert_eq!(failed.means, FailureMeaning::Error);
+    assert!(judge(&s.usage.failures, &answer(r#"{"result": {"code": 0}}"#)).is_none());
+}

@@ -595,6 +595,11 @@ impl Authenticator {
 
     /// Keeps the session in memory without its refresh token (spent or dead). `invalidated`:
     /// the access token is not to be used either (the session is over).
+    /// Ends `current` for good: invalidated, and without a refresh token.
+    pub(super) fn forget_refresh_token(&self, current: &Current) {
+        self.drop_refresh_token(current, true);
+    }
+
     fn drop_refresh_token(&self, current: &Current, invalidated: bool) {
         let mut session = Session::clone(&current.session);
         session.refresh_token = None;

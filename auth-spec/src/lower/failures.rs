@@ -7,13 +7,22 @@ use super::{Context, Lowerer};
 use crate::judge::{BodyCondition, BodyTest, Comparison, FailureMeaning, FailureRule};
 use crate::node::Node;
 use crate::path::FieldPath;
-use crate::raw::{RawCondition, RawEndpoint, RawMeaning, SpannedString};
+use crate::raw::{RawCondition, RawEndpoint, RawFailure, RawMeaning, SpannedString};
 
 impl Lowerer<'_> {
     /// The endpoint's `failures`.
     pub(super) fn failures(&mut self, raw: &RawEndpoint, context: Context) -> Vec<FailureRule> {
+        self.failure_rules(&raw.failures, context)
+    }
+
+    /// `failures` of an endpoint, or of `usage` (ordinary API answers).
+    pub(super) fn failure_rules(
+        &mut self,
+        raw: &[Spanned<RawFailure>],
+        context: Context,
+    ) -> Vec<FailureRule> {
         let mut rules = Vec::new();
-        for spanned in &raw.failures {
+        for spanned in raw {
             let failure = &spanned.value;
             let means = match failure.means.value {
                 RawMeaning::CredentialsRejected => FailureMeaning::CredentialsRejected,
@@ -32,6 +41,9 @@ impl Lowerer<'_> {
                     FailureMeaning::Transient,
                     FailureMeaning::Error,
                 ],
+                // An API answer: the session ended (log in again, replay once), or the call
+                // failed (the answer goes back to the caller, `request` exits 5).
+                Context::Usage => &[FailureMeaning::SessionOver, FailureMeaning::Error],
                 _ => &[FailureMeaning::Transient, FailureMeaning::Error],
             };
             let mut ok = true;
@@ -40,11 +52,17 @@ impl Lowerer<'_> {
                 let words: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
                 self.error(
                     failure.means.referenced,
-                    format!(
-                        "`means: {}` is not possible for the {} endpoint",
-                        means.as_str(),
-                        context.name()
-                    ),
+                    match context {
+                        Context::Usage => format!(
+                            "`means: {}` is not possible for API answers (`usage.failures`)",
+                            means.as_str()
+                        ),
+                        _ => format!(
+                            "`means: {}` is not possible for the {} endpoint",
+                            means.as_str(),
+                            context.name()
+                        ),
+                    },
                     Some(format!("use one of: {}", words.join(", "))),
                 );
             }

@@ -500,6 +500,7 @@ fn client(spec: &ProviderSpec, options: &Options) -> TokenStream {
             http: ::std::option::Option<::auth_runtime::reqwest::Client>,
             timeout: ::std::option::Option<::std::time::Duration>,
             allowed_origins: ::std::vec::Vec<::std::string::String>,
+            configure: ::std::vec::Vec<::std::boxed::Box<dyn ::std::ops::FnOnce(::auth_runtime::AuthenticatorBuilder) -> ::auth_runtime::AuthenticatorBuilder + ::std::marker::Send>>,
         }
 
         impl ::std::fmt::Debug for ClientBuilder {
@@ -510,6 +511,7 @@ fn client(spec: &ProviderSpec, options: &Options) -> TokenStream {
                     .field("store", &self.store.is_some())
                     .field("timeout", &self.timeout)
                     .field("allowed_origins", &self.allowed_origins)
+                    .field("configure", &self.configure.len())
                     .finish_non_exhaustive()
             }
         }
@@ -553,6 +555,19 @@ fn client(spec: &ProviderSpec, options: &Options) -> TokenStream {
                 self
             }
 
+            /// Sets anything else the engine's builder offers, applied in order after this
+            /// builder's own settings: for a spec that declares facts `unknown`,
+            /// `.configure(|b| b.token_header("Authorization", "Bearer ${session.access_token}"))`
+            /// or `b.body_encoding(..)`; also `b.max_login_wait(..)`, `b.lock_wait(..)`. See
+            /// [`auth_runtime::AuthenticatorBuilder`].
+            pub fn configure(
+                mut self,
+                f: impl ::std::ops::FnOnce(::auth_runtime::AuthenticatorBuilder) -> ::auth_runtime::AuthenticatorBuilder + ::std::marker::Send + 'static,
+            ) -> Self {
+                self.configure.push(::std::boxed::Box::new(f));
+                self
+            }
+
             /// Builds the client.
             pub fn build(self) -> ::std::result::Result<Client, ::auth_runtime::AuthError> {
                 let mut builder = ::auth_runtime::Authenticator::builder(spec(), self.credentials.into_runtime());
@@ -574,6 +589,9 @@ fn client(spec: &ProviderSpec, options: &Options) -> TokenStream {
                 }
                 for origin in self.allowed_origins {
                     builder = builder.allow_origin(origin);
+                }
+                for configure in self.configure {
+                    builder = configure(builder);
                 }
                 let auth = builder.build()?;
                 let http = match self.http {
@@ -599,6 +617,7 @@ fn client(spec: &ProviderSpec, options: &Options) -> TokenStream {
                     http: ::std::option::Option::None,
                     timeout: ::std::option::Option::None,
                     allowed_origins: ::std::vec::Vec::new(),
+                    configure: ::std::vec::Vec::new(),
                 }
             }
 

@@ -435,7 +435,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             );
             eprintln!("test credentials:");
             for (env, value) in server.credential_env() {
-                eprintln!("  export {env}={value}");
+                eprintln!("  export {env}={}", shell_quoted(&value));
             }
             eprintln!(
                 "protected endpoint: {}{}",
@@ -644,6 +644,19 @@ async fn header(cli: &Cli, provider: &str) -> Result<ExitCode, Failure> {
         })),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `value` as one shell word: as is when plain, else in single quotes (a PEM key spans lines).
+fn shell_quoted(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.,:/@%+=".contains(c));
+    if plain {
+        value.to_owned()
+    } else {
+        format!("'{}'", value.replace('\'', "'\\''"))
+    }
 }
 
 /// `authorization` -> `Authorization`, `x-auth-token` -> `X-Auth-Token` (http lower-cases names).
@@ -889,6 +902,17 @@ async fn request(cli: &Cli, provider: &str, target: &Target<'_>) -> Result<ExitC
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_credentials_are_printed_as_one_shell_word() {
+        assert_eq!(shell_quoted("test-api-key"), "test-api-key");
+        assert_eq!(
+            shell_quoted("-----BEGIN KEY-----\nab\n-----END KEY-----\n"),
+            "'-----BEGIN KEY-----\nab\n-----END KEY-----\n'"
+        );
+        assert_eq!(shell_quoted("it's"), "'it'\\''s'");
+        assert_eq!(shell_quoted(""), "''");
+    }
 
     #[test]
     fn rfc3339_is_right_for_any_wall_time() {

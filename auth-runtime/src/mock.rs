@@ -71,6 +71,21 @@ use serde_json::Value;
 
 use crate::credentials::Credentials;
 
+/// The published simulator key (`mock/keys/`) for a credential that signs an `RS256` or `ES256`
+/// assertion: no example can hold a private key, and the simulator must verify what it signs.
+fn simulator_key(spec: &ProviderSpec, credential: &str) -> Option<&'static str> {
+    use auth_spec::model::JwtAlgorithm;
+    let signed = spec
+        .computed
+        .iter()
+        .find(|c| c.signed_jwt.key == credential)?;
+    match signed.signed_jwt.algorithm {
+        JwtAlgorithm::Rs256 => Some(include_str!("mock/keys/simulator-rsa-private.pem")),
+        JwtAlgorithm::Es256 => Some(include_str!("mock/keys/simulator-p256-private.pem")),
+        JwtAlgorithm::Hs256 => None,
+    }
+}
+
 /// Where a simulated API call goes.
 pub const PROTECTED_PATH: &str = "/__protected";
 
@@ -203,13 +218,14 @@ impl std::fmt::Debug for MockServer {
 }
 
 impl MockServer {
-    /// Starts a simulator of `spec` on 127.0.0.1.
+    /// Starts a simulator of `spec` on 127.0.0.1. A credential that signs an `RS256` / `ES256`
+    /// assertion gets the published simulator key (`mock/keys/`) as its test value.
     pub async fn start(spec: Arc<ProviderSpec>, options: MockOptions) -> std::io::Result<Self> {
         Self::start_with_credentials(spec, options, Vec::new()).await
     }
 
     /// Starts a simulator of `spec` that accepts these (name, value) credentials instead of the
-    /// spec's examples: a signed credential's PEM private key, which no example holds.
+    /// test values: e.g. your own PEM private key for a signed credential.
     pub async fn start_with_credentials(
         spec: Arc<ProviderSpec>,
         options: MockOptions,
@@ -225,6 +241,7 @@ impl MockServer {
                     .iter()
                     .find(|(name, _)| name == &c.name)
                     .map(|(_, v)| v.clone())
+                    .or_else(|| simulator_key(&spec, &c.name).map(str::to_owned))
                     .or_else(|| c.example.clone())
                     .unwrap_or_else(|| format!("test-{}", c.name.replace('_', "-")));
                 (c.name.clone(), value)

@@ -212,3 +212,27 @@ async fn a_login_without_an_assertion_is_rejected() {
     let mock = rsa_mock().await;
     assert_eq!(login(&mock, "not-a-jwt").await, REJECTED);
 }
+
+#[tokio::test]
+async fn without_a_key_given_the_simulator_offers_its_published_one() {
+    // `auth-cli mock` starts the simulator like this: no example can hold a private key.
+    for algorithm in ["RS256", "ES256"] {
+        let mock = MockServer::start(spec(algorithm), MockOptions::default())
+            .await
+            .expect("starts");
+        let (_, key) = mock
+            .credential_env()
+            .into_iter()
+            .find(|(env, _)| env.ends_with("SIGNING_KEY"))
+            .expect("the signing key's test value");
+        assert!(key.starts_with("-----BEGIN"), "{algorithm}: a PEM key");
+        let auth = Authenticator::builder(spec(algorithm), mock.credentials())
+            .base_url(mock.base_url())
+            .build()
+            .expect("builds");
+        auth.access_token()
+            .await
+            .unwrap_or_else(|e| panic!("{algorithm}: {e}"));
+        assert_eq!(mock.stats().logins, 1, "{algorithm}");
+    }
+}

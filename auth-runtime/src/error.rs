@@ -322,6 +322,15 @@ pub enum StoreError {
         /// Who holds it, as far as the store knows (a process id).
         holder: String,
     },
+    /// A shared store (Redis) cannot be reached or answered with an error. Cached valid tokens
+    /// are still served; a renewal that needs the store fails with this, and nothing is sent.
+    #[error("token store {store} is unavailable: {message}")]
+    Unavailable {
+        /// The store (its URL without a password).
+        store: String,
+        /// What failed.
+        message: String,
+    },
 }
 
 fn revision(r: &Option<u64>) -> String {

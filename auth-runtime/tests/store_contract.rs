@@ -1,4 +1,5 @@
-//! The contract every token store keeps, run against each store (memory, file): compare-and-set
+//! The contract every token store keeps, run against each store (memory, file, Redis on a real
+//! `redis-server` the test starts): compare-and-set
 //! on revisions, per-key locks with a bounded wait, recorded renewals, and, with the engine on
 //! top, "a rotating refresh token is sent at most once, even when its sender dies".
 
@@ -13,8 +14,8 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use auth_runtime::store::StoreLock;
 use auth_runtime::{
-    AuthError, Authenticator, Credentials, Entry, FileStore, Flow, MemoryStore, Pending, Session,
-    StoreError, TokenStore,
+    AuthError, Authenticator, Credentials, Entry, FileStore, Flow, MemoryStore, Pending,
+    RedisStore, Session, StoreError, TokenStore,
 };
 use secrecy::{ExposeSecret as _, SecretString};
 use wiremock::matchers::{method, path};
@@ -22,8 +23,35 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 type Make = Box<dyn Fn() -> Arc<dyn TokenStore>>;
 
-/// Every store, freshly made.
-fn stores() -> Vec<(&'static str, Make)> {
+/// Every store, freshly made, and the Redis server behind the Redis one (kept for the test;
+/// `None` where `redis-server` is not installed, outside CI).
+async fn stores() -> (
+    Option<common::redis::RedisServer>,
+    Vec<(&'static str, Make)>,
+) {
+    let server = common::redis::RedisServer::start();
+    let mut all = base_stores();
+    if let Some(server) = &server {
+        let base = RedisStore::connect(&server.url)
+            .await
+            .expect("connects to the test redis-server");
+        all.push((
+            "redis",
+            Box::new(move || {
+                // A prefix per store: each is as fresh as a new file.
+                Arc::new(
+                    base.clone()
+                        .with_prefix(format!("t{}:", fastrand::u64(..)))
+                        .with_lock_ttl(Duration::from_secs(3)),
+                ) as Arc<dyn TokenStore>
+            }),
+        ));
+    }
+    (server, all)
+}
+
+/// The stores that need no server.
+fn base_stores() -> Vec<(&'static str, Make)> {
     vec![
         (
             "memory",
@@ -71,7 +99,8 @@ const WAIT: Duration = Duration::from_secs(5);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compare_and_set_is_on_the_revision_and_entries_round_trip() {
-    for (name, make) in stores() {
+    let (_redis, stores) = stores().await;
+    for (name, make) in stores {
         let store = make();
         assert!(store.load("k").await.expect("load").is_none(), "{name}");
         let _lock = store.lock("k", WAIT).await.expect("lock");
@@ -133,7 +162,8 @@ async fn compare_and_set_is_on_the_revision_and_entries_round_trip() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn locks_are_per_key_and_a_stuck_holder_makes_a_waiter_give_up_naming_it() {
-    for (name, make) in stores() {
+    let (_redis, stores) = stores().await;
+    for (name, make) in stores {
         let store = make();
         let held = store.lock("a", WAIT).await.expect("lock a");
         // Another key is free.
@@ -210,7 +240,8 @@ fn engine(server: &MockServer, store: Arc<dyn TokenStore>) -> Authenticator {
 /// treats that refresh token as spent and logs in, never sending it again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refresh_recorded_by_a_holder_that_is_gone_is_never_sent_again() {
-    for (name, make) in stores() {
+    let (_redis, stores) = stores().await;
+    for (name, make) in stores {
         let (refreshes, logins) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
         let server = vendor(Arc::clone(&refreshes), Arc::clone(&logins)).await;
         let store = make();

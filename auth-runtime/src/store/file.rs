@@ -27,9 +27,7 @@ use super::lockfile::{self, private_options};
 use super::{Entry, StoreLock, TokenStore};
 use crate::error::StoreError;
 
-mod format;
-
-use format::{ENTRY_FIELDS, StoredEntry, classify, decode};
+use super::format::{ENTRY_FIELDS, StoredEntry, classify, decode};
 
 const FORMAT_VERSION: u32 = 1;
 

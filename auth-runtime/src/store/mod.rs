@@ -19,8 +19,11 @@
 //! the stored revision.
 
 mod file;
+mod format;
 mod lockfile;
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 
 use std::time::{Duration, SystemTime};
 
@@ -28,6 +31,8 @@ use async_trait::async_trait;
 
 pub use file::FileStore;
 pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
+pub use redis::{DEFAULT_LOCK_TTL, RedisStore};
 
 use crate::error::StoreError;
 use crate::session::{Flow, Session};

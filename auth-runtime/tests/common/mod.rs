@@ -2,6 +2,8 @@
 //! written from the vendor's document.
 #![allow(dead_code)]
 
+pub mod redis;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

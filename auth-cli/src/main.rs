@@ -17,7 +17,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_runtime::secrecy::ExposeSecret;
-use auth_runtime::{AuthError, Authenticator, FileStore, LogoutOutcome, MockOptions, MockServer};
+use auth_runtime::{
+    AuthError, Authenticator, FileStore, LogoutOutcome, MockOptions, MockServer, RedisStore,
+    TokenStore,
+};
 use clap::{Parser, Subcommand, ValueEnum};
 
 const EXIT_CODES: &str = "Exit codes:
@@ -45,8 +48,10 @@ struct Cli {
     #[arg(long, global = true, value_name = "URL")]
     base_url: Option<String>,
 
-    /// Session file (default: auth-cli/sessions.json in the user's state directory).
-    #[arg(long, global = true, env = "AUTH_CLI_STORE", value_name = "PATH")]
+    /// Where sessions are kept: a session file (default: auth-cli/sessions.json in the user's
+    /// state directory), or a Redis shared by many machines: redis://host:port/db (rediss:// for
+    /// TLS; a password in the URL or REDIS_PASSWORD).
+    #[arg(long, global = true, env = "AUTH_CLI_STORE", value_name = "PATH|URL")]
     store: Option<PathBuf>,
 
     /// A folder of provider YAML files that add to or replace the built-in ones (no rebuild).
@@ -288,19 +293,31 @@ fn find(cli: &Cli, name: &str) -> Result<Arc<auth_spec::ProviderSpec>, Failure> 
         })
 }
 
-fn engine(cli: &Cli, spec: Arc<auth_spec::ProviderSpec>) -> Result<Authenticator, Failure> {
-    engine_allowing(cli, spec, &[])
+async fn engine(cli: &Cli, spec: Arc<auth_spec::ProviderSpec>) -> Result<Authenticator, Failure> {
+    engine_allowing(cli, spec, &[]).await
+}
+
+/// The store `--store` names: a Redis URL, or a session file.
+async fn store(cli: &Cli) -> Result<Arc<dyn TokenStore>, Failure> {
+    if let Some(text) = cli.store.as_deref().and_then(|p| p.to_str())
+        && (text.starts_with("redis://") || text.starts_with("rediss://"))
+    {
+        let redis = RedisStore::connect(text)
+            .await
+            .map_err(|e| Failure::from(AuthError::from(e)))?;
+        return Ok(Arc::new(redis));
+    }
+    Ok(Arc::new(FileStore::new(store_path(cli))))
 }
 
 /// The engine, letting the token also go to `allowed_origins`.
-fn engine_allowing(
+async fn engine_allowing(
     cli: &Cli,
     spec: Arc<auth_spec::ProviderSpec>,
     allowed_origins: &[String],
 ) -> Result<Authenticator, Failure> {
     let credentials = creds::gather(&spec)?;
-    let mut builder =
-        Authenticator::builder(spec, credentials).store(Arc::new(FileStore::new(store_path(cli))));
+    let mut builder = Authenticator::builder(spec, credentials).store(store(cli).await?);
     if let Some(env) = &cli.env {
         builder = builder.environment(env.clone());
     }
@@ -359,7 +376,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Providers => providers(&cli),
         Command::Validate { paths } => validate(&cli, paths),
         Command::Token { provider } => {
-            let auth = engine(&cli, find(&cli, provider)?)?;
+            let auth = engine(&cli, find(&cli, provider)?).await?;
             // This process asks once and exits: a renewal the policy calls for happens now,
             // not in a background task that would die with the process.
             let token = auth.renew_if_due().await?;
@@ -376,7 +393,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Header { provider } => header(&cli, provider).await,
         Command::Status { provider } => status(&cli, provider).await,
         Command::Logout { provider } => {
-            let auth = engine(&cli, find(&cli, provider)?)?;
+            let auth = engine(&cli, find(&cli, provider)?).await?;
             let outcome = auth.logout().await?;
             match cli.format {
                 Format::Text => eprintln!("{provider}: {}", outcome.describe()),
@@ -607,7 +624,7 @@ fn validate(cli: &Cli, paths: &[PathBuf]) -> Result<ExitCode, Failure> {
 }
 
 async fn header(cli: &Cli, provider: &str) -> Result<ExitCode, Failure> {
-    let auth = engine(cli, find(cli, provider)?)?;
+    let auth = engine(cli, find(cli, provider)?).await?;
     // Before any login: the header may be what the document leaves out.
     auth.check_usage()?;
     let token = auth.renew_if_due().await?;
@@ -674,7 +691,7 @@ fn canonical(name: &str) -> String {
 }
 
 async fn status(cli: &Cli, provider: &str) -> Result<ExitCode, Failure> {
-    let auth = engine(cli, find(cli, provider)?)?;
+    let auth = engine(cli, find(cli, provider)?).await?;
     let status = auth.status().await?;
     let session = status.session.as_ref();
     match cli.format {
@@ -827,7 +844,7 @@ async fn request(cli: &Cli, provider: &str, target: &Target<'_>) -> Result<ExitC
     };
     let method = auth_runtime::reqwest::Method::from_bytes(method.as_bytes())
         .map_err(|_| Failure::usage(format!("`{method}` is not an HTTP method")))?;
-    let auth = engine_allowing(cli, find(cli, provider)?, target.allow_origins)?;
+    let auth = engine_allowing(cli, find(cli, provider)?, target.allow_origins).await?;
     let url = target_url(auth.base_url(), &path)?;
     auth.check_usage()?;
     // A renewal that is due happens before the request, in the foreground.

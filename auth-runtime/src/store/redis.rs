@@ -304,18 +304,28 @@ impl TokenStore for RedisStore {
             let store = self.clone();
             let (lock_key, channel) = (self.lock_key(key), self.channel(key));
             move || {
-                // Drop cannot wait: the release runs on the runtime; if it cannot, the TTL frees
-                // the lock.
-                if let Ok(handle) = tokio::runtime::Handle::try_current() {
-                    handle.spawn(async move {
-                        let mut conn = store.inner.manager.clone();
-                        let _: Result<i64, _> = Script::new(RELEASE)
-                            .key(&lock_key)
-                            .key(&channel)
-                            .arg(&token)
-                            .invoke_async(&mut conn)
-                            .await;
-                    });
+                let release = async move {
+                    let mut conn = store.inner.manager.clone();
+                    let _: Result<i64, _> = Script::new(RELEASE)
+                        .key(&lock_key)
+                        .key(&channel)
+                        .arg(&token)
+                        .invoke_async(&mut conn)
+                        .await;
+                };
+                // Released before the drop returns where the runtime allows it (a process that
+                // exits right after must not leave the lock to its TTL); otherwise on the
+                // runtime, and failing that the TTL frees it.
+                let Ok(handle) = tokio::runtime::Handle::try_current() else {
+                    return;
+                };
+                match handle.runtime_flavor() {
+                    tokio::runtime::RuntimeFlavor::MultiThread => {
+                        tokio::task::block_in_place(|| handle.block_on(release));
+                    }
+                    _ => {
+                        handle.spawn(release);
+                    }
                 }
             }
         };

@@ -1,6 +1,8 @@
 //! A real `redis-server` for the tests: started on a free port of 127.0.0.1 in a temporary
 //! folder, stopped when dropped. Where `redis-server` is not installed a test says how to
 //! install it and passes without Redis, except under `CI=true`, where that is a failure.
+// Shared by test crates that each use part of it.
+#![allow(dead_code)]
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;

@@ -1,0 +1,176 @@
+//! Many replicas, one session (issue 10): 16 engines, each with its own connection to one real
+//! `redis-server` (as replicas on different hosts would have), 100 tasks each, on a vendor
+//! written from this invented page:
+//!
+//! > `POST /login` with `{"key": "..."}` answers `{"access_token", "refresh_token",
+//! > "expires_in": 2}`. Renew with `POST /refresh` and `{"refresh_token": "..."}`: each refresh
+//! > token works once and the answer carries a new one; presenting a used refresh token locks
+//! > the account. Token requests take half a second.
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use auth_runtime::auth_spec::{self, ProviderSpec};
+use auth_runtime::{Authenticator, Credentials, RedisStore, TokenStore};
+use secrecy::ExposeSecret as _;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const SPEC: &str = r#"
+title: Replicated
+environments:
+  production: {}
+default_environment: production
+credentials:
+  key: {}
+login:
+  method: POST
+  path: /login
+  encoding: json
+  body: { key: "${credentials.key}" }
+  response:
+    access_token: $.access_token
+    refresh_token: $.refresh_token
+    access_token_expiry:
+      - expires_in: { path: $.expires_in }
+    # The page does not say how long a refresh token lasts.
+    refresh_token_expiry: []
+    examples:
+      - body: { access_token: a, refresh_token: r, expires_in: 2 }
+refresh:
+  method: POST
+  path: /refresh
+  encoding: json
+  body: { refresh_token: "${session.refresh_token}" }
+  response:
+    access_token: $.access_token
+    refresh_token: $.refresh_token
+    access_token_expiry:
+      - expires_in: { path: $.expires_in }
+    # The page does not say how long a refresh token lasts.
+    refresh_token_expiry: []
+    examples:
+      - body: { access_token: a, refresh_token: r, expires_in: 2 }
+policy:
+  refresh: after_expiry
+  rotation: rotates
+usage:
+  headers:
+    Authorization: Bearer ${session.access_token}
+"#;
+
+#[derive(Default)]
+struct Vendor {
+    serial: u32,
+    logins: u32,
+    refreshes: u32,
+    live: HashSet<String>,
+    spent: HashSet<String>,
+    reused: u32,
+}
+
+struct Tokens(Arc<Mutex<Vendor>>, bool);
+
+impl Respond for Tokens {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let mut v = self.0.lock().expect("vendor");
+        if self.1 {
+            let body = common::json_body(request);
+            let presented = body["refresh_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            if v.spent.contains(&presented) || !v.live.remove(&presented) {
+                v.reused += 1;
+                return ResponseTemplate::new(400);
+            }
+            v.spent.insert(presented);
+            v.refreshes += 1;
+        } else {
+            v.logins += 1;
+        }
+        v.serial += 1;
+        let n = v.serial;
+        v.live.insert(format!("r-{n}"));
+        ResponseTemplate::new(200)
+            .set_delay(Duration::from_millis(500))
+            .set_body_json(serde_json::json!({
+                "access_token": format!("a-{n}"), "refresh_token": format!("r-{n}"), "expires_in": 2
+            }))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixteen_replicas_on_one_redis_send_one_refresh_per_expiry() {
+    let Some(redis) = common::redis::RedisServer::start() else {
+        return;
+    };
+    let server = MockServer::start().await;
+    let vendor = Arc::new(Mutex::new(Vendor::default()));
+    Mock::given(method("POST"))
+        .and(path("/login"))
+        .respond_with(Tokens(Arc::clone(&vendor), false))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/refresh"))
+        .respond_with(Tokens(Arc::clone(&vendor), true))
+        .mount(&server)
+        .await;
+    let spec: Arc<ProviderSpec> =
+        Arc::new(auth_spec::parse("replicated.yaml", SPEC).unwrap_or_else(|d| panic!("{d}")));
+    let mut engines = Vec::new();
+    for _ in 0..16 {
+        let store: Arc<dyn TokenStore> = Arc::new(
+            RedisStore::connect(&redis.url)
+                .await
+                .expect("connects")
+                .with_prefix("replicas:"),
+        );
+        engines.push(
+            Authenticator::builder(Arc::clone(&spec), Credentials::new().with("key", "k"))
+                .base_url(server.uri())
+                .store(store)
+                .retry(common::fast_retry())
+                .build()
+                .expect("builds"),
+        );
+    }
+    let first = engines[0].access_token().await.expect("login");
+    assert_eq!(first.secret().expose_secret(), "a-1");
+
+    for round in 1..=2u32 {
+        // Past the 2 s lifetime: every replica's view is expired.
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        let mut tasks = Vec::new();
+        for engine in &engines {
+            for _ in 0..100 {
+                let engine = engine.clone();
+                tasks.push(tokio::spawn(async move {
+                    engine
+                        .access_token()
+                        .await
+                        .map(|t| t.secret().expose_secret().to_owned())
+                }));
+            }
+        }
+        let mut seen = HashSet::new();
+        for task in tasks {
+            let token = task.await.expect("joined").expect("a token");
+            seen.insert(token);
+        }
+        let expected = format!("a-{}", round + 1);
+        assert_eq!(
+            seen,
+            HashSet::from([expected.clone()]),
+            "round {round}: all 1600 callers got the one new token"
+        );
+        let v = vendor.lock().expect("vendor");
+        assert_eq!(v.refreshes, round, "round {round}: one refresh per expiry");
+        assert_eq!(v.reused, 0, "no refresh token sent twice");
+        assert_eq!(v.logins, 1, "no needless login");
+    }
+}

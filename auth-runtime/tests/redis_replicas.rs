@@ -174,3 +174,144 @@ async fn sixteen_replicas_on_one_redis_send_one_refresh_per_expiry() {
         assert_eq!(v.logins, 1, "no needless login");
     }
 }
+
+/// Run as a child process by the test below: one replica with 100 tasks, started when the
+/// file `AUTH_TEST_REPLICA_GO` appears; prints the tokens its tasks got.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replica_child() {
+    let (Ok(redis), Ok(vendor), Ok(go)) = (
+        std::env::var("AUTH_TEST_REPLICA_REDIS"),
+        std::env::var("AUTH_TEST_REPLICA_VENDOR"),
+        std::env::var("AUTH_TEST_REPLICA_GO"),
+    ) else {
+        return;
+    };
+    let spec: Arc<ProviderSpec> =
+        Arc::new(auth_spec::parse("replicated.yaml", SPEC).unwrap_or_else(|d| panic!("{d}")));
+    let store: Arc<dyn TokenStore> = Arc::new(
+        RedisStore::connect(&redis)
+            .await
+            .expect("connects")
+            .with_prefix("processes:"),
+    );
+    let engine = Authenticator::builder(spec, Credentials::new().with("key", "k"))
+        .base_url(vendor)
+        .store(store)
+        .retry(common::fast_retry())
+        .build()
+        .expect("builds");
+    println!("ready");
+    while !std::path::Path::new(&go).exists() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                engine
+                    .access_token()
+                    .await
+                    .map(|t| t.secret().expose_secret().to_owned())
+            })
+        })
+        .collect();
+    for task in tasks {
+        match task.await.expect("joined") {
+            Ok(token) => println!("token {token}"),
+            Err(e) => println!("error {e}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_processes_on_one_redis_send_one_refresh_per_expiry() {
+    use std::io::{BufRead as _, BufReader};
+    let Some(redis) = common::redis::RedisServer::start() else {
+        return;
+    };
+    let server = MockServer::start().await;
+    let vendor = Arc::new(Mutex::new(Vendor::default()));
+    Mock::given(method("POST"))
+        .and(path("/login"))
+        .respond_with(Tokens(Arc::clone(&vendor), false))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/refresh"))
+        .respond_with(Tokens(Arc::clone(&vendor), true))
+        .mount(&server)
+        .await;
+    let spec: Arc<ProviderSpec> =
+        Arc::new(auth_spec::parse("replicated.yaml", SPEC).unwrap_or_else(|d| panic!("{d}")));
+    let seed = Authenticator::builder(spec, Credentials::new().with("key", "k"))
+        .base_url(server.uri())
+        .store(Arc::new(
+            RedisStore::connect(&redis.url)
+                .await
+                .expect("connects")
+                .with_prefix("processes:"),
+        ))
+        .build()
+        .expect("builds");
+    seed.access_token().await.expect("login");
+    for round in 1..=2u32 {
+        let go = std::env::temp_dir().join(format!(
+            "auth-replicas-go-{}-{}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        let mut children = Vec::new();
+        for _ in 0..8 {
+            let mut child = std::process::Command::new(std::env::current_exe().expect("exe"))
+                .args([
+                    "replica_child",
+                    "--exact",
+                    "--nocapture",
+                    "--test-threads",
+                    "1",
+                ])
+                .env("AUTH_TEST_REPLICA_REDIS", &redis.url)
+                .env("AUTH_TEST_REPLICA_VENDOR", server.uri())
+                .env("AUTH_TEST_REPLICA_GO", &go)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("child starts");
+            let stdout = child.stdout.take().expect("stdout");
+            let reader = std::thread::spawn(move || {
+                BufReader::new(stdout)
+                    .lines()
+                    .map_while(Result::ok)
+                    .collect::<Vec<String>>()
+            });
+            children.push((child, reader));
+        }
+        // Every replica is ready before the session expires and they all ask at once.
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        std::fs::write(&go, b"go").expect("go");
+        let mut seen = HashSet::new();
+        let mut answers = 0;
+        for (mut child, reader) in children {
+            let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+            for line in reader.join().expect("reader") {
+                if let Some(token) = line.strip_prefix("token ") {
+                    seen.insert(token.to_owned());
+                    answers += 1;
+                } else if line.starts_with("error ") {
+                    panic!("round {round}: a replica failed: {line}");
+                }
+            }
+        }
+        let _ = std::fs::remove_file(&go);
+        assert_eq!(answers, 800, "round {round}: every task answered");
+        assert_eq!(
+            seen,
+            HashSet::from([format!("a-{}", round + 1)]),
+            "round {round}: one new token for all"
+        );
+        let v = vendor.lock().expect("vendor");
+        assert_eq!(v.refreshes, round, "round {round}: one refresh per expiry");
+        assert_eq!(v.reused, 0, "no refresh token sent twice");
+        assert_eq!(v.logins, 1);
+    }
+}

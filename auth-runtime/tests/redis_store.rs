@@ -178,3 +178,143 @@ fn redis_del(url: &str, key: &str) -> i64 {
         .and_then(|s| s.parse().ok())
         .expect("an integer reply")
 }
+
+/// `INFO commandstats`: calls per command, through a plain connection.
+fn command_calls(url: &str) -> std::collections::BTreeMap<String, u64> {
+    use std::io::{Read as _, Write as _};
+    let port: u16 = url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.split('/').next())
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connects");
+    stream
+        .write_all(b"*2\r\n$4\r\nINFO\r\n$12\r\ncommandstats\r\n")
+        .expect("sent");
+    stream
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("timeout");
+    let mut text = String::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = stream.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        text.push_str(&String::from_utf8_lossy(&buf[..n]));
+        if text.ends_with("\r\n\r\n")
+            || text.matches("cmdstat_").count() > 0 && text.ends_with("\r\n")
+        {
+            // One bulk reply: stop once its announced length has arrived.
+            if let Some(len) = text
+                .strip_prefix('$')
+                .and_then(|t| t.split("\r\n").next())
+                .and_then(|l| l.parse::<usize>().ok())
+                && text.len() >= len
+            {
+                break;
+            }
+        }
+    }
+    text.lines()
+        .filter_map(|l| l.strip_prefix("cmdstat_"))
+        .filter_map(|l| {
+            let (name, rest) = l.split_once(':')?;
+            let calls = rest
+                .split(',')
+                .next()?
+                .strip_prefix("calls=")?
+                .parse()
+                .ok()?;
+            Some((name.to_owned(), calls))
+        })
+        .collect()
+}
+
+fn delta(
+    before: &std::collections::BTreeMap<String, u64>,
+    after: &std::collections::BTreeMap<String, u64>,
+) -> std::collections::BTreeMap<String, u64> {
+    after
+        .iter()
+        .filter(|(name, _)| name.as_str() != "info")
+        .map(|(name, n)| (name.clone(), n - before.get(name).copied().unwrap_or(0)))
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_commands_per_renewal_and_per_cached_call() {
+    use auth_runtime::auth_spec;
+    use auth_runtime::{Authenticator, Credentials};
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let Some(redis) = common::redis::RedisServer::start() else {
+        return;
+    };
+    let vendor = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"access_token": "t", "expires_in": 600})),
+        )
+        .mount(&vendor)
+        .await;
+    let spec = Arc::new(
+        auth_spec::parse(
+            "counted.yaml",
+            r#"
+title: Counted
+environments:
+  production: {}
+default_environment: production
+credentials:
+  key: {}
+login:
+  method: POST
+  path: /login
+  encoding: json
+  body: { key: "${credentials.key}" }
+  response:
+    access_token: $.access_token
+    access_token_expiry:
+      - expires_in: { path: $.expires_in }
+    examples:
+      - body: { access_token: a, expires_in: 600 }
+policy:
+  refresh: after_expiry
+usage:
+  headers:
+    Authorization: Bearer ${session.access_token}
+"#,
+        )
+        .unwrap_or_else(|d| panic!("{d}")),
+    );
+    let store = store(&redis.url, "counted:", Duration::from_secs(5)).await;
+    let auth = Authenticator::builder(spec, Credentials::new().with("key", "k"))
+        .base_url(vendor.uri())
+        .store(Arc::new(store))
+        .build()
+        .expect("builds");
+    let before = command_calls(&redis.url);
+    auth.access_token().await.expect("a login through Redis");
+    let renewal = delta(&before, &command_calls(&redis.url));
+    let before = command_calls(&redis.url);
+    for _ in 0..1000 {
+        auth.access_token().await.expect("cached");
+    }
+    let cached = delta(&before, &command_calls(&redis.url));
+    eprintln!("Redis commands for one renewal (a login): {renewal:?}");
+    eprintln!("Redis commands for 1000 cached calls: {cached:?}");
+    assert!(
+        cached.is_empty(),
+        "a cached token never touches Redis: {cached:?}"
+    );
+    // The lock (SET NX), and scripts for the recorded intent, the session and the release.
+    assert_eq!(renewal.get("set"), Some(&1), "one lock taken: {renewal:?}");
+    assert!(renewal.contains_key("evalsha"), "{renewal:?}");
+    assert!(
+        !renewal.contains_key("subscribe"),
+        "a free lock needs no subscription: {renewal:?}"
+    );
+}

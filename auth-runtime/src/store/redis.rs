@@ -243,17 +243,24 @@ impl TokenStore for RedisStore {
             fastrand::u64(..)
         );
         let started = Instant::now();
-        // Subscribed before the first try, so a release between the try and the wait is seen.
-        let mut released = match self.inner.client.get_async_pubsub().await {
-            Ok(mut pubsub) => match pubsub.subscribe(self.channel(key)).await {
-                Ok(()) => Some(pubsub),
-                Err(_) => None,
-            },
-            Err(_) => None,
-        };
+        // A free lock costs one command; only a waiter subscribes to the release messages, and
+        // tries again once subscribed, so a release between its try and its wait is not missed.
+        let mut released = None;
+        let mut subscribed = false;
         loop {
             if self.try_lock(key, &token).await? {
                 break;
+            }
+            if !subscribed {
+                subscribed = true;
+                released = match self.inner.client.get_async_pubsub().await {
+                    Ok(mut pubsub) => match pubsub.subscribe(self.channel(key)).await {
+                        Ok(()) => Some(pubsub),
+                        Err(_) => None,
+                    },
+                    Err(_) => None,
+                };
+                continue;
             }
             let left = wait.saturating_sub(started.elapsed());
             if left.is_zero() {

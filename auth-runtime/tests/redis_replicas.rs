@@ -315,3 +315,117 @@ async fn eight_processes_on_one_redis_send_one_refresh_per_expiry() {
         assert_eq!(v.logins, 1);
     }
 }
+
+/// Run as a child process by the test below: refreshes the expired session, and is killed
+/// while the vendor is still answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refreshing_child() {
+    let (Ok(redis), Ok(vendor)) = (
+        std::env::var("AUTH_TEST_KILLED_REDIS"),
+        std::env::var("AUTH_TEST_KILLED_VENDOR"),
+    ) else {
+        return;
+    };
+    let spec: Arc<ProviderSpec> =
+        Arc::new(auth_spec::parse("replicated.yaml", SPEC).unwrap_or_else(|d| panic!("{d}")));
+    let store = RedisStore::connect(&redis)
+        .await
+        .expect("connects")
+        .with_prefix("killed:")
+        .with_lock_ttl(Duration::from_secs(1));
+    let engine = Authenticator::builder(spec, Credentials::new().with("key", "k"))
+        .base_url(vendor)
+        .store(Arc::new(store))
+        .retry(common::fast_retry())
+        .build()
+        .expect("builds");
+    let _ = engine.access_token().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_killed_mid_refresh_never_leads_to_a_refresh_token_sent_twice() {
+    let Some(redis) = common::redis::RedisServer::start() else {
+        return;
+    };
+    let server = MockServer::start().await;
+    let vendor = Arc::new(Mutex::new(Vendor::default()));
+    Mock::given(method("POST"))
+        .and(path("/login"))
+        .respond_with(Tokens(Arc::clone(&vendor), false))
+        .mount(&server)
+        .await;
+    // The refresh is processed (its token spent) but answered too late for the killed replica.
+    Mock::given(method("POST"))
+        .and(path("/refresh"))
+        .respond_with(Slow(Tokens(Arc::clone(&vendor), true)))
+        .mount(&server)
+        .await;
+    let spec: Arc<ProviderSpec> =
+        Arc::new(auth_spec::parse("replicated.yaml", SPEC).unwrap_or_else(|d| panic!("{d}")));
+    let replica = || async {
+        let store = RedisStore::connect(&redis.url)
+            .await
+            .expect("connects")
+            .with_prefix("killed:")
+            .with_lock_ttl(Duration::from_secs(1));
+        Authenticator::builder(Arc::clone(&spec), Credentials::new().with("key", "k"))
+            .base_url(server.uri())
+            .store(Arc::new(store))
+            .retry(common::fast_retry())
+            .build()
+            .expect("builds")
+    };
+    replica().await.access_token().await.expect("login");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+
+    let mut child = std::process::Command::new(std::env::current_exe().expect("exe"))
+        .args([
+            "refreshing_child",
+            "--exact",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env("AUTH_TEST_KILLED_REDIS", &redis.url)
+        .env("AUTH_TEST_KILLED_VENDOR", server.uri())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("child starts");
+    // Killed once its refresh has reached the vendor, before the answer.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while vendor.lock().expect("vendor").refreshes == 0 {
+        assert!(std::time::Instant::now() < deadline, "the child refreshed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // Another replica takes over once the dead holder's lock expires: the recorded refresh
+    // says its token is spent, so it logs in rather than send it again.
+    let other = replica().await;
+    let token = tokio::time::timeout(Duration::from_secs(30), other.access_token())
+        .await
+        .expect("takes over within the lock's TTL")
+        .expect("a token");
+    assert_eq!(token.secret().expose_secret(), "a-3", "a new login's token");
+    let v = vendor.lock().expect("vendor");
+    assert_eq!(v.reused, 0, "the spent refresh token was not sent again");
+    assert_eq!((v.logins, v.refreshes), (2, 1));
+    // The session is readable by every replica.
+    let again = replica()
+        .await
+        .access_token()
+        .await
+        .expect("stored session");
+    assert_eq!(again.secret().expose_secret(), "a-3");
+}
+
+/// Answers after 3 s (the vendor has already acted on the request).
+struct Slow(Tokens);
+
+impl Respond for Slow {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        self.0.respond(request).set_delay(Duration::from_secs(3))
+    }
+}

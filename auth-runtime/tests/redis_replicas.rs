@@ -409,9 +409,11 @@ async fn a_replica_killed_mid_refresh_never_leads_to_a_refresh_token_sent_twice(
         .expect("takes over within the lock's TTL")
         .expect("a token");
     assert_eq!(token.secret().expose_secret(), "a-3", "a new login's token");
-    let v = vendor.lock().expect("vendor");
-    assert_eq!(v.reused, 0, "the spent refresh token was not sent again");
-    assert_eq!((v.logins, v.refreshes), (2, 1));
+    {
+        let v = vendor.lock().expect("vendor");
+        assert_eq!(v.reused, 0, "the spent refresh token was not sent again");
+        assert_eq!((v.logins, v.refreshes), (2, 1));
+    }
     // The session is readable by every replica.
     let again = replica()
         .await

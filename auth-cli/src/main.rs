@@ -50,7 +50,8 @@ struct Cli {
 
     /// Where sessions are kept: a session file (default: auth-cli/sessions.json in the user's
     /// state directory), or a Redis shared by many machines: redis://host:port/db (rediss:// for
-    /// TLS; a password in the URL or REDIS_PASSWORD).
+    /// TLS; a password in the URL or REDIS_PASSWORD; a private CA's PEM file in REDIS_CA_CERT, a
+    /// client certificate in REDIS_CLIENT_CERT with REDIS_CLIENT_KEY).
     #[arg(long, global = true, env = "AUTH_CLI_STORE", value_name = "PATH|URL")]
     store: Option<PathBuf>,
 

@@ -6,6 +6,8 @@
 
 #[path = "../../auth-runtime/tests/common/redis.rs"]
 mod redis;
+#[path = "../../auth-runtime/tests/common/redis_tls.rs"]
+mod redis_tls;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -61,9 +63,20 @@ fn specs() -> PathBuf {
 }
 
 fn cli(specs: &Path, store: &str, base_url: &str, args: &[&str]) -> Output {
+    cli_env(specs, store, base_url, args, &[])
+}
+
+fn cli_env(
+    specs: &Path,
+    store: &str,
+    base_url: &str,
+    args: &[&str],
+    env: &[(&str, &Path)],
+) -> Output {
     Command::new(env!("CARGO_BIN_EXE_auth-cli"))
         .env_clear()
         .env("SHARED_KEY", "key-secret")
+        .envs(env.iter().copied())
         .args(["--store", store, "--base-url", base_url])
         .arg("--specs")
         .arg(specs)
@@ -121,6 +134,73 @@ async fn processes_share_one_session_through_redis() {
         "{stderr}"
     );
     assert_eq!(logins.load(Ordering::SeqCst), 2);
+    let _ = std::fs::remove_dir_all(specs);
+}
+
+#[tokio::test]
+async fn rediss_with_a_private_ca_and_client_certificates_from_the_environment() {
+    use redis_tls::{ClientAuth, TlsRedis};
+    let Some(tls) = TlsRedis::start(ClientAuth::Required) else {
+        return;
+    };
+    let vendor = MockServer::start().await;
+    let logins = Arc::new(AtomicU32::new(0));
+    Mock::given(method("POST"))
+        .and(path("/login"))
+        .respond_with(Login(Arc::clone(&logins)))
+        .mount(&vendor)
+        .await;
+    let specs = specs();
+    let uri = vendor.uri();
+    let all = [
+        ("REDIS_CA_CERT", tls.ca_file.as_path()),
+        ("REDIS_CLIENT_CERT", tls.client_cert_file.as_path()),
+        ("REDIS_CLIENT_KEY", tls.client_key_file.as_path()),
+    ];
+    let token = ["token", "shared"];
+
+    let first = cli_env(&specs, &tls.url, &uri, &token, &all);
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(first.status.success(), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&first.stdout).trim(), "t-1");
+    let second = cli_env(&specs, &tls.url, &uri, &token, &all);
+    assert_eq!(String::from_utf8_lossy(&second.stdout).trim(), "t-1");
+    assert_eq!(logins.load(Ordering::SeqCst), 1, "one login for both");
+
+    // The public roots do not vouch for the test CA: a store failure, nothing sent.
+    let untrusted = cli_env(&specs, &tls.url, &uri, &token, &[]);
+    assert_eq!(
+        untrusted.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&untrusted.stderr)
+    );
+    // The server requires a client certificate.
+    let anonymous = cli_env(&specs, &tls.url, &uri, &token, &all[..1]);
+    assert_eq!(
+        anonymous.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&anonymous.stderr)
+    );
+    // A certificate without its key is a usage mistake the message names.
+    let half = cli_env(&specs, &tls.url, &uri, &token, &all[..2]);
+    let stderr = String::from_utf8_lossy(&half.stderr);
+    assert_eq!(half.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("REDIS_CLIENT_KEY"), "{stderr}");
+    let key = String::from_utf8_lossy(&tls.client_key_pem).into_owned();
+    for out in [&first, &second, &untrusted, &anonymous, &half] {
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !text.contains("PRIVATE KEY") && !text.contains(key.trim()),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        logins.load(Ordering::SeqCst),
+        1,
+        "no login without the store"
+    );
     let _ = std::fs::remove_dir_all(specs);
 }
 

@@ -917,11 +917,26 @@ impl Authenticator {
     /// session), then forgets the session locally and in the store. Says which of these it did.
     pub async fn logout(&self) -> Result<LogoutOutcome, AuthError> {
         let _flight = self.inner.flight.lock().await;
-        let _lock = self
+        self.under_store_lock(self.logout_locked()).await?
+    }
+
+    /// Runs `body` holding the store's lock for this session, then releases the lock and waits
+    /// for that (a process that exits next leaves no lock behind).
+    pub(crate) async fn under_store_lock<T>(
+        &self,
+        body: impl std::future::Future<Output = T>,
+    ) -> Result<T, StoreError> {
+        let lock = self
             .inner
             .store
             .lock(&self.inner.key, self.inner.lock_wait)
             .await?;
+        let out = body.await;
+        lock.release().await;
+        Ok(out)
+    }
+
+    async fn logout_locked(&self) -> Result<LogoutOutcome, AuthError> {
         let session = match self.inner.current.load_full() {
             Some(c) => Some(Session::clone(&c.session)),
             // An unreadable entry has no session to end at the vendor; it is removed below.

@@ -57,6 +57,6 @@ pub use secrecy;
 pub use serde;
 pub use serde_json;
 pub use session::{AccessToken, Flow, Session};
-#[cfg(feature = "redis")]
-pub use store::RedisStore;
 pub use store::{Entry, FileStore, MemoryStore, Pending, TokenStore};
+#[cfg(feature = "redis")]
+pub use store::{RedisStore, RedisTls};

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use auth_runtime::store::StoreLock;
 use auth_runtime::{
     AuthError, Authenticator, Credentials, Entry, FileStore, Flow, MemoryStore, Pending,
-    RedisStore, Session, StoreError, TokenStore,
+    RedisStore, RedisTls, Session, StoreError, TokenStore,
 };
 use secrecy::{ExposeSecret as _, SecretString};
 use wiremock::matchers::{method, path};
@@ -23,31 +23,41 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 type Make = Box<dyn Fn() -> Arc<dyn TokenStore>>;
 
-/// Every store, freshly made, and the Redis server behind the Redis one (kept for the test;
-/// `None` where `redis-server` is not installed, outside CI).
-async fn stores() -> (
+/// The Redis servers behind the Redis stores, kept for the test (`None` where `redis-server`
+/// is not installed, outside CI).
+type Servers = (
     Option<common::redis::RedisServer>,
-    Vec<(&'static str, Make)>,
-) {
+    Option<common::redis_tls::TlsRedis>,
+);
+
+/// Every store, freshly made: memory, file, Redis, and Redis over TLS.
+async fn stores() -> (Servers, Vec<(&'static str, Make)>) {
     let server = common::redis::RedisServer::start();
+    let tls = common::redis_tls::TlsRedis::start(common::redis_tls::ClientAuth::No);
     let mut all = base_stores();
-    if let Some(server) = &server {
-        let base = RedisStore::connect(&server.url)
+    if let (Some(server), Some(tls)) = (&server, &tls) {
+        let plain = RedisStore::connect(&server.url)
             .await
             .expect("connects to the test redis-server");
-        all.push((
-            "redis",
-            Box::new(move || {
-                // A prefix per store: each is as fresh as a new file.
-                Arc::new(
-                    base.clone()
-                        .with_prefix(format!("t{}:", fastrand::u64(..)))
-                        .with_lock_ttl(Duration::from_secs(3)),
-                ) as Arc<dyn TokenStore>
-            }),
-        ));
+        let secure =
+            RedisStore::connect_tls(&tls.url, &RedisTls::new().with_root_ca(tls.ca_pem.clone()))
+                .await
+                .expect("connects to the test redis-server over TLS");
+        for (name, base) in [("redis", plain), ("rediss", secure)] {
+            all.push((
+                name,
+                Box::new(move || {
+                    // A prefix per store: each is as fresh as a new file.
+                    Arc::new(
+                        base.clone()
+                            .with_prefix(format!("t{}:", fastrand::u64(..)))
+                            .with_lock_ttl(Duration::from_secs(3)),
+                    ) as Arc<dyn TokenStore>
+                }),
+            ));
+        }
     }
-    (server, all)
+    ((server, tls), all)
 }
 
 /// The stores that need no server.

@@ -19,7 +19,7 @@ use crate::error::{AuthError, StoreError};
 use crate::limits;
 use crate::policy::Action;
 use crate::session::{AccessToken, Current, Flow, Session};
-use crate::store::{Entry, MAX_REVISION, Pending};
+use crate::store::{Entry, MAX_REVISION, Pending, StoreLock};
 
 /// Why a renewal runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,8 +155,9 @@ impl Authenticator {
             Err(_) => return self.follow(&mut landed, started, seen, why).await,
         };
         let span = tracing::debug_span!("auth.renew", provider = %self.inner.spec.name, seen = ?seen, margin = why.margin());
+        let mut held = None;
         let result = tracing::Instrument::instrument(
-            self.renew_locked(last_login, seen, why.margin()),
+            self.renew_locked(last_login, seen, why.margin(), &mut held),
             span,
         )
         .await;
@@ -164,6 +165,10 @@ impl Authenticator {
             landing.seq += 1;
             landing.error = result.as_ref().err().cloned();
         });
+        // Waiters here have the outcome; now other processes may take the lock.
+        if let Some(lock) = held {
+            lock.release().await;
+        }
         result
     }
 
@@ -205,11 +210,14 @@ impl Authenticator {
         }
     }
 
+    /// The renewal under the flight lock; the store's lock, once taken, goes into `held` for
+    /// the caller to release.
     async fn renew_locked(
         &self,
         mut last_login: tokio::sync::MutexGuard<'_, Option<Instant>>,
         seen: Option<u64>,
         margin: bool,
+        held: &mut Option<Box<dyn StoreLock>>,
     ) -> Result<AccessToken, AuthError> {
         // Another task may have renewed just before this one took the lock.
         if let Some(token) = self.usable_after_wait(seen, margin) {
@@ -220,11 +228,12 @@ impl Authenticator {
         if let Some(token) = self.adopt(unlocked.as_ref(), seen, margin) {
             return Ok(token);
         }
-        let _store_lock = self
-            .inner
-            .store
-            .lock(&self.inner.key, self.inner.lock_wait)
-            .await?;
+        *held = Some(
+            self.inner
+                .store
+                .lock(&self.inner.key, self.inner.lock_wait)
+                .await?,
+        );
         // Under the lock the store is the truth.
         let loaded = self.load_entry().await?;
         let mut expected = loaded.as_ref().map(|e| e.revision);

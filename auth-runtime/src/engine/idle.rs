@@ -104,10 +104,14 @@ impl Authenticator {
     /// Writes the last use into the store entry of `generation`, under the store's lock. A
     /// failure only costs an earlier idle end in other processes.
     async fn record_use(&self, generation: u64, used: SystemTime) {
+        let _ = self
+            .under_store_lock(self.record_use_locked(generation, used))
+            .await;
+    }
+
+    /// [`Self::record_use`] under the store's lock.
+    async fn record_use_locked(&self, generation: u64, used: SystemTime) {
         let store = &self.inner.store;
-        let Ok(_lock) = store.lock(&self.inner.key, self.inner.lock_wait).await else {
-            return;
-        };
         let Ok(Some(mut entry)) = store.load(&self.inner.key).await else {
             return;
         };

@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::Authenticator;
 use crate::error::AuthError;
-use crate::session::{AccessToken, Session};
+use crate::session::{AccessToken, Current, Session};
 
 /// The new expiry of a renewed access token: `Some((wall, monotonic))`, or `None` to keep the
 /// previous one.
@@ -81,11 +81,18 @@ impl Authenticator {
             tracing::debug!(%provider, seen, "an answer to a request of an older session; its renewed values are ignored");
             return Ok(());
         }
-        let _store_lock = self
-            .inner
-            .store
-            .lock(&self.inner.key, self.inner.lock_wait)
-            .await?;
+        self.under_store_lock(self.renew_values_locked(seen, current, changes))
+            .await?
+    }
+
+    /// [`Self::renew_values`] under the store's lock.
+    async fn renew_values_locked(
+        &self,
+        seen: u64,
+        current: Arc<Current>,
+        changes: Vec<(SessionSlot, SecretString)>,
+    ) -> Result<(), AuthError> {
+        let provider = &self.inner.spec.name;
         let loaded = self.load_entry().await?;
         let mut expected = loaded.as_ref().map(|e| e.revision);
         let mut entry = loaded.unwrap_or_default();

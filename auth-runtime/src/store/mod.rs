@@ -32,13 +32,20 @@ use async_trait::async_trait;
 pub use file::FileStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
-pub use redis::{DEFAULT_LOCK_TTL, RedisStore};
+pub use redis::{DEFAULT_LOCK_TTL, RedisStore, RedisTls};
 
 use crate::error::StoreError;
 use crate::session::{Flow, Session};
 
-/// Held while a session is being renewed; dropping it releases the lock.
-pub trait StoreLock: Send {}
+/// Held while a session is being renewed. The engine hands it back with
+/// [`StoreLock::release`] when done; dropping it also releases it (a renewal that was cancelled),
+/// but a store that needs I/O to release can then only start the release, not wait for it.
+#[async_trait]
+pub trait StoreLock: Send {
+    /// Releases the lock and waits until it is released, so a process that exits right after
+    /// leaves no lock behind. The default drops it.
+    async fn release(self: Box<Self>) {}
+}
 
 /// What is kept under one session key.
 #[derive(Debug, Clone, Default)]

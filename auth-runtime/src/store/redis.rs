@@ -26,6 +26,9 @@ use super::format::{StoredEntry, decode};
 use super::{Entry, StoreLock, TokenStore};
 use crate::error::StoreError;
 
+mod tls;
+pub use tls::RedisTls;
+
 /// How long a lock lives without renewal by default; renewed every third of it.
 pub const DEFAULT_LOCK_TTL: Duration = Duration::from_secs(15);
 
@@ -60,9 +63,33 @@ impl std::fmt::Debug for RedisStore {
 
 impl RedisStore {
     /// Connects to `url`: `redis://host:port/db`, or `rediss://` for TLS. A password may be in
-    /// the URL (`redis://:secret@host`); otherwise `REDIS_PASSWORD` is used when set. The
-    /// connection reconnects by itself after a failure.
+    /// the URL (`redis://:secret@host`); otherwise `REDIS_PASSWORD` is used when set. For
+    /// `rediss://`, the server's certificate must chain to a public web root unless
+    /// `REDIS_CA_CERT` names the CA's PEM file (and `REDIS_CLIENT_CERT`/`REDIS_CLIENT_KEY` a
+    /// client certificate): see [`RedisTls::from_env`]. The connection reconnects by itself
+    /// after a failure.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let tls = if url.starts_with("rediss://") {
+            RedisTls::from_env()?
+        } else {
+            None
+        };
+        Self::open(url, tls.as_ref()).await
+    }
+
+    /// Connects to a `rediss://` `url` with these certificates (a private CA, a client
+    /// certificate) instead of the environment's; otherwise as [`RedisStore::connect`].
+    pub async fn connect_tls(url: &str, tls: &RedisTls) -> Result<Self, StoreError> {
+        if !url.starts_with("rediss://") {
+            return Err(StoreError::Unavailable {
+                store: shown_url(url),
+                message: "TLS settings were given for a URL without TLS: write rediss://".into(),
+            });
+        }
+        Self::open(url, Some(tls)).await
+    }
+
+    async fn open(url: &str, tls: Option<&RedisTls>) -> Result<Self, StoreError> {
         let shown = shown_url(url);
         let unavailable = |message: String| StoreError::Unavailable {
             store: shown.clone(),
@@ -80,7 +107,11 @@ impl RedisStore {
             let settings = info.redis_settings().clone().set_password(password);
             info = info.set_redis_settings(settings);
         }
-        let client = redis::Client::open(info).map_err(|e| unavailable(describe(&e)))?;
+        let client = match tls {
+            Some(tls) => redis::Client::build_with_tls(info, tls.certificates()),
+            None => redis::Client::open(info),
+        }
+        .map_err(|e| unavailable(describe(&e)))?;
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(Some(Duration::from_secs(2)))
@@ -198,19 +229,56 @@ end
 return {0, found}
 "#;
 
-/// The held lock: renewed in the background while held, released when dropped.
+/// The held lock: renewed in the background while held; released by [`StoreLock::release`], or
+/// in the background when dropped.
 struct RedisLock {
     renewer: tokio::task::JoinHandle<()>,
-    release: Option<Box<dyn FnOnce() + Send>>,
+    release: Option<Release>,
 }
 
-impl StoreLock for RedisLock {}
+/// What releasing one lock takes: the owner-checked script, then the message to waiters.
+struct Release {
+    store: RedisStore,
+    lock_key: String,
+    channel: String,
+    token: String,
+}
+
+impl Release {
+    async fn run(self) {
+        let mut conn = self.store.inner.manager.clone();
+        let released: Result<i64, _> = Script::new(RELEASE)
+            .key(&self.lock_key)
+            .key(&self.channel)
+            .arg(&self.token)
+            .invoke_async(&mut conn)
+            .await;
+        if let Err(error) = released {
+            // The TTL frees it.
+            tracing::debug!(store = %self.store.inner.shown, %error, "the renewal lock could not be released; it expires with its TTL");
+        }
+    }
+}
+
+#[async_trait]
+impl StoreLock for RedisLock {
+    async fn release(mut self: Box<Self>) {
+        self.renewer.abort();
+        if let Some(release) = self.release.take() {
+            release.run().await;
+        }
+    }
+}
 
 impl Drop for RedisLock {
     fn drop(&mut self) {
         self.renewer.abort();
-        if let Some(release) = self.release.take() {
-            release();
+        // Dropped without `release` (a cancelled renewal): release in the background. Never
+        // block here: blocking on a future inside a future loses wakeups of the outer one.
+        if let Some(release) = self.release.take()
+            && let Ok(handle) = tokio::runtime::Handle::try_current()
+        {
+            handle.spawn(release.run());
         }
     }
 }
@@ -307,38 +375,14 @@ impl TokenStore for RedisStore {
                 }
             })
         };
-        let release = {
-            let store = self.clone();
-            let (lock_key, channel) = (self.lock_key(key), self.channel(key));
-            move || {
-                let release = async move {
-                    let mut conn = store.inner.manager.clone();
-                    let _: Result<i64, _> = Script::new(RELEASE)
-                        .key(&lock_key)
-                        .key(&channel)
-                        .arg(&token)
-                        .invoke_async(&mut conn)
-                        .await;
-                };
-                // Released before the drop returns where the runtime allows it (a process that
-                // exits right after must not leave the lock to its TTL); otherwise on the
-                // runtime, and failing that the TTL frees it.
-                let Ok(handle) = tokio::runtime::Handle::try_current() else {
-                    return;
-                };
-                match handle.runtime_flavor() {
-                    tokio::runtime::RuntimeFlavor::MultiThread => {
-                        tokio::task::block_in_place(|| handle.block_on(release));
-                    }
-                    _ => {
-                        handle.spawn(release);
-                    }
-                }
-            }
-        };
         Ok(Box::new(RedisLock {
             renewer,
-            release: Some(Box::new(release)),
+            release: Some(Release {
+                store: self.clone(),
+                lock_key: self.lock_key(key),
+                channel: self.channel(key),
+                token,
+            }),
         }))
     }
 

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod redis;
+pub mod redis_tls;
 
 use std::path::Path;
 use std::sync::Arc;

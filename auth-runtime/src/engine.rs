@@ -34,9 +34,12 @@ mod answers;
 mod flight;
 mod flows;
 mod idle;
+mod logout;
 mod rolling;
 mod skew;
 mod unknown;
+
+pub use logout::LogoutOutcome;
 
 /// Gets and keeps valid tokens for one provider, as its spec says.
 ///
@@ -316,40 +319,6 @@ struct Landing {
     seq: u64,
     /// Why the last one failed, if it did.
     error: Option<AuthError>,
-}
-
-/// What [`Authenticator::logout`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum LogoutOutcome {
-    /// The vendor's logout endpoint was called and accepted it; the session is forgotten.
-    VendorCalled,
-    /// The vendor's logout endpoint answered 401: the session had already ended there. It is
-    /// forgotten here too.
-    AlreadyEnded,
-    /// The spec has no logout endpoint: the session is forgotten here, and stays open at the
-    /// vendor until it expires.
-    LocalOnly,
-    /// There was no session to end; nothing was sent.
-    NoSession,
-}
-
-impl LogoutOutcome {
-    /// A short description, for messages and logs.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Self::VendorCalled => {
-                "the vendor's logout endpoint was called, and the session is forgotten here"
-            }
-            Self::AlreadyEnded => {
-                "the vendor's logout endpoint answered that the session had already ended; it is forgotten here"
-            }
-            Self::LocalOnly => {
-                "no logout endpoint in the spec: the session is forgotten here and stays open at the vendor until it expires"
-            }
-            Self::NoSession => "no session to end; nothing was sent",
-        }
-    }
 }
 
 /// What [`Authenticator::status`] reports: times and state, never secrets.
@@ -911,79 +880,6 @@ impl Authenticator {
             abandoned_login: entry.abandoned_login,
             unreadable,
         })
-    }
-
-    /// Ends the session: calls the vendor's logout endpoint if the spec has one (and there is a
-    /// session), then forgets the session locally and in the store. Says which of these it did.
-    pub async fn logout(&self) -> Result<LogoutOutcome, AuthError> {
-        let _flight = self.inner.flight.lock().await;
-        self.under_store_lock(self.logout_locked()).await?
-    }
-
-    /// Runs `body` holding the store's lock for this session, then releases the lock and waits
-    /// for that (a process that exits next leaves no lock behind).
-    pub(crate) async fn under_store_lock<T>(
-        &self,
-        body: impl std::future::Future<Output = T>,
-    ) -> Result<T, StoreError> {
-        let lock = self
-            .inner
-            .store
-            .lock(&self.inner.key, self.inner.lock_wait)
-            .await?;
-        let out = body.await;
-        lock.release().await;
-        Ok(out)
-    }
-
-    async fn logout_locked(&self) -> Result<LogoutOutcome, AuthError> {
-        let session = match self.inner.current.load_full() {
-            Some(c) => Some(Session::clone(&c.session)),
-            // An unreadable entry has no session to end at the vendor; it is removed below.
-            None => match self.inner.store.load(&self.inner.key).await {
-                Ok(entry) => entry.and_then(|e| e.session),
-                Err(StoreError::Corrupt { .. }) => None,
-                Err(e) => return Err(e.into()),
-            },
-        };
-        let mut result = Ok(match (&self.inner.spec.logout, &session) {
-            (_, None) => LogoutOutcome::NoSession,
-            (None, Some(_)) => LogoutOutcome::LocalOnly,
-            (Some(_), Some(_)) => LogoutOutcome::VendorCalled,
-        });
-        if let (Some(endpoint), Some(session)) = (&self.inner.spec.logout, &session) {
-            let name = format!("logout {}", endpoint.path);
-            let prepared = self.prepare(endpoint, &name, Some(session))?;
-            match self.send(&prepared, &name, RetryScope::Transient).await {
-                Ok(answer) if endpoint.is_success(answer.status) => {}
-                Ok(answer) if answer.status == 401 => result = Ok(LogoutOutcome::AlreadyEnded),
-                Ok(answer) => {
-                    result = Err(AuthError::UnexpectedResponse {
-                        provider: self.inner.spec.name.clone(),
-                        endpoint: name,
-                        status: answer.status,
-                        detail: "logout was not accepted".into(),
-                        excerpt: self.excerpt(&answer.body, Some(session)),
-                    })
-                }
-                Err(e) => result = Err(e),
-            }
-        }
-        self.forget_session().await?;
-        self.inner.current.store(None);
-        self.inner.landed.send_modify(|landing| {
-            landing.seq += 1;
-            landing.error = None;
-        });
-        match &result {
-            Ok(outcome) => {
-                tracing::info!(provider = %self.inner.spec.name, outcome = outcome.describe(), "logged out")
-            }
-            Err(error) => {
-                tracing::warn!(provider = %self.inner.spec.name, %error, "logout failed at the vendor; the session is forgotten here")
-            }
-        }
-        result
     }
 
     /// The last token answer's JSON body and which call produced it, for typed access by

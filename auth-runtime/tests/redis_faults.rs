@@ -8,92 +8,12 @@
 
 mod common;
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use auth_runtime::auth_spec::{self, ProviderSpec};
 use auth_runtime::{AuthError, Authenticator, Credentials, RedisStore, StoreError};
 use secrecy::ExposeSecret as _;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
-
-const SPEC: &str = r#"
-title: Rotating
-environments:
-  production: {}
-default_environment: production
-credentials:
-  key: {}
-login:
-  method: POST
-  path: /login
-  encoding: json
-  body: { key: "${credentials.key}" }
-  response:
-    access_token: $.access_token
-    refresh_token: $.refresh_token
-    access_token_expiry:
-      - expires_in: { path: $.expires_in }
-    refresh_token_expiry: []
-    examples:
-      - body: { access_token: a, refresh_token: r, expires_in: 2 }
-refresh:
-  method: POST
-  path: /refresh
-  encoding: json
-  body: { refresh_token: "${session.refresh_token}" }
-  response:
-    access_token: $.access_token
-    refresh_token: $.refresh_token
-    access_token_expiry:
-      - expires_in: { path: $.expires_in }
-    refresh_token_expiry: []
-    examples:
-      - body: { access_token: a, refresh_token: r, expires_in: 2 }
-policy:
-  refresh: after_expiry
-  rotation: rotates
-usage:
-  headers:
-    Authorization: Bearer ${session.access_token}
-"#;
-
-#[derive(Default)]
-struct Vendor {
-    serial: u32,
-    logins: u32,
-    refreshes: u32,
-    live: HashSet<String>,
-    reused: u32,
-}
-
-struct Tokens(Arc<Mutex<Vendor>>, bool);
-
-impl Respond for Tokens {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let mut v = self.0.lock().expect("vendor");
-        if self.1 {
-            let presented = common::json_body(request)["refresh_token"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            if !v.live.remove(&presented) {
-                v.reused += 1;
-                return ResponseTemplate::new(400);
-            }
-            v.refreshes += 1;
-        } else {
-            v.logins += 1;
-        }
-        v.serial += 1;
-        let n = v.serial;
-        v.live.insert(format!("r-{n}"));
-        ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "access_token": format!("a-{n}"), "refresh_token": format!("r-{n}"), "expires_in": 2
-        }))
-    }
-}
+use wiremock::MockServer;
 
 const PERSISTENT: &[&str] = &["--appendonly", "yes", "--appendfsync", "always"];
 
@@ -103,19 +23,8 @@ async fn redis_down_then_back_cached_tokens_flow_renewals_fail_typed_then_recove
         return;
     };
     let server = MockServer::start().await;
-    let vendor = Arc::new(Mutex::new(Vendor::default()));
-    Mock::given(method("POST"))
-        .and(path("/login"))
-        .respond_with(Tokens(Arc::clone(&vendor), false))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/refresh"))
-        .respond_with(Tokens(Arc::clone(&vendor), true))
-        .mount(&server)
-        .await;
-    let spec: Arc<ProviderSpec> =
-        Arc::new(auth_spec::parse("rotating.yaml", SPEC).unwrap_or_else(|d| panic!("{d}")));
+    let vendor = common::rotating::mount(&server, Duration::ZERO).await;
+    let spec = common::rotating::spec();
     let store = RedisStore::connect(&redis.url).await.expect("connects");
     let auth = Authenticator::builder(Arc::clone(&spec), Credentials::new().with("key", "k"))
         .base_url(server.uri())

@@ -9,99 +9,17 @@
 
 mod common;
 
+/// "Token requests take half a second."
+const TOKEN_DELAY: Duration = Duration::from_millis(500);
+
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use auth_runtime::auth_spec::{self, ProviderSpec};
 use auth_runtime::{Authenticator, Credentials, RedisStore, TokenStore};
 use secrecy::ExposeSecret as _;
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
-
-const SPEC: &str = r#"
-title: Replicated
-environments:
-  production: {}
-default_environment: production
-credentials:
-  key: {}
-login:
-  method: POST
-  path: /login
-  encoding: json
-  body: { key: "${credentials.key}" }
-  response:
-    access_token: $.access_token
-    refresh_token: $.refresh_token
-    access_token_expiry:
-      - expires_in: { path: $.expires_in }
-    # The page does not say how long a refresh token lasts.
-    refresh_token_expiry: []
-    examples:
-      - body: { access_token: a, refresh_token: r, expires_in: 2 }
-refresh:
-  method: POST
-  path: /refresh
-  encoding: json
-  body: { refresh_token: "${session.refresh_token}" }
-  response:
-    access_token: $.access_token
-    refresh_token: $.refresh_token
-    access_token_expiry:
-      - expires_in: { path: $.expires_in }
-    # The page does not say how long a refresh token lasts.
-    refresh_token_expiry: []
-    examples:
-      - body: { access_token: a, refresh_token: r, expires_in: 2 }
-policy:
-  refresh: after_expiry
-  rotation: rotates
-usage:
-  headers:
-    Authorization: Bearer ${session.access_token}
-"#;
-
-#[derive(Default)]
-struct Vendor {
-    serial: u32,
-    logins: u32,
-    refreshes: u32,
-    live: HashSet<String>,
-    spent: HashSet<String>,
-    reused: u32,
-}
-
-struct Tokens(Arc<Mutex<Vendor>>, bool);
-
-impl Respond for Tokens {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let mut v = self.0.lock().expect("vendor");
-        if self.1 {
-            let body = common::json_body(request);
-            let presented = body["refresh_token"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            if v.spent.contains(&presented) || !v.live.remove(&presented) {
-                v.reused += 1;
-                return ResponseTemplate::new(400);
-            }
-            v.spent.insert(presented);
-            v.refreshes += 1;
-        } else {
-            v.logins += 1;
-        }
-        v.serial += 1;
-        let n = v.serial;
-        v.live.insert(format!("r-{n}"));
-        ResponseTemplate::new(200)
-            .set_delay(Duration::from_millis(500))
-            .set_body_json(serde_json::json!({
-                "access_token": format!("a-{n}"), "refresh_token": format!("r-{n}"), "expires_in": 2
-            }))
-    }
-}
+use wiremock::{Mock, MockServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixteen_replicas_on_one_redis_send_one_refresh_per_expiry() {
@@ -109,19 +27,8 @@ async fn sixteen_replicas_on_one_redis_send_one_refresh_per_expiry() {
         return;
     };
     let server = MockServer::start().await;
-    let vendor = Arc::new(Mutex::new(Vendor::default()));
-    Mock::given(method("POST"))
-        .and(path("/login"))
-        .respond_with(Tokens(Arc::clone(&vendor), false))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/refresh"))
-        .respond_with(Tokens(Arc::clone(&vendor), true))
-        .mount(&server)
-        .await;
-    let spec: Arc<ProviderSpec> =
-        Arc::new(auth_spec::parse("replicated.yaml", SPEC).unwrap_or_else(|d| panic!("{d}")));
+    let vendor = common::rotating::mount(&server, TOKEN_DELAY).await;
+    let spec = common::rotating::spec();
     let mut engines = Vec::new();
     for _ in 0..16 {
         let store: Arc<dyn TokenStore> = Arc::new(
@@ -186,8 +93,7 @@ async fn replica_child() {
     ) else {
         return;
     };
-    let spec: Arc<ProviderSpec> =
-        Arc::new(auth_spec::parse("replicated.yaml", SPEC).unwrap_or_else(|d| panic!("{d}")));
+    let spec = common::rotating::spec();
     let store: Arc<dyn TokenStore> = Arc::new(
         RedisStore::connect(&redis)
             .await
@@ -230,19 +136,8 @@ async fn eight_processes_on_one_redis_send_one_refresh_per_expiry() {
         return;
     };
     let server = MockServer::start().await;
-    let vendor = Arc::new(Mutex::new(Vendor::default()));
-    Mock::given(method("POST"))
-        .and(path("/login"))
-        .respond_with(Tokens(Arc::clone(&vendor), false))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/refresh"))
-        .respond_with(Tokens(Arc::clone(&vendor), true))
-        .mount(&server)
-        .await;
-    let spec: Arc<ProviderSpec> =
-        Arc::new(auth_spec::parse("replicated.yaml", SPEC).unwrap_or_else(|d| panic!("{d}")));
+    let vendor = common::rotating::mount(&server, TOKEN_DELAY).await;
+    let spec = common::rotating::spec();
     let seed = Authenticator::builder(spec, Credentials::new().with("key", "k"))
         .base_url(server.uri())
         .store(Arc::new(
@@ -326,8 +221,7 @@ async fn refreshing_child() {
     ) else {
         return;
     };
-    let spec: Arc<ProviderSpec> =
-        Arc::new(auth_spec::parse("replicated.yaml", SPEC).unwrap_or_else(|d| panic!("{d}")));
+    let spec = common::rotating::spec();
     let store = RedisStore::connect(&redis)
         .await
         .expect("connects")
@@ -348,20 +242,23 @@ async fn a_replica_killed_mid_refresh_never_leads_to_a_refresh_token_sent_twice(
         return;
     };
     let server = MockServer::start().await;
-    let vendor = Arc::new(Mutex::new(Vendor::default()));
+    let vendor = Arc::new(Mutex::new(common::rotating::Vendor::default()));
     Mock::given(method("POST"))
         .and(path("/login"))
-        .respond_with(Tokens(Arc::clone(&vendor), false))
+        .respond_with(common::rotating::Tokens::login(&vendor, TOKEN_DELAY))
         .mount(&server)
         .await;
     // The refresh is processed (its token spent) but answered too late for the killed replica.
     Mock::given(method("POST"))
         .and(path("/refresh"))
-        .respond_with(Slow(Tokens(Arc::clone(&vendor), true)))
+        // Answers after 3 s (the vendor has already acted on the request).
+        .respond_with(common::rotating::Tokens::refresh(
+            &vendor,
+            Duration::from_secs(3),
+        ))
         .mount(&server)
         .await;
-    let spec: Arc<ProviderSpec> =
-        Arc::new(auth_spec::parse("replicated.yaml", SPEC).unwrap_or_else(|d| panic!("{d}")));
+    let spec = common::rotating::spec();
     let replica = || async {
         let store = RedisStore::connect(&redis.url)
             .await
@@ -421,13 +318,4 @@ async fn a_replica_killed_mid_refresh_never_leads_to_a_refresh_token_sent_twice(
         .await
         .expect("stored session");
     assert_eq!(again.secret().expose_secret(), "a-3");
-}
-
-/// Answers after 3 s (the vendor has already acted on the request).
-struct Slow(Tokens);
-
-impl Respond for Slow {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        self.0.respond(request).set_delay(Duration::from_secs(3))
-    }
 }

@@ -9,93 +9,13 @@
 
 mod common;
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use auth_runtime::auth_spec::{self, ProviderSpec};
 use auth_runtime::{Authenticator, Credentials, RedisStore, RedisTls, StoreError, TokenStore};
 use common::redis_tls::{ClientAuth, TlsRedis};
 use secrecy::ExposeSecret as _;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
-
-const SPEC: &str = r#"
-title: Rotating
-environments:
-  production: {}
-default_environment: production
-credentials:
-  key: {}
-login:
-  method: POST
-  path: /login
-  encoding: json
-  body: { key: "${credentials.key}" }
-  response:
-    access_token: $.access_token
-    refresh_token: $.refresh_token
-    access_token_expiry:
-      - expires_in: { path: $.expires_in }
-    refresh_token_expiry: []
-    examples:
-      - body: { access_token: a, refresh_token: r, expires_in: 2 }
-refresh:
-  method: POST
-  path: /refresh
-  encoding: json
-  body: { refresh_token: "${session.refresh_token}" }
-  response:
-    access_token: $.access_token
-    refresh_token: $.refresh_token
-    access_token_expiry:
-      - expires_in: { path: $.expires_in }
-    refresh_token_expiry: []
-    examples:
-      - body: { access_token: a, refresh_token: r, expires_in: 2 }
-policy:
-  refresh: after_expiry
-  rotation: rotates
-usage:
-  headers:
-    Authorization: Bearer ${session.access_token}
-"#;
-
-#[derive(Default)]
-struct Vendor {
-    serial: u32,
-    logins: u32,
-    refreshes: u32,
-    live: HashSet<String>,
-    reused: u32,
-}
-
-struct Tokens(Arc<Mutex<Vendor>>, bool);
-
-impl Respond for Tokens {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let mut v = self.0.lock().expect("vendor");
-        if self.1 {
-            let presented = common::json_body(request)["refresh_token"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            if !v.live.remove(&presented) {
-                v.reused += 1;
-                return ResponseTemplate::new(400);
-            }
-            v.refreshes += 1;
-        } else {
-            v.logins += 1;
-        }
-        v.serial += 1;
-        let n = v.serial;
-        v.live.insert(format!("r-{n}"));
-        ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "access_token": format!("a-{n}"), "refresh_token": format!("r-{n}"), "expires_in": 2
-        }))
-    }
-}
+use wiremock::MockServer;
 
 fn trusting(tls: &TlsRedis) -> RedisTls {
     RedisTls::new().with_root_ca(tls.ca_pem.clone())
@@ -114,16 +34,8 @@ async fn two_engines_share_a_rotating_session_over_tls() {
         return;
     };
     let server = MockServer::start().await;
-    let vendor = Arc::new(Mutex::new(Vendor::default()));
-    for (route, refresh) in [("/login", false), ("/refresh", true)] {
-        Mock::given(method("POST"))
-            .and(path(route))
-            .respond_with(Tokens(Arc::clone(&vendor), refresh))
-            .mount(&server)
-            .await;
-    }
-    let spec: Arc<ProviderSpec> =
-        Arc::new(auth_spec::parse("rotating.yaml", SPEC).unwrap_or_else(|d| panic!("{d}")));
+    let vendor = common::rotating::mount(&server, Duration::ZERO).await;
+    let spec = common::rotating::spec();
     let mut engines = Vec::new();
     for _ in 0..2 {
         let store = RedisStore::connect_tls(&tls.url, &trusting(&tls))

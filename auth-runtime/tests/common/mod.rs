@@ -4,6 +4,7 @@
 
 pub mod redis;
 pub mod redis_tls;
+pub mod rotating;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -50,10 +50,14 @@ impl RedisTls {
     }
 
     /// Presents this client certificate chain and its private key (both PEM) to the server.
-    pub fn with_client_cert(mut self, cert_pem: impl Into<Vec<u8>>, key_pem: Vec<u8>) -> Self {
+    pub fn with_client_cert(
+        mut self,
+        cert_pem: impl Into<Vec<u8>>,
+        key_pem: impl Into<Vec<u8>>,
+    ) -> Self {
         self.client = Some(ClientCert {
             cert: cert_pem.into(),
-            key: std::sync::Arc::new(SecretBox::new(Box::new(key_pem))),
+            key: std::sync::Arc::new(SecretBox::new(Box::new(key_pem.into()))),
         });
         self
     }

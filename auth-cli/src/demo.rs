@@ -4,8 +4,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use auth_runtime::mock::PROTECTED_PATH;
-use auth_runtime::{Authenticator, MockOptions, MockServer, MockStats};
+use auth_mock::PROTECTED_PATH;
+use auth_mock::{MockOptions, MockServer, MockStats};
+use auth_runtime::Authenticator;
 use auth_spec::ProviderSpec;
 
 use crate::output::outln;
@@ -138,7 +139,7 @@ async fn provider(spec: &Arc<ProviderSpec>) -> Result<Vec<Step>, String> {
     let mock = MockServer::start(Arc::clone(spec), options)
         .await
         .map_err(|e| format!("cannot start the simulator: {e}"))?;
-    let auth = Authenticator::builder(Arc::clone(spec), mock.credentials())
+    let auth = Authenticator::builder(Arc::clone(spec), mock.credentials().into_iter().collect())
         .base_url(mock.base_url())
         .build()
         .map_err(|e| e.to_string())?;

@@ -17,10 +17,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_runtime::secrecy::ExposeSecret;
-use auth_runtime::{
-    AuthError, Authenticator, FileStore, LogoutOutcome, MockOptions, MockServer, RedisStore,
-    TokenStore,
-};
+use auth_mock::{MockOptions, MockServer};
+use auth_runtime::{AuthError, Authenticator, FileStore, LogoutOutcome, RedisStore, TokenStore};
 use clap::{Parser, Subcommand, ValueEnum};
 
 const EXIT_CODES: &str = "Exit codes:
@@ -458,7 +456,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             eprintln!(
                 "protected endpoint: {}{}",
                 server.base_url(),
-                auth_runtime::mock::PROTECTED_PATH
+                auth_mock::PROTECTED_PATH
             );
             eprintln!(
                 "counters: GET {}/__stats; POST /__expire, POST /__end_session",

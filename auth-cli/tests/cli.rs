@@ -3,7 +3,7 @@
 //! that exists only as a YAML file in a `--specs` folder.
 //!
 //! Vendors are played by wiremock servers written from the vendor documents where the test is
-//! about a vendor's behaviour, and by the spec-driven simulator (`auth_runtime::MockServer`,
+//! about a vendor's behaviour, and by the spec-driven simulator (`auth_mock::MockServer`,
 //! the same one `auth-cli mock` serves) where it is about the CLI's own behaviour.
 
 use std::io::{BufRead as _, BufReader};
@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use assert_cmd::assert::OutputAssertExt as _;
-use auth_runtime::{MockOptions, MockServer};
+use auth_mock::{MockOptions, MockServer};
 use predicates::prelude::*;
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer as Wiremock, ResponseTemplate};

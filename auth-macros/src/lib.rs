@@ -1,12 +1,16 @@
 //! Typed clients from provider specs, at compile time.
 //!
-//! ```
-//! // In a crate whose Cargo.toml sits next to `providers/` (here: this repository's layout).
+//! ```text
+//! // In a crate whose Cargo.toml sits next to `providers/` (here: this repository's layout),
+//! // with `auth-macros` and `auth-runtime` as dependencies.
 //! auth_macros::provider!("../providers/apiax.yaml"); // -> pub mod apiax { ... }
 //!
 //! assert_eq!(apiax::NAME, "apiax");
 //! assert_eq!(apiax::Environment::default().base_url(), Some("https://auth.apiax.io"));
 //! ```
+//!
+//! (Not a doctest here: this crate does not depend on `auth-runtime`, which the generated code
+//! needs, so its tests build no runtime. The same calls run in `providers/tests/surface`.)
 //!
 //! `providers!("dir")` generates one module per YAML in the folder; both take an optional
 //! `doc_parent = "my_crate::path"` so that the generated doc examples name the module by its

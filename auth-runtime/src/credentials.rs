@@ -155,6 +155,17 @@ impl Credentials {
     }
 }
 
+/// Credentials from (name, value) pairs, e.g. a simulator's test values.
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Credentials {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Self {
+        let mut out = Self::new();
+        for (name, value) in pairs {
+            out.insert(name, value);
+        }
+        out
+    }
+}
+
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map()

@@ -32,8 +32,6 @@ pub mod http;
 pub(crate) mod kept;
 pub mod limits;
 pub mod middleware;
-#[cfg(feature = "mock")]
-pub mod mock;
 mod origin;
 pub mod policy;
 mod redact;
@@ -49,8 +47,6 @@ pub use credentials::Credentials;
 pub use engine::{Authenticator, AuthenticatorBuilder, LogoutOutcome, SessionStatus, Status};
 pub use error::{AuthError, StoreError};
 pub use middleware::AuthMiddleware;
-#[cfg(feature = "mock")]
-pub use mock::{MockOptions, MockServer, MockStats};
 pub use reqwest;
 pub use reqwest_middleware;
 pub use secrecy;

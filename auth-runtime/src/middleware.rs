@@ -162,3 +162,17 @@ async fn judge_body(
 fn bytes_of(data: Vec<u8>) -> bytes::Bytes {
     bytes::Bytes::from(data)
 }
+
+impl Authenticator {
+    /// A `reqwest_middleware` layer adding the token and refreshing on expired-token answers.
+    pub fn middleware(&self) -> AuthMiddleware {
+        AuthMiddleware::new(self.clone())
+    }
+
+    /// A client with [`Self::middleware`] over `client`.
+    pub fn client(&self, client: reqwest::Client) -> reqwest_middleware::ClientWithMiddleware {
+        reqwest_middleware::ClientBuilder::new(client)
+            .with(self.middleware())
+            .build()
+    }
+}

@@ -3,8 +3,8 @@
 
 mod common;
 
-use auth_runtime::mock::PROTECTED_PATH;
-use auth_runtime::{MockOptions, MockServer};
+use auth_mock::PROTECTED_PATH;
+use auth_mock::{MockOptions, MockServer};
 use serde_json::{Value, json};
 
 async fn post_json(url: &str, body: Value) -> (u16, Value) {
@@ -219,10 +219,13 @@ async fn envelope_simulator_answers_failures_and_expiry_in_the_spec_s_body_shape
     let error = wrong.access_token().await.expect_err("rejected");
     assert!(error.is_credentials_rejected(), "{error}");
 
-    let auth = auth_runtime::Authenticator::builder(Arc::clone(&spec), mock.credentials())
-        .base_url(&base)
-        .build()
-        .expect("builds");
+    let auth = auth_runtime::Authenticator::builder(
+        Arc::clone(&spec),
+        mock.credentials().into_iter().collect(),
+    )
+    .base_url(&base)
+    .build()
+    .expect("builds");
     auth.access_token().await.expect("login");
     mock.expire_tokens();
     let client = auth.client(reqwest::Client::new());
@@ -327,7 +330,7 @@ async fn simulator_routes_templated_paths_by_the_simulated_credentials() {
     assert_eq!(mock.stats().logins, 1);
 
     // The engine, end to end: the refresh path names the answer's session.
-    let auth = auth_runtime::Authenticator::builder(spec, mock.credentials())
+    let auth = auth_runtime::Authenticator::builder(spec, mock.credentials().into_iter().collect())
         .base_url(base)
         .build()
         .expect("builds");
@@ -350,7 +353,7 @@ async fn simulator_ends_the_session_a_login_carries() {
     let mock = MockServer::start(spec.clone(), MockOptions::default())
         .await
         .expect("starts");
-    let auth = auth_runtime::Authenticator::builder(spec, mock.credentials())
+    let auth = auth_runtime::Authenticator::builder(spec, mock.credentials().into_iter().collect())
         .base_url(mock.base_url())
         .build()
         .expect("builds");

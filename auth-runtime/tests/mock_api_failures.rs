@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
+use auth_mock::PROTECTED_PATH;
+use auth_mock::{MockOptions, MockServer};
+use auth_runtime::Authenticator;
 use auth_runtime::auth_spec::{self, ProviderSpec};
-use auth_runtime::mock::PROTECTED_PATH;
-use auth_runtime::{Authenticator, MockOptions, MockServer};
 
 fn spec() -> Arc<ProviderSpec> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -21,7 +22,7 @@ async fn an_ended_session_is_answered_with_the_session_over_envelope() {
     let mock = MockServer::start(Arc::clone(&spec), MockOptions::default())
         .await
         .expect("starts");
-    let auth = Authenticator::builder(spec, mock.credentials())
+    let auth = Authenticator::builder(spec, mock.credentials().into_iter().collect())
         .base_url(mock.base_url())
         .build()
         .expect("builds");

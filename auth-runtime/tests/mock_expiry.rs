@@ -3,8 +3,9 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use auth_mock::{MockOptions, MockServer};
+use auth_runtime::Authenticator;
 use auth_runtime::auth_spec::{self, ProviderSpec};
-use auth_runtime::{Authenticator, MockOptions, MockServer};
 
 fn parse(yaml: &str) -> Arc<ProviderSpec> {
     Arc::new(auth_spec::parse("shapes.yaml", yaml).unwrap_or_else(|d| panic!("{d}")))
@@ -56,7 +57,7 @@ async fn the_simulator_writes_offsets_with_hours_only_and_the_engine_reads_them(
     let answer = login_answer(&mock, "/login", serde_json::json!({ "key": key })).await;
     let until = answer["until"].as_str().expect("text");
     assert!(until.ends_with("-05"), "{until}");
-    let auth = Authenticator::builder(Arc::clone(&spec), mock.credentials())
+    let auth = Authenticator::builder(Arc::clone(&spec), mock.credentials().into_iter().collect())
         .base_url(mock.base_url())
         .build()
         .expect("builds");
@@ -121,12 +122,12 @@ async fn the_simulator_answers_in_each_revision_in_turn_and_the_engine_reads_the
         "each of the gateway, 1.x and 2.0 answers once"
     );
     // The engine logs in again after each expiry, whatever revision answers.
-    let auth = Authenticator::builder(Arc::clone(&spec), mock.credentials())
+    let auth = Authenticator::builder(Arc::clone(&spec), mock.credentials().into_iter().collect())
         .base_url(mock.base_url())
         .build()
         .expect("builds");
     let client = auth.client(reqwest::Client::new());
-    let api = format!("{}{}", mock.base_url(), auth_runtime::mock::PROTECTED_PATH);
+    let api = format!("{}{}", mock.base_url(), auth_mock::PROTECTED_PATH);
     for _ in 0..3 {
         let answer = client.get(&api).send().await.expect("answer");
         assert_eq!(answer.status(), 200);
@@ -183,7 +184,7 @@ async fn the_simulator_grants_the_lifetime_the_request_asked_for() {
         "not asked: the vendor's default"
     );
     // The engine sends the declared 7 s, as a number.
-    let auth = Authenticator::builder(Arc::clone(&spec), mock.credentials())
+    let auth = Authenticator::builder(Arc::clone(&spec), mock.credentials().into_iter().collect())
         .base_url(mock.base_url())
         .build()
         .expect("builds");
@@ -240,7 +241,7 @@ async fn a_simulated_vendor_clock_ahead_is_corrected_by_the_server_time() {
         "{lifetime:?}"
     );
     // The engine reads the expiry on its own clock: about `ttl` from now, not 10 minutes more.
-    let auth = Authenticator::builder(Arc::clone(&spec), mock.credentials())
+    let auth = Authenticator::builder(Arc::clone(&spec), mock.credentials().into_iter().collect())
         .base_url(mock.base_url())
         .build()
         .expect("builds");
@@ -278,7 +279,7 @@ async fn the_simulator_ends_an_idle_session_and_a_keep_alive_extends_it() {
     };
     let api = |id: String| {
         let request = http
-            .get(format!("{base}{}", auth_runtime::mock::PROTECTED_PATH))
+            .get(format!("{base}{}", auth_mock::PROTECTED_PATH))
             .header("X-Session-Id", id);
         async move { request.send().await.expect("sent").status().as_u16() }
     };

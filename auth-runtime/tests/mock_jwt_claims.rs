@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use auth_runtime::mock::PROTECTED_PATH;
-use auth_runtime::{MockOptions, MockServer};
+use auth_mock::PROTECTED_PATH;
+use auth_mock::{MockOptions, MockServer};
 use secrecy::ExposeSecret as _;
 
 /// No `jwt_exp`: the simulator issues JWTs because a template names a claim.
@@ -42,7 +42,7 @@ async fn simulator_tokens_carry_the_named_claims_and_calls_must_repeat_them() {
     let mock = MockServer::start(spec.clone(), MockOptions::default())
         .await
         .expect("starts");
-    let auth = auth_runtime::Authenticator::builder(spec, mock.credentials())
+    let auth = auth_runtime::Authenticator::builder(spec, mock.credentials().into_iter().collect())
         .base_url(mock.base_url())
         .build()
         .expect("builds");

@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
+use auth_mock::{MockOptions, MockServer};
 use auth_runtime::auth_spec::{self, ProviderSpec};
-use auth_runtime::{AuthError, Authenticator, MockOptions, MockServer};
+use auth_runtime::{AuthError, Authenticator};
 
 fn spec(policy: &str) -> Arc<ProviderSpec> {
     let yaml = format!(
@@ -97,7 +98,7 @@ async fn the_engine_stays_within_the_simulated_budget() {
     let mock = MockServer::start(Arc::clone(&spec), MockOptions::default())
         .await
         .expect("starts");
-    let auth = Authenticator::builder(spec, mock.credentials())
+    let auth = Authenticator::builder(spec, mock.credentials().into_iter().collect())
         .base_url(mock.base_url())
         .build()
         .expect("builds");

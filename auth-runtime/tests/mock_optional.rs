@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
+use auth_mock::{MockOptions, MockServer};
+use auth_runtime::Authenticator;
 use auth_runtime::auth_spec::{self, ProviderSpec};
-use auth_runtime::{Authenticator, MockOptions, MockServer};
 use serde_json::{Value, json};
 
 const SPEC: &str = r#"
@@ -72,7 +73,7 @@ async fn login(mock: &MockServer, body: Value, tenant: Option<&str>) -> u16 {
 #[tokio::test]
 async fn the_engine_logs_in_with_the_first_set() {
     let mock = mock().await;
-    let auth = Authenticator::builder(spec(), mock.credentials())
+    let auth = Authenticator::builder(spec(), mock.credentials().into_iter().collect())
         .base_url(mock.base_url())
         .build()
         .expect("builds");

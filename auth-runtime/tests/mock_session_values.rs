@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use auth_runtime::mock::PROTECTED_PATH;
-use auth_runtime::{MockOptions, MockServer};
+use auth_mock::PROTECTED_PATH;
+use auth_mock::{MockOptions, MockServer};
 use secrecy::ExposeSecret as _;
 
 const SPEC: &str = r#"
@@ -57,7 +57,7 @@ async fn simulator_answers_requires_and_renews_named_values() {
     let mock = MockServer::start(spec.clone(), MockOptions::default())
         .await
         .expect("starts");
-    let auth = auth_runtime::Authenticator::builder(spec, mock.credentials())
+    let auth = auth_runtime::Authenticator::builder(spec, mock.credentials().into_iter().collect())
         .base_url(mock.base_url())
         .build()
         .expect("builds");

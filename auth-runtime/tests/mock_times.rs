@@ -6,8 +6,9 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use auth_mock::{MockOptions, MockServer};
+use auth_runtime::Authenticator;
 use auth_runtime::auth_spec::{self, ProviderSpec};
-use auth_runtime::{Authenticator, MockOptions, MockServer};
 
 /// How the refresh token's expiry is written, with a past example value (2026-01-02).
 const REFRESH_EXPIRY: &[(&str, &str, &str)] = &[
@@ -108,7 +109,7 @@ async fn run(
     let mock = MockServer::start(Arc::clone(&spec), options)
         .await
         .map_err(|e| format!("{kind}: {e}"))?;
-    let auth = Authenticator::builder(spec, mock.credentials())
+    let auth = Authenticator::builder(spec, mock.credentials().into_iter().collect())
         .base_url(mock.base_url())
         .build()
         .map_err(|e| format!("{kind}: {e}"))?;

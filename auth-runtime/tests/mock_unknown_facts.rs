@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
+use auth_mock::PROTECTED_PATH;
+use auth_mock::{MockOptions, MockServer};
 use auth_runtime::auth_spec::{self, ProviderSpec};
-use auth_runtime::mock::PROTECTED_PATH;
-use auth_runtime::{MockOptions, MockServer};
 
 fn spec() -> Arc<ProviderSpec> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

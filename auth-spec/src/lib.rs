@@ -47,6 +47,7 @@ pub mod model;
 pub mod node;
 pub mod path;
 pub mod raw;
+pub mod render;
 pub mod size;
 pub mod source;
 mod suggest;

@@ -8,7 +8,7 @@ use auth_spec::model::{BodyValue, Encoding, Endpoint};
 use auth_spec::template::{Reference, Template};
 use serde_json::Value;
 
-use super::Seen;
+use crate::seen::Seen;
 
 /// The lifetime `seen` asks for where `endpoint` sends a `${lifetime...}` placeholder as a
 /// whole value (a header, a query entry, a body field); `None` when it asks for none.

@@ -1,14 +1,19 @@
-// Uses the whole public surface of the client generated for providers/idissuer.yaml.
-auth_macros::provider!("../../../providers/idissuer.yaml");
+//! Uses the whole public surface of the client generated for providers/idissuer.yaml.
+use providers::idissuer;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use auth_runtime::secrecy::ExposeSecret;
-use idissuer::{Client, ClientBuilder, Credentials, Environment, LoginResponse, TokenResponse};
+use providers::idissuer::{
+    Client, ClientBuilder, Credentials, Environment, LoginResponse, TokenResponse,
+};
 
 fn credentials() -> Credentials {
-    Credentials { username: "user@example.com".to_owned().into(), password: "s3cret".to_owned().into() }
+    Credentials {
+        username: "user@example.com".to_owned().into(),
+        password: "s3cret".to_owned().into(),
+    }
 }
 
 #[allow(dead_code)]
@@ -34,13 +39,20 @@ async fn surface(client: &Client) -> Result<(), auth_runtime::AuthError> {
     Ok(())
 }
 
-fn main() {
+#[test]
+fn whole_surface_compiles_and_runs() {
     assert_eq!(idissuer::NAME, "idissuer");
     assert!(idissuer::SPEC_YAML.contains("title:"));
     assert_eq!(idissuer::spec().name, "idissuer");
-    assert_eq!(Environment::Production.base_url(), Some("https://api.idissuer.pl"));
+    assert_eq!(
+        Environment::Production.base_url(),
+        Some("https://api.idissuer.pl")
+    );
     let printed = format!("{:?}", credentials());
-    assert!(!printed.contains("s3cret"), "secrets are redacted: {printed}");
+    assert!(
+        !printed.contains("s3cret"),
+        "secrets are redacted: {printed}"
+    );
     let _runtime_credentials: auth_runtime::Credentials = credentials().into_runtime();
     let builder: ClientBuilder = Client::builder(credentials())
         .environment(Environment::Url("http://127.0.0.1:9".into()))

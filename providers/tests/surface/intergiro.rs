@@ -1,14 +1,18 @@
-// Uses the whole public surface of the client generated for providers/intergiro.yaml.
-auth_macros::provider!("../../../providers/intergiro.yaml");
+//! Uses the whole public surface of the client generated for providers/intergiro.yaml.
+use providers::intergiro;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use auth_runtime::secrecy::ExposeSecret;
-use intergiro::{Client, ClientBuilder, Credentials, Environment, LoginResponse, TokenResponse};
+use providers::intergiro::{
+    Client, ClientBuilder, Credentials, Environment, LoginResponse, TokenResponse,
+};
 
 fn credentials() -> Credentials {
-    Credentials { api_key: "s3cret".to_owned().into() }
+    Credentials {
+        api_key: "s3cret".to_owned().into(),
+    }
 }
 
 #[allow(dead_code)]
@@ -34,15 +38,23 @@ async fn surface(client: &Client) -> Result<(), auth_runtime::AuthError> {
     Ok(())
 }
 
-fn main() {
+#[test]
+fn whole_surface_compiles_and_runs() {
     assert_eq!(intergiro::NAME, "intergiro");
     assert!(intergiro::SPEC_YAML.contains("title:"));
     assert_eq!(intergiro::spec().name, "intergiro");
     assert_eq!(Environment::default(), Environment::Production);
-    assert_eq!(Environment::Production.base_url(), None, "the documents name no host");
+    assert_eq!(
+        Environment::Production.base_url(),
+        None,
+        "the documents name no host"
+    );
     assert_eq!(Environment::Production.name(), Some("production"));
     let printed = format!("{:?}", credentials());
-    assert!(!printed.contains("s3cret"), "secrets are redacted: {printed}");
+    assert!(
+        !printed.contains("s3cret"),
+        "secrets are redacted: {printed}"
+    );
     let _runtime_credentials: auth_runtime::Credentials = credentials().into_runtime();
     let builder: ClientBuilder = Client::builder(credentials())
         .environment(Environment::Url("http://127.0.0.1:9".into()))

@@ -8,7 +8,7 @@ use http_body_util::Full;
 use hyper::{Response, StatusCode};
 use serde_json::Value;
 
-use super::{json_response, set_path};
+use crate::answer::{json_response, set_path};
 
 /// An answer that the condition matches: its first allowed status, and a body holding a value
 /// the comparison accepts (or the whole-body text).

@@ -13,10 +13,17 @@ use std::time::{Duration, SystemTime};
 use auth_spec::model::{BodyValue, ClaimValue, ComputedCredential, JwtAlgorithm};
 use auth_spec::template::{NowFormat, Reference, Template};
 use jsonwebtoken::jwk::Jwk;
-use jsonwebtoken::{DecodingKey, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use serde_json::Value;
 
-use crate::credentials::signed::{algorithm, encoding_key};
+/// The `jsonwebtoken` algorithm of a spec's.
+fn algorithm(algorithm: JwtAlgorithm) -> Algorithm {
+    match algorithm {
+        JwtAlgorithm::Hs256 => Algorithm::HS256,
+        JwtAlgorithm::Rs256 => Algorithm::RS256,
+        JwtAlgorithm::Es256 => Algorithm::ES256,
+    }
+}
 
 /// How far a signing time may be from the simulator's clock.
 const TIME_SLACK: Duration = Duration::from_secs(60);
@@ -24,6 +31,12 @@ const TIME_SLACK: Duration = Duration::from_secs(60);
 /// The verification key of `computed` given its signing key's text: the secret itself (HS256),
 /// or the public half of the private key.
 fn decoding_key(jwt: JwtAlgorithm, key: &str) -> Option<DecodingKey> {
+    // The private key as a vendor's client would hold it, to derive the public half from.
+    let encoding_key = |jwt: JwtAlgorithm, key: &str| match jwt {
+        JwtAlgorithm::Hs256 => EncodingKey::from_secret(key.as_bytes()),
+        JwtAlgorithm::Rs256 => EncodingKey::from_rsa_pem(key.as_bytes()),
+        JwtAlgorithm::Es256 => EncodingKey::from_ec_pem(key.as_bytes()),
+    };
     match jwt {
         JwtAlgorithm::Hs256 => DecodingKey::from_secret(key.as_bytes()).ok(),
         JwtAlgorithm::Rs256 | JwtAlgorithm::Es256 => {

@@ -1,14 +1,19 @@
-// Uses the whole public surface of the client generated for providers/apiax.yaml.
-auth_macros::provider!("../../../providers/apiax.yaml");
+//! Uses the whole public surface of the client generated for providers/apiax.yaml.
+use providers::apiax;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use auth_runtime::secrecy::ExposeSecret;
-use apiax::{Client, ClientBuilder, Credentials, Environment, LoginResponse, TokenResponse};
+use providers::apiax::{
+    Client, ClientBuilder, Credentials, Environment, LoginResponse, TokenResponse,
+};
 
 fn credentials() -> Credentials {
-    Credentials { username: "user".to_owned().into(), password: "s3cret".to_owned().into() }
+    Credentials {
+        username: "user".to_owned().into(),
+        password: "s3cret".to_owned().into(),
+    }
 }
 
 #[allow(dead_code)]
@@ -35,13 +40,24 @@ async fn surface(client: &Client) -> Result<(), auth_runtime::AuthError> {
     Ok(())
 }
 
-fn main() {
+#[test]
+fn whole_surface_compiles_and_runs() {
     assert_eq!(apiax::NAME, "apiax");
+    assert_eq!(
+        Environment::default().base_url(),
+        Some("https://auth.apiax.io")
+    );
     assert!(apiax::SPEC_YAML.contains("title:"));
     assert_eq!(apiax::spec().name, "apiax");
-    assert_eq!(Environment::Production.base_url(), Some("https://auth.apiax.io"));
+    assert_eq!(
+        Environment::Production.base_url(),
+        Some("https://auth.apiax.io")
+    );
     let printed = format!("{:?}", credentials());
-    assert!(!printed.contains("s3cret"), "secrets are redacted: {printed}");
+    assert!(
+        !printed.contains("s3cret"),
+        "secrets are redacted: {printed}"
+    );
     let _runtime_credentials: auth_runtime::Credentials = credentials().into_runtime();
     let builder: ClientBuilder = Client::builder(credentials())
         .environment(Environment::Url("http://127.0.0.1:9".into()))

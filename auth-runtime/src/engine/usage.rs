@@ -1,0 +1,205 @@
+//! The usage side: where the token goes on a request (`apply`, `authorize`), which origins may receive it, and recognising an expired-token answer.
+
+use auth_spec::template::Reference;
+use url::Url;
+
+use crate::error::AuthError;
+use crate::origin;
+use crate::request::TemplateContext;
+use crate::session::{AccessToken, RenderedUsage, Session};
+
+use super::{Authenticator, unknown};
+
+impl Authenticator {
+    /// Whether this engine knows how the token is sent on API calls: [`AuthError::NotInDocument`]
+    /// for a spec with `usage: unknown` when no [`AuthenticatorBuilder::token_header`] was given.
+    /// Lets a caller find out before any login.
+    pub fn check_usage(&self) -> Result<(), AuthError> {
+        if self.inner.spec.usage.unknown {
+            return Err(unknown::usage_unknown(&self.inner.spec));
+        }
+        Ok(())
+    }
+
+    /// Puts the token on an outgoing request as the spec's `usage` says (headers, query).
+    ///
+    /// Only on a request to the base URL's origin or one allowed with
+    /// [`AuthenticatorBuilder::allow_origin`]; any other is refused with
+    /// [`AuthError::TokenOriginRefused`] and left untouched.
+    pub fn apply(
+        &self,
+        token: &AccessToken,
+        request: &mut reqwest::Request,
+    ) -> Result<(), AuthError> {
+        self.check_destination(request.url())?;
+        if self.inner.spec.usage.unknown {
+            return Err(unknown::usage_unknown(&self.inner.spec));
+        }
+        let fresh;
+        let rendered = match token.0.usage.get() {
+            Some(rendered) => rendered,
+            // A usage naming the current time or a computed credential changes with every call.
+            None if self.usage_is_timed() => {
+                fresh = self.render_usage(&token.0.session)?;
+                &fresh
+            }
+            None => {
+                let rendered = self.render_usage(&token.0.session)?;
+                token.0.usage.get_or_init(|| rendered)
+            }
+        };
+        let headers = request.headers_mut();
+        for (name, value) in &rendered.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        if !rendered.query.is_empty() {
+            let mut query = request.url_mut().query_pairs_mut();
+            for (name, value) in &rendered.query {
+                query.append_pair(name, value);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the token may go to `url`: its origin is the base URL's or an allowed one.
+    pub(super) fn check_destination(&self, url: &Url) -> Result<(), AuthError> {
+        let inner = &self.inner;
+        if origin::same_origin(url, &inner.base_url)
+            || inner
+                .allowed_origins
+                .iter()
+                .any(|allowed| origin::same_origin(url, allowed))
+        {
+            return Ok(());
+        }
+        let allowed: Vec<String> = std::iter::once(&inner.base_url)
+            .chain(&inner.allowed_origins)
+            .map(origin::origin)
+            .collect();
+        Err(AuthError::TokenOriginRefused {
+            provider: inner.spec.name.clone(),
+            origin: origin::origin(url),
+            allowed: allowed.join(", "),
+        })
+    }
+
+    /// Whether the usage templates name `${now.*}` or a computed credential.
+    pub(super) fn usage_is_timed(&self) -> bool {
+        let spec = &self.inner.spec;
+        let mut templates = spec
+            .usage
+            .headers
+            .iter()
+            .chain(&spec.usage.query)
+            .map(|(_, t)| t);
+        templates
+            .clone()
+            .any(|t| t.references().any(|r| matches!(r, Reference::Now(_))))
+            || crate::credentials::signed::uses_computed(spec, &mut templates)
+    }
+
+    pub(super) fn render_usage(&self, session: &Session) -> Result<RenderedUsage, AuthError> {
+        let usage = &self.inner.spec.usage;
+        let ctx = self.template_context(Some(session));
+        let signed = if self.usage_is_timed() && !self.inner.spec.computed.is_empty() {
+            Some(crate::credentials::signed::with_computed(
+                &self.inner.spec,
+                ctx.credentials,
+                ctx.now,
+            )?)
+        } else {
+            None
+        };
+        let ctx = match &signed {
+            Some(credentials) => TemplateContext { credentials, ..ctx },
+            None => ctx,
+        };
+        let missing = |reference: Reference| AuthError::MissingValue {
+            provider: self.inner.spec.name.clone(),
+            endpoint: "API call".into(),
+            reference: reference.to_string(),
+        };
+        let mut headers = Vec::with_capacity(usage.headers.len());
+        for (name, template) in &usage.headers {
+            let Some(value) = ctx.render_entry(template).map_err(missing)? else {
+                continue;
+            };
+            let mut value = http::HeaderValue::from_str(&value).map_err(|_| {
+                AuthError::Config(format!(
+                    "{}: header {name} has a value that is not valid in a header",
+                    self.inner.spec.name
+                ))
+            })?;
+            // Keeps the value out of http's Debug output.
+            value.set_sensitive(true);
+            let name = http::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| AuthError::Config(format!("invalid header name {name}")))?;
+            headers.push((name, value));
+        }
+        let mut query = Vec::with_capacity(usage.query.len());
+        for (name, template) in &usage.query {
+            if let Some(value) = ctx.render_entry(template).map_err(missing)? {
+                query.push((name.clone(), value));
+            }
+        }
+        Ok(RenderedUsage { headers, query })
+    }
+
+    /// Adds the token to a request being built.
+    pub async fn authorize(
+        &self,
+        builder: reqwest::RequestBuilder,
+    ) -> Result<reqwest::RequestBuilder, AuthError> {
+        let token = self.access_token().await?;
+        let (client, request) = builder.build_split();
+        let mut request =
+            request.map_err(|e| AuthError::Config(format!("invalid request: {e}")))?;
+        self.apply(&token, &mut request)?;
+        Ok(reqwest::RequestBuilder::from_parts(client, request))
+    }
+
+    /// Whether an API answer says the token expired, per the spec's `usage.expired`.
+    pub fn is_expired_answer(&self, status: u16, headers: &http::HeaderMap) -> bool {
+        let Some(signal) = &self.inner.spec.usage.expired else {
+            return false;
+        };
+        // Most answers are not a listed status: decide without looking at the headers.
+        if !signal.status.contains(&status) {
+            return false;
+        }
+        signal.matches(
+            status,
+            headers
+                .iter()
+                .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)))
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    /// Whether an answer with this status can only be judged "expired" from its body (the
+    /// spec's `usage.expired.body` conditions): then the body must be read to decide.
+    pub fn expired_answer_needs_body(&self, status: u16) -> bool {
+        self.inner
+            .spec
+            .usage
+            .expired
+            .as_ref()
+            .is_some_and(|s| !s.body.is_empty() && s.status.contains(&status))
+    }
+
+    /// Whether an answer's body says the token expired, per `usage.expired.body`.
+    pub fn is_expired_body(&self, status: u16, headers: &http::HeaderMap, body: &str) -> bool {
+        let Some(signal) = &self.inner.spec.usage.expired else {
+            return false;
+        };
+        let answer = auth_spec::extract::Answer {
+            status,
+            headers: headers
+                .iter()
+                .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+                .collect(),
+            body: body.to_owned(),
+        };
+        signal.matches_body(&answer)
+    }
+}

@@ -11,7 +11,6 @@ use serde_json::Value;
 use serde_saphyr::{Location, Spanned};
 
 use crate::diagnostic::Diagnostic;
-use crate::duration::parse_duration;
 use crate::judge::FailureRule;
 
 mod across;
@@ -246,14 +245,15 @@ impl<'a> Lowerer<'a> {
     }
 
     fn duration(&mut self, value: &SpannedString) -> Option<Duration> {
-        match parse_duration(&value.value) {
+        match crate::duration::check(&value.value) {
             Ok(d) => Some(d),
-            Err(message) => {
-                self.error(
-                    value.referenced,
-                    message,
-                    Some("durations look like `1800s`, `30m`, `14d` or `500ms`".into()),
-                );
+            Err(rejection) => {
+                let hint = if rejection.too_long {
+                    "declare the figure the vendor's document gives; a token whose end it does not give has an unknown expiry (`[]`)"
+                } else {
+                    "durations look like `1800s`, `30m`, `14d` or `500ms`"
+                };
+                self.error(value.referenced, rejection.message, Some(hint.into()));
                 None
             }
         }

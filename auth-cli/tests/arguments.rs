@@ -104,6 +104,34 @@ fn a_non_loopback_http_base_url_is_refused_and_nothing_is_sent() {
     assert_eq!(proxy.connections(), 0, "sent: {}", proxy.received());
 }
 
+/// Duration flags take the spec's grammar: another spelling is a usage error saying what to
+/// write, and the grammar's forms are accepted.
+#[test]
+fn duration_flags_take_the_spec_grammar() {
+    let dir = temp_dir("durations");
+    for (flag, value, write) in [
+        ("--lock-timeout", "2min", "write `2m`"),
+        ("--max-login-wait", "60 seconds", "write `60s`"),
+        ("--lock-timeout", "1800", "write `1800s`"),
+    ] {
+        cli(&dir)
+            .args([flag, value, "providers"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(write));
+    }
+    cli(&dir)
+        .args([
+            "--lock-timeout",
+            "1m 30s",
+            "--max-login-wait",
+            "500ms",
+            "providers",
+        ])
+        .assert()
+        .success();
+}
+
 /// Item 17: a password in the base URL was sent as Basic, printed by `status` and kept in the
 /// store key. It is refused, and never echoed.
 #[test]

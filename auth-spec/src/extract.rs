@@ -10,14 +10,14 @@ use std::time::{Duration, SystemTime};
 use secrecy::SecretString;
 use serde_json::Value;
 
-#[cfg(doc)]
-use crate::duration::MAX_DURATION;
 use crate::jwt;
 use crate::model::{Example, ExpirySource, TokenResponse, Unit, ValueSource};
 use crate::timefmt::{TimeFormat, epoch_time, kind_of, number_of};
 
-/// The longest relative lifetime an answer may declare, in seconds: [`MAX_DURATION`], about
-/// 317 years. Longer ones are `BadExpiry` (most likely an absolute time mapped as `expires_in`).
+/// The longest relative lifetime an answer may declare, in seconds: 1e10, about 317 years, so
+/// that any lifetime can be added to any clock reading. Longer ones are `BadExpiry` (most likely
+/// an absolute time mapped as `expires_in`). Answers get this wide bound, not the spec's
+/// [`crate::duration::MAX_DURATION`]: a vendor may answer "never" with a huge number.
 pub const MAX_LIFETIME_SECONDS: f64 = 1e10;
 
 /// A vendor's answer: status, headers and body text.

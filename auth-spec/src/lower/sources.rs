@@ -2,8 +2,9 @@
 
 use serde_saphyr::{Location, Spanned};
 
-use super::Lowerer;
+use super::{Lowerer, is_header_name};
 use crate::model::ValueSource;
+use crate::path::FieldPath;
 use crate::raw::{RawSource, SpannedString};
 
 /// A source as written: a single string, or a list of alternatives ([`RawSource`]).
@@ -89,5 +90,45 @@ impl Lowerer<'_> {
             }
         }
         ok.then_some(ValueSource::FirstOf(out))
+    }
+
+    fn one_source(&mut self, text: &str, at: Location) -> Option<ValueSource> {
+        let text = text.trim();
+        if let Some(name) = text.strip_prefix("@header:") {
+            let name = name.trim();
+            if is_header_name(name) {
+                return Some(ValueSource::Header(name.to_owned()));
+            }
+            self.error(
+                at,
+                format!("`{name}` is not a valid header name"),
+                Some("write `@header:NAME` with a header name such as `X-Subject-Token`".into()),
+            );
+            return None;
+        }
+        if text == "@body" {
+            return Some(ValueSource::WholeBody);
+        }
+        if text.starts_with('@') {
+            self.error(
+                at,
+                format!("unknown value source `{text}`"),
+                Some(
+                    "a source is a JSON path (`$.access_token`), `@header:NAME` or `@body`".into(),
+                ),
+            );
+            return None;
+        }
+        match FieldPath::parse(text) {
+            Ok(path) => Some(ValueSource::Body(path)),
+            Err(e) => {
+                self.error(
+                    at,
+                    format!("`{text}` is not a valid path: {}", e.message),
+                    Some("paths look like `$.access_token`, `$.access_token.token`, `access_token.token` or `$.sessions[0].token`".into()),
+                );
+                None
+            }
+        }
     }
 }

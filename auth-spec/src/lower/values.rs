@@ -91,7 +91,7 @@ impl Lowerer<'_> {
             };
             self.check_in_examples(
                 value.referenced,
-                &super::part_locations(value),
+                &super::sources::part_locations(value),
                 &source,
                 success,
                 &format!("session value `{}`", name.value),

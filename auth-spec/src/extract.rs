@@ -10,8 +10,9 @@ use std::time::{Duration, SystemTime};
 use secrecy::SecretString;
 use serde_json::Value;
 
+pub use crate::answer::Answer;
 use crate::jwt;
-use crate::model::{Example, ExpirySource, TokenResponse, Unit, ValueSource};
+use crate::model::{ExpirySource, TokenResponse, Unit, ValueSource};
 use crate::timefmt::{TimeFormat, epoch_time, kind_of, number_of};
 
 /// The longest relative lifetime an answer may declare, in seconds: 1e10, about 317 years, so
@@ -19,50 +20,6 @@ use crate::timefmt::{TimeFormat, epoch_time, kind_of, number_of};
 /// an absolute time mapped as `expires_in`). Answers get this wide bound, not the spec's
 /// [`crate::duration::MAX_DURATION`]: a vendor may answer "never" with a huge number.
 pub const MAX_LIFETIME_SECONDS: f64 = 1e10;
-
-/// A vendor's answer: status, headers and body text.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Answer {
-    /// HTTP status.
-    pub status: u16,
-    /// Headers as received.
-    pub headers: Vec<(String, String)>,
-    /// The body as text.
-    pub body: String,
-}
-
-impl fmt::Debug for Answer {
-    /// Redacted: an answer carries tokens.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Answer")
-            .field("status", &self.status)
-            .field("headers", &self.headers.len())
-            .field(
-                "body",
-                &format_args!("[{} bytes, redacted]", self.body.len()),
-            )
-            .finish()
-    }
-}
-
-impl Answer {
-    /// The answer an example from the vendor's document describes.
-    pub fn from_example(example: &Example) -> Self {
-        Self {
-            status: example.status,
-            headers: example.headers.clone(),
-            body: example.body_text(),
-        }
-    }
-
-    /// The first header with this name (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
 
 /// A JSON value that holds secrets (a whole token answer); its Debug output is redacted.
 #[derive(Clone, PartialEq)]

@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 
-use crate::extract::Answer;
+use crate::answer::Answer;
 use crate::path::FieldPath;
 
 /// A test on an answer.

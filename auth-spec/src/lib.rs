@@ -35,6 +35,7 @@
 //! the validated form; [`extract`] reads tokens out of answers; [`path`] and [`template`] are the
 //! two small languages inside string values.
 
+pub mod answer;
 pub mod diagnostic;
 pub mod duration;
 pub mod extract;

@@ -141,3 +141,14 @@ impl Example {
         }
     }
 }
+
+impl crate::answer::Answer {
+    /// The answer an example from the vendor's document describes.
+    pub fn from_example(example: &Example) -> Self {
+        Self {
+            status: example.status,
+            headers: example.headers.clone(),
+            body: example.body_text(),
+        }
+    }
+}

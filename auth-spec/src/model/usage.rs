@@ -46,7 +46,7 @@ impl ExpiredSignal {
 
     /// Whether the body of an answer with a listed status says the token expired (one of the
     /// `body` conditions matches). Only needed when [`Self::matches`] said no.
-    pub fn matches_body(&self, answer: &crate::extract::Answer) -> bool {
+    pub fn matches_body(&self, answer: &crate::answer::Answer) -> bool {
         if self.body.is_empty() || !self.status.contains(&answer.status) {
             return false;
         }

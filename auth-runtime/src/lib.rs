@@ -24,6 +24,7 @@
 //! [`store`] (memory and file stores), [`middleware`], [`clock`], [`retry`], [`http`] (the
 //! client preset for token requests: no redirect to another origin).
 
+pub mod blocking;
 pub mod clock;
 pub mod credentials;
 pub mod engine;

@@ -82,6 +82,8 @@ struct Inner {
     kept_paths: Vec<auth_spec::path::FieldPath>,
     /// Credentials that may be absent: their entries are left out when they are.
     optional: Vec<String>,
+    /// What it has done: [`Authenticator::stats`].
+    counters: crate::stats::Counters,
 }
 
 /// The end of a renewal, as announced to the callers waiting for it.
@@ -113,6 +115,7 @@ impl Authenticator {
     /// (exactly one for all concurrent callers).
     pub async fn access_token(&self) -> Result<AccessToken, AuthError> {
         if let Some(token) = self.cached() {
+            tracing::trace!(provider = %self.inner.spec.name, generation = token.generation(), "cached token");
             return Ok(token);
         }
         // Boxed so that this future stays small: the renewal's state is large, and the hot

@@ -234,6 +234,32 @@ pub enum AuthError {
 }
 
 impl AuthError {
+    /// A short label of what went wrong (`credentials_rejected`, `unreachable`, `store`, ...),
+    /// for span fields and metrics: never a value from a request or an answer.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AuthError::CredentialsRejected { .. } => "credentials_rejected",
+            AuthError::SessionExpired { .. } => "session_expired",
+            AuthError::Unreachable { .. } => "unreachable",
+            AuthError::UnexpectedResponse { .. } => "unexpected_response",
+            AuthError::MissingCredential { .. } => "missing_credential",
+            AuthError::MissingBaseUrl { .. } => "missing_base_url",
+            AuthError::Config(_) => "config",
+            AuthError::MissingValue { .. } => "missing_value",
+            AuthError::PathValueRefused { .. } => "path_value_refused",
+            AuthError::TokenOriginRefused { .. } => "token_origin_refused",
+            AuthError::RedirectRefused { .. } => "redirect_refused",
+            AuthError::RedirectFollowed { .. } => "redirect_followed",
+            AuthError::AnswerTooLarge { .. } => "answer_too_large",
+            AuthError::AnswerIncomplete { .. } => "answer_incomplete",
+            AuthError::Store(_) => "store",
+            AuthError::NotInDocument { .. } => "not_in_document",
+            AuthError::LoginNotAllowedYet { .. } => "login_not_allowed_yet",
+            AuthError::SigningFailed { .. } => "signing_failed",
+            AuthError::NoCredentialSet { .. } => "no_credential_set",
+        }
+    }
+
     /// Whether the failure is about rejected credentials (as opposed to the network or the vendor).
     pub fn is_credentials_rejected(&self) -> bool {
         match self {

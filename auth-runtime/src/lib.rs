@@ -39,6 +39,7 @@ mod redact;
 mod request;
 pub mod retry;
 pub mod session;
+pub mod stats;
 pub mod store;
 pub mod typed;
 
@@ -54,6 +55,7 @@ pub use secrecy;
 pub use serde;
 pub use serde_json;
 pub use session::{AccessToken, Flow, Session};
+pub use stats::Stats;
 pub use store::{Entry, FileStore, MemoryStore, Pending, TokenStore};
 #[cfg(feature = "redis")]
 pub use store::{RedisStore, RedisTls};

@@ -6,7 +6,10 @@ use async_trait::async_trait;
 use http::Extensions;
 use reqwest_middleware::{Middleware, Next};
 
+use tracing::Instrument as _;
+
 use crate::engine::Authenticator;
+use crate::stats::Event;
 
 /// Authenticates requests made through a `reqwest_middleware::ClientWithMiddleware`.
 ///
@@ -72,17 +75,31 @@ impl Middleware for AuthMiddleware {
         let Some(mut replay) = replay else {
             return Ok(response);
         };
-        let fresh = self
-            .auth
-            .access_token()
-            .await
-            .map_err(reqwest_middleware::Error::middleware)?;
-        self.auth
-            .apply(&fresh, &mut replay)
-            .map_err(reqwest_middleware::Error::middleware)?;
-        let response = next.run(replay, extensions).await?;
-        self.auth.observe_answer(&fresh, response.headers()).await;
-        Ok(response)
+        let span = tracing::debug_span!(
+            "auth.replay",
+            provider = %self.auth.spec().name,
+            stale = token.generation(),
+            generation = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+        );
+        async {
+            let fresh = self.auth.access_token().await.map_err(|e| {
+                tracing::Span::current().record("outcome", e.kind());
+                reqwest_middleware::Error::middleware(e)
+            })?;
+            let span = tracing::Span::current();
+            span.record("generation", fresh.generation());
+            self.auth
+                .apply(&fresh, &mut replay)
+                .map_err(reqwest_middleware::Error::middleware)?;
+            self.auth.record(Event::Replay);
+            let response = next.run(replay, extensions).await?;
+            span.record("outcome", response.status().as_u16());
+            self.auth.observe_answer(&fresh, response.headers()).await;
+            Ok(response)
+        }
+        .instrument(span)
+        .await
     }
 }
 

@@ -54,6 +54,16 @@ pub enum Flow {
     Refresh,
 }
 
+impl Flow {
+    /// `login` or `refresh`, as span fields and logs name them.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flow::Login => "login",
+            Flow::Refresh => "refresh",
+        }
+    }
+}
+
 impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session")

@@ -218,6 +218,7 @@ impl AuthenticatorBuilder {
                 lock_wait: self.lock_wait,
                 max_login_wait: self.max_login_wait,
                 kept_paths,
+                counters: Default::default(),
             }),
         })
     }

@@ -15,6 +15,7 @@ use super::{Authenticator, Landing};
 use crate::error::AuthError;
 use crate::policy::Action;
 use crate::session::{AccessToken, Current};
+use crate::stats::Event;
 use crate::store::{Entry, StoreLock};
 
 /// Why a renewal runs.
@@ -150,13 +151,32 @@ impl Authenticator {
             // Someone is renewing: wait for their outcome and share it.
             Err(_) => return self.follow(&mut landed, started, seen, why).await,
         };
-        let span = tracing::debug_span!("auth.renew", provider = %self.inner.spec.name, seen = ?seen, margin = why.margin());
+        let span = tracing::debug_span!(
+            "auth.renew",
+            provider = %self.inner.spec.name,
+            seen = ?seen,
+            margin = why.margin(),
+            flow = tracing::field::Empty,
+            generation = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+        );
         let mut held = None;
         let result = tracing::Instrument::instrument(
             self.renew_locked(last_login, seen, why.margin(), &mut held),
-            span,
+            span.clone(),
         )
         .await;
+        match &result {
+            Ok(token) => {
+                span.record("flow", token.session().last_flow.as_str());
+                span.record("generation", token.generation());
+                span.record("outcome", "ok");
+            }
+            Err(error) => {
+                span.record("outcome", error.kind());
+                self.record(Event::Failure);
+            }
+        }
         self.inner.landed.send_modify(|landing| {
             landing.seq += 1;
             landing.error = result.as_ref().err().cloned();
@@ -188,15 +208,31 @@ impl Authenticator {
                     AuthError::Config("no session to refresh in the background".into())
                 });
         }
-        tracing::debug!(provider = %self.inner.spec.name, "waiting for the renewal in flight");
-        let landing = match landed.wait_for(|l| l.seq > started).await {
+        self.record(Event::Wait);
+        let span = tracing::debug_span!(
+            "auth.wait",
+            provider = %self.inner.spec.name,
+            seen = ?seen,
+            outcome = tracing::field::Empty,
+        );
+        let landing = match tracing::Instrument::instrument(
+            landed.wait_for(|l| l.seq > started),
+            span.clone(),
+        )
+        .await
+        {
             Ok(landing) => landing.clone(),
             // The engine is being dropped.
-            Err(_) => return Err(AuthError::Config("the engine was shut down".into())),
+            Err(_) => {
+                span.record("outcome", "shut_down");
+                return Err(AuthError::Config("the engine was shut down".into()));
+            }
         };
         if let Some(error) = landing.error {
+            span.record("outcome", error.kind());
             return Err(error);
         }
+        span.record("outcome", "shared");
         match self.inner.current.load_full() {
             Some(current) if Some(current.session.generation) != seen || current.is_fresh() => {
                 Ok(current.token())

@@ -9,6 +9,8 @@ use auth_spec::judge::{FailureMeaning, judge};
 use auth_spec::model::{Rotation, TokenEndpoint};
 use tracing::Instrument as _;
 
+use crate::stats::Event;
+
 use super::Authenticator;
 use crate::clock::instant_for;
 use crate::error::AuthError;
@@ -143,7 +145,7 @@ impl Authenticator {
     ) -> Result<Renewed, Failed> {
         let spec = &self.inner.spec;
         let endpoint = format!("login {}", spec.login.request.path);
-        let span = tracing::info_span!("auth.login", provider = %spec.name, endpoint = %spec.login.request.path, outcome = tracing::field::Empty, duration_ms = tracing::field::Empty);
+        let span = tracing::info_span!("auth.login", provider = %spec.name, flow = "login", generation, endpoint = %spec.login.request.path, outcome = tracing::field::Empty, duration_ms = tracing::field::Empty);
         async {
             let started = Instant::now();
             let prepared = self
@@ -233,6 +235,7 @@ impl Authenticator {
             })?;
             let extracted = self.skew_corrected(extracted, &answer, sent_wall);
             span.record("outcome", "ok");
+            self.record(Event::Login);
             tracing::info!(generation, "logged in");
             Ok(self.session_from(extracted, generation, sent, sent_wall, sent_wall, None))
         }
@@ -251,7 +254,7 @@ impl Authenticator {
             return Err(RefreshFailure::SessionOver);
         };
         let endpoint = format!("refresh {}", request.path);
-        let span = tracing::info_span!("auth.refresh", provider = %spec.name, endpoint = %request.path, outcome = tracing::field::Empty, duration_ms = tracing::field::Empty);
+        let span = tracing::info_span!("auth.refresh", provider = %spec.name, flow = "refresh", generation, endpoint = %request.path, outcome = tracing::field::Empty, duration_ms = tracing::field::Empty);
         async {
             let started = Instant::now();
             let prepared = self
@@ -336,6 +339,7 @@ impl Authenticator {
             })?;
             let extracted = self.skew_corrected(extracted, &answer, sent_wall);
             span.record("outcome", "ok");
+            self.record(Event::Refresh);
             tracing::info!(generation, "refreshed");
             Ok(self.session_from(
                 extracted,

@@ -106,3 +106,16 @@ impl Authenticator {
         })
     }
 }
+
+impl Authenticator {
+    /// What this engine has done since it was built: logins, refreshes, failed renewals,
+    /// replays, and callers that waited for another's renewal.
+    pub fn stats(&self) -> crate::stats::Stats {
+        self.inner.counters.snapshot()
+    }
+
+    /// Counts `event` (and reports it to `metrics` with that feature).
+    pub(crate) fn record(&self, event: crate::stats::Event) {
+        self.inner.counters.record(&self.inner.spec.name, event);
+    }
+}

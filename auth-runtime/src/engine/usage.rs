@@ -32,22 +32,8 @@ impl Authenticator {
         request: &mut reqwest::Request,
     ) -> Result<(), AuthError> {
         self.check_destination(request.url())?;
-        if self.inner.spec.usage.unknown {
-            return Err(unknown::usage_unknown(&self.inner.spec));
-        }
-        let fresh;
-        let rendered = match token.0.usage.get() {
-            Some(rendered) => rendered,
-            // A usage naming the current time or a computed credential changes with every call.
-            None if self.usage_is_timed() => {
-                fresh = self.render_usage(&token.0.session)?;
-                &fresh
-            }
-            None => {
-                let rendered = self.render_usage(&token.0.session)?;
-                token.0.usage.get_or_init(|| rendered)
-            }
-        };
+        let mut fresh = None;
+        let rendered = self.usage_for(token, &mut fresh)?;
         let headers = request.headers_mut();
         for (name, value) in &rendered.headers {
             headers.insert(name.clone(), value.clone());
@@ -59,6 +45,58 @@ impl Authenticator {
             }
         }
         Ok(())
+    }
+
+    /// [`Self::apply`] for an `http::Request` (tower, hyper, tonic stacks): the same headers and
+    /// query entries, under the same destination check.
+    pub fn apply_http<B>(
+        &self,
+        token: &AccessToken,
+        request: &mut http::Request<B>,
+    ) -> Result<(), AuthError> {
+        let refused = |detail: String| AuthError::Config(format!("the request's URI {detail}"));
+        let mut url = Url::parse(&request.uri().to_string())
+            .map_err(|e| refused(format!("is not an absolute URL ({e})")))?;
+        self.check_destination(&url)?;
+        let mut fresh = None;
+        let rendered = self.usage_for(token, &mut fresh)?;
+        let headers = request.headers_mut();
+        for (name, value) in &rendered.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        if !rendered.query.is_empty() {
+            {
+                let mut query = url.query_pairs_mut();
+                for (name, value) in &rendered.query {
+                    query.append_pair(name, value);
+                }
+            }
+            *request.uri_mut() = url
+                .as_str()
+                .parse()
+                .map_err(|e| refused(format!("cannot carry the token's query ({e})")))?;
+        }
+        Ok(())
+    }
+
+    /// What `usage` puts on a request for `token`: rendered once per token and kept, or afresh
+    /// for each request when it names the time or a computed credential (then in `fresh`).
+    fn usage_for<'a>(
+        &self,
+        token: &'a AccessToken,
+        fresh: &'a mut Option<RenderedUsage>,
+    ) -> Result<&'a RenderedUsage, AuthError> {
+        if self.inner.spec.usage.unknown {
+            return Err(unknown::usage_unknown(&self.inner.spec));
+        }
+        if let Some(rendered) = token.0.usage.get() {
+            return Ok(rendered);
+        }
+        let rendered = self.render_usage(&token.0.session)?;
+        if self.usage_is_timed() {
+            return Ok(fresh.insert(rendered));
+        }
+        Ok(token.0.usage.get_or_init(|| rendered))
     }
 
     /// Whether the token may go to `url`: its origin is the base URL's or an allowed one.

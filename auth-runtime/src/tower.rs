@@ -1,0 +1,204 @@
+//! A `tower` [`Layer`](::tower::Layer) / [`Service`](::tower::Service) that authorizes any
+//! `http::Request` (feature `tower`): for hyper-util clients, tonic channels, tower-http stacks
+//! and proxies, where the reqwest middleware cannot go.
+//!
+//! Each request gets the token as the spec's `usage` says (header or query), only when it goes
+//! to an allowed origin. An answer the spec calls expired (`usage.expired`: status and headers)
+//! invalidates the token; when the request's body can be cloned (the layer's [`ReplayBody`]
+//! policy: [`CloneBody`] for `Clone` bodies such as `Full<Bytes>` or `String`) the request is
+//! sent once more with a renewed token, else the expired answer is returned and the next
+//! request renews.
+//!
+//! ```no_run
+//! # async fn run(auth: auth_runtime::Authenticator) {
+//! use auth_runtime::tower::AuthLayer;
+//! use tower::ServiceBuilder;
+//! use http_body_util::Full;
+//! use bytes::Bytes;
+//! use hyper_util::{client::legacy::Client, rt::TokioExecutor};
+//!
+//! let http = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+//! let client = ServiceBuilder::new().layer(AuthLayer::new(auth)).service(http);
+//! # let _ = client; }
+//! ```
+//!
+//! With tonic: its `Interceptor` is synchronous, so it cannot wait for a login or refresh; wrap
+//! the `Channel` in this layer instead (`ServiceBuilder::new().layer(AuthLayer::new(auth)
+//! .without_replay()).service(channel)`, as gRPC bodies are streams). A gRPC "unauthenticated"
+//! status travels in trailers, which this layer does not read: declare it in the spec as an
+//! HTTP status only if the server sends one. Answers whose expiry is only in the body
+//! (`usage.expired.body`) need the reqwest middleware, which can read the body.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::engine::Authenticator;
+use crate::stats::Event;
+
+/// Errors of the service: the engine's ([`crate::AuthError`]) or the inner service's.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Whether and how a request's body can be sent a second time.
+pub trait ReplayBody<B>: Clone + Send + Sync + 'static {
+    /// A copy of `body` to send again, or `None` when it cannot be replayed.
+    fn try_clone(&self, body: &B) -> Option<B>;
+}
+
+/// Replays bodies that are `Clone` (`Full<Bytes>`, `String`, `Empty`, ...): the default.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CloneBody;
+
+impl<B: Clone> ReplayBody<B> for CloneBody {
+    fn try_clone(&self, body: &B) -> Option<B> {
+        Some(body.clone())
+    }
+}
+
+/// Never replays (streaming bodies, tonic): an expired answer goes back to the caller, and the
+/// next request renews.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoReplay;
+
+impl<B> ReplayBody<B> for NoReplay {
+    fn try_clone(&self, _: &B) -> Option<B> {
+        None
+    }
+}
+
+/// Puts the engine's token on every request of the service it wraps.
+#[derive(Debug, Clone)]
+pub struct AuthLayer<R = CloneBody> {
+    auth: Authenticator,
+    replay: R,
+}
+
+impl AuthLayer {
+    /// A layer over `auth` that replays `Clone` bodies once after an expired-token answer.
+    pub fn new(auth: Authenticator) -> Self {
+        Self {
+            auth,
+            replay: CloneBody,
+        }
+    }
+}
+
+impl<R> AuthLayer<R> {
+    /// The same layer, never replaying (for bodies that are streams).
+    pub fn without_replay(self) -> AuthLayer<NoReplay> {
+        AuthLayer {
+            auth: self.auth,
+            replay: NoReplay,
+        }
+    }
+}
+
+impl<S, R: Clone> ::tower::Layer<S> for AuthLayer<R> {
+    type Service = AuthService<S, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService {
+            auth: self.auth.clone(),
+            replay: self.replay.clone(),
+            inner,
+        }
+    }
+}
+
+/// The service [`AuthLayer`] makes.
+#[derive(Debug, Clone)]
+pub struct AuthService<S, R = CloneBody> {
+    auth: Authenticator,
+    replay: R,
+    inner: S,
+}
+
+impl<S, R, B, RB> ::tower::Service<http::Request<B>> for AuthService<S, R>
+where
+    S: ::tower::Service<http::Request<B>, Response = http::Response<RB>> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Error: Into<BoxError>,
+    R: ReplayBody<B>,
+    B: Send + 'static,
+    RB: Send + 'static,
+{
+    type Response = http::Response<RB>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        // The clone that was polled ready goes into the future; this one waits for its turn.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let auth = self.auth.clone();
+        let replay = self.replay.clone();
+        Box::pin(async move {
+            let token = auth.access_token().await?;
+            let again = replay.try_clone(request.body()).map(|body| {
+                let mut copy = http::Request::new(body);
+                *copy.method_mut() = request.method().clone();
+                *copy.uri_mut() = request.uri().clone();
+                *copy.version_mut() = request.version();
+                *copy.headers_mut() = request.headers().clone();
+                copy
+            });
+            let mut request = request;
+            auth.apply_http(&token, &mut request)?;
+            let answer = inner.call(request).await.map_err(Into::into)?;
+            if !auth.is_expired_answer(answer.status().as_u16(), answer.headers()) {
+                auth.observe_answer(&token, answer.headers()).await;
+                return Ok(answer);
+            }
+            tracing::debug!(generation = token.generation(), "expired-token answer");
+            auth.invalidate(token.generation());
+            let Some(again) = again else {
+                return Ok(answer);
+            };
+            replay_once(&auth, &mut inner, &token, again).await
+        })
+    }
+}
+
+/// Sends `request` (whose first copy went with the stale `token`) once more with a renewed
+/// token, under an `auth.replay` span.
+async fn replay_once<S, B, RB>(
+    auth: &Authenticator,
+    inner: &mut S,
+    token: &crate::AccessToken,
+    mut request: http::Request<B>,
+) -> Result<http::Response<RB>, BoxError>
+where
+    S: ::tower::Service<http::Request<B>, Response = http::Response<RB>>,
+    S::Error: Into<BoxError>,
+{
+    use tracing::Instrument as _;
+    let span = tracing::debug_span!(
+        "auth.replay",
+        provider = %auth.spec().name,
+        stale = token.generation(),
+        generation = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+    );
+    async {
+        let span = tracing::Span::current();
+        let fresh = auth.access_token().await.inspect_err(|e| {
+            span.record("outcome", e.kind());
+        })?;
+        span.record("generation", fresh.generation());
+        auth.apply_http(&fresh, &mut request)?;
+        std::future::poll_fn(|cx| inner.poll_ready(cx))
+            .await
+            .map_err(Into::into)?;
+        auth.record(Event::Replay);
+        let answer = inner.call(request).await.map_err(Into::into)?;
+        span.record("outcome", answer.status().as_u16());
+        auth.observe_answer(&fresh, answer.headers()).await;
+        Ok(answer)
+    }
+    .instrument(span)
+    .await
+}

@@ -1,0 +1,130 @@
+//! The tower layer on a real hyper-util client against a local vendor (the spec-driven
+//! simulator, which answers an expired token on its API with the spec's expired-token signal):
+//! the token goes on every request, an expired answer is refreshed and the request (with a
+//! `Clone` body) replayed once, without replay the expired answer is returned and the next
+//! request renews, and a foreign origin gets no token.
+
+mod common;
+
+use auth_mock::{MockOptions, MockServer, PROTECTED_PATH};
+use auth_runtime::tower::{AuthLayer, BoxError};
+use auth_runtime::{AuthError, Authenticator};
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use tower::{Service, ServiceBuilder};
+
+async fn engine(mock: &MockServer, name: &str) -> Authenticator {
+    Authenticator::builder(common::spec(name), mock.credentials().into_iter().collect())
+        .base_url(mock.base_url())
+        .build()
+        .expect("builds")
+}
+
+async fn send<S>(client: &mut S, request: http::Request<Full<Bytes>>) -> Result<u16, BoxError>
+where
+    S: Service<
+            http::Request<Full<Bytes>>,
+            Response = http::Response<hyper::body::Incoming>,
+            Error = BoxError,
+        >,
+{
+    std::future::poll_fn(|cx| client.poll_ready(cx)).await?;
+    let answer = client.call(request).await?;
+    let status = answer.status().as_u16();
+    answer.into_body().collect().await?;
+    Ok(status)
+}
+
+#[tokio::test]
+async fn hyper_client_gets_the_token_and_an_expired_answer_is_refreshed_and_replayed() {
+    let mock = MockServer::start(common::spec("intergiro"), MockOptions::default())
+        .await
+        .expect("simulator");
+    let auth = engine(&mock, "intergiro").await;
+    let http = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let mut client = ServiceBuilder::new()
+        .layer(AuthLayer::new(auth.clone()))
+        .service(http);
+    let url = format!("{}{PROTECTED_PATH}", mock.base_url());
+    let post = |body: &'static str| {
+        http::Request::post(&url)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .expect("request")
+    };
+
+    for _ in 0..3 {
+        assert_eq!(
+            send(&mut client, post("{\"n\":1}")).await.expect("sent"),
+            200
+        );
+    }
+    assert_eq!(mock.stats().logins, 1, "one login for three calls");
+    assert_eq!(mock.stats().api_calls, 3);
+
+    mock.expire_tokens();
+    assert_eq!(
+        send(&mut client, post("{\"n\":2}")).await.expect("sent"),
+        200,
+        "refreshed and replayed"
+    );
+    let stats = mock.stats();
+    assert_eq!(stats.expired_answers, 1, "{stats:?}");
+    assert_eq!(
+        stats.api_calls, 5,
+        "the expired call and its replay: {stats:?}"
+    );
+    assert_eq!(stats.logins + stats.refreshes, 2, "one renewal: {stats:?}");
+    assert_eq!(auth.stats().replays, 1);
+}
+
+#[tokio::test]
+async fn without_replay_the_expired_answer_is_returned_and_the_next_request_renews() {
+    let mock = MockServer::start(common::spec("intergiro"), MockOptions::default())
+        .await
+        .expect("simulator");
+    let auth = engine(&mock, "intergiro").await;
+    let http = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let mut client = ServiceBuilder::new()
+        .layer(AuthLayer::new(auth.clone()).without_replay())
+        .service(http);
+    let get = || {
+        http::Request::get(format!("{}{PROTECTED_PATH}", mock.base_url()))
+            .body(Full::new(Bytes::new()))
+            .expect("request")
+    };
+    assert_eq!(send(&mut client, get()).await.expect("sent"), 200);
+    mock.expire_tokens();
+    let expired = send(&mut client, get()).await.expect("sent");
+    assert_ne!(expired, 200, "the expired answer goes back as it is");
+    assert_eq!(auth.stats().replays, 0);
+    assert_eq!(
+        send(&mut client, get()).await.expect("sent"),
+        200,
+        "renewed"
+    );
+    assert_eq!(mock.stats().logins + mock.stats().refreshes, 2);
+}
+
+#[tokio::test]
+async fn a_foreign_origin_is_refused_before_anything_carries_the_token() {
+    let mock = MockServer::start(common::spec("intergiro"), MockOptions::default())
+        .await
+        .expect("simulator");
+    let auth = engine(&mock, "intergiro").await;
+    let http = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let mut client = ServiceBuilder::new()
+        .layer(AuthLayer::new(auth))
+        .service(http);
+    let foreign = http::Request::get("http://127.0.0.1:9/elsewhere")
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    let error = send(&mut client, foreign).await.expect_err("refused");
+    let error = error.downcast::<AuthError>().expect("an engine error");
+    assert!(
+        matches!(*error, AuthError::TokenOriginRefused { .. }),
+        "{error}"
+    );
+}

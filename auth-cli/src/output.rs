@@ -31,7 +31,7 @@ pub fn error() -> Option<std::io::ErrorKind> {
     (failed != std::io::ErrorKind::BrokenPipe).then_some(failed)
 }
 
-/// `println!` through [`write`].
+/// `println!` through [`write()`].
 macro_rules! outln {
     () => {
         $crate::output::write("\n")

@@ -39,7 +39,8 @@ pub(crate) fn client(spec: &ProviderSpec, options: &Options) -> TokenStream {
         quote!(_ => None,)
     };
     quote! {
-        /// The last token answer, typed.
+        /// The last token answer, typed: which flow it came from and its fields as the
+        /// vendor's examples show them.
         #[derive(Debug, Clone)]
         pub enum TokenResponse {
             /// The answer to the login.
@@ -219,7 +220,8 @@ pub(crate) fn client(spec: &ProviderSpec, options: &Options) -> TokenStream {
                 self.auth.logout().await
             }
 
-            /// The last token answer, typed.
+            /// The last login or refresh answer, typed; `None` before the first one, or when it
+            /// does not fit the types inferred from the vendor's examples.
             pub fn last_response(&self) -> ::std::option::Option<TokenResponse> {
                 let (flow, json) = self.auth.last_response()?;
                 match flow {
@@ -231,12 +233,14 @@ pub(crate) fn client(spec: &ProviderSpec, options: &Options) -> TokenStream {
                 }
             }
 
-            /// The base URL in use.
+            /// The base URL token requests go to, and the only origin the token is sent to
+            /// unless [`ClientBuilder::allow_origin`] added others.
             pub fn base_url(&self) -> &str {
                 self.auth.base_url().as_str()
             }
 
-            /// The engine underneath.
+            /// The engine underneath: [`auth_runtime::Authenticator::middleware`] for your own
+            /// reqwest-middleware stack, `stats()`, or the tower layer.
             pub fn authenticator(&self) -> &::auth_runtime::Authenticator {
                 &self.auth
             }

@@ -81,7 +81,8 @@ pub(crate) fn credentials(spec: &ProviderSpec) -> TokenStream {
                 ::std::result::Result::Ok(Self { #(#takes)* })
             }
 
-            /// The runtime's untyped form.
+            /// The same values as [`auth_runtime::Credentials`], keyed by the spec's credential
+            /// names: what [`auth_runtime::Authenticator::builder`] takes.
             pub fn into_runtime(self) -> ::auth_runtime::Credentials {
                 let mut values = ::auth_runtime::Credentials::new();
                 #(#gives)*

@@ -71,8 +71,11 @@ pub fn generate(spec: &ProviderSpec, options: &Options) -> TokenStream {
         .map(|r| responses::response_struct(&r.response, "RefreshResponse", "a refresh"));
     let client = client::client(spec, options);
     quote! {
-        #[doc = #module_doc]
         pub mod #module {
+            // An inner doc: its links resolve inside the module (`Client`), where an outer one
+            // would resolve in the parent.
+            #![doc = #module_doc]
+
             /// The provider's name: the YAML file stem.
             pub const NAME: &str = #name;
 

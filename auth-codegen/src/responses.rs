@@ -1,7 +1,8 @@
 //! The generated token-answer types: `LoginResponse` / `RefreshResponse` typed from the spec's example answers, nested objects as their own structs, and accessors for the tokens.
 
-use auth_spec::model::{TokenResponse, ValueSource};
+use auth_spec::model::{ExpirySource, TokenResponse, Unit, ValueSource};
 use auth_spec::path::{FieldPath, Segment};
+use auth_spec::timefmt::TimeFormat;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use serde_json::Value;
@@ -42,7 +43,13 @@ pub(crate) fn response_struct(response: &TokenResponse, name: &str, what: &str) 
         // A text or array body: nothing to type by field.
         _ => Vec::new(),
     };
-    let body = object_struct(name, &doc, &fields, &mut items);
+    let roles = Roles::of(response);
+    let at = Place {
+        what,
+        path: Vec::new(),
+        roles: &roles,
+    };
+    let body = object_struct(name, &doc, &fields, &at, &mut items);
     let accessors = [
         ("access_token", Some(&response.access_token)),
         ("refresh_token", response.refresh_token.as_ref()),
@@ -111,13 +118,15 @@ pub(crate) fn object_struct(
     name: &str,
     doc: &str,
     fields: &[Field],
+    at: &Place<'_>,
     items: &mut Vec<TokenStream>,
 ) -> TokenStream {
     let type_name = format_ident!("{}", name);
     let members = fields.iter().map(|f| {
         let field = ident(&snake(&f.key));
         let key = &f.key;
-        let ty = rust_type(&format!("{name}{}", camel(&f.key)), &f.shape, items);
+        let here = at.child(key);
+        let ty = rust_type(&format!("{name}{}", camel(&f.key)), &f.shape, &here, items);
         let secret = matches!(f.shape, Shape::String { secret: true });
         let (ty, serialize) = match (f.required, secret) {
             (true, true) => (ty, quote!(#[serde(serialize_with = "::auth_runtime::typed::serialize_secret")])),
@@ -128,7 +137,7 @@ pub(crate) fn object_struct(
             ),
             (false, false) => (quote!(::std::option::Option<#ty>), quote!(#[serde(default)])),
         };
-        let doc = format!("`{key}`{}", if secret { " (secret)" } else { "" });
+        let doc = here.field_doc(&f.shape, f.required);
         quote! {
             #[doc = #doc]
             #[serde(rename = #key)]
@@ -146,7 +155,12 @@ pub(crate) fn object_struct(
     }
 }
 
-pub(crate) fn rust_type(name: &str, shape: &Shape, items: &mut Vec<TokenStream>) -> TokenStream {
+pub(crate) fn rust_type(
+    name: &str,
+    shape: &Shape,
+    at: &Place<'_>,
+    items: &mut Vec<TokenStream>,
+) -> TokenStream {
     match shape {
         Shape::String { secret: true } => quote!(::auth_runtime::secrecy::SecretString),
         Shape::String { secret: false } => quote!(::std::string::String),
@@ -155,15 +169,214 @@ pub(crate) fn rust_type(name: &str, shape: &Shape, items: &mut Vec<TokenStream>)
         Shape::Bool => quote!(bool),
         Shape::Any => quote!(::auth_runtime::serde_json::Value),
         Shape::Array(inner) => {
-            let inner = rust_type(&format!("{name}Item"), inner, items);
+            let inner = rust_type(&format!("{name}Item"), inner, &at.item(), items);
             quote!(::std::vec::Vec<#inner>)
         }
         Shape::Object(fields) => {
-            let doc = format!("Part of a token answer (`{name}`).");
-            let item = object_struct(name, &doc, fields, items);
+            let doc = format!(
+                "The object at `{}` in the answer to {}.",
+                at.display(),
+                at.what
+            );
+            let item = object_struct(name, &doc, fields, at, items);
             items.push(item);
             let ident = format_ident!("{}", name);
             quote!(#ident)
         }
+    }
+}
+
+/// What the spec reads at each body path of one token answer: the roles a field's doc names.
+pub(crate) struct Roles {
+    by_path: Vec<(Vec<Segment>, String)>,
+}
+
+impl Roles {
+    /// The body paths `response` reads, each with what it reads there.
+    pub(crate) fn of(response: &TokenResponse) -> Self {
+        let mut by_path = Vec::new();
+        let mut add = |source: &ValueSource, role: String| {
+            for one in source.alternatives() {
+                if let ValueSource::Body(path) = one {
+                    by_path.push((path.segments().to_vec(), role.clone()));
+                }
+            }
+        };
+        add(&response.access_token, "The access token.".into());
+        if let Some(refresh) = &response.refresh_token {
+            add(refresh, "The refresh token.".into());
+        }
+        for (whose, what, sources) in [
+            (
+                "access token's",
+                "access token",
+                &response.access_token_expiry,
+            ),
+            (
+                "refresh token's (the session's)",
+                "refresh token (the session)",
+                &response.refresh_token_expiry,
+            ),
+        ] {
+            for source in sources {
+                match source {
+                    ExpirySource::ExpiresIn {
+                        source,
+                        unit,
+                        zero_means_none,
+                    } => {
+                        let unit = match unit {
+                            Unit::Seconds => "seconds",
+                            Unit::Milliseconds => "milliseconds",
+                        };
+                        let zero = if *zero_means_none {
+                            " 0 means no lifetime is declared."
+                        } else {
+                            ""
+                        };
+                        add(
+                            source,
+                            format!(
+                                "The {whose} lifetime in {unit}, from when the request was sent.{zero}"
+                            ),
+                        );
+                    }
+                    ExpirySource::ExpiresAt { source, format } => {
+                        add(
+                            source,
+                            format!("When the {what} expires, {}.", format_words(format)),
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for (name, source) in &response.values {
+            add(
+                source,
+                format!(
+                    "Session value `{name}`, sent where the spec writes `${{session.{name}}}`."
+                ),
+            );
+        }
+        for path in &response.header_values {
+            by_path.push((
+                path.segments().to_vec(),
+                format!(
+                    "Sent in a later request's header as `${{response.{}}}`.",
+                    display(path.segments())
+                ),
+            ));
+        }
+        Self { by_path }
+    }
+
+    fn at(&self, path: &[Segment]) -> Vec<&str> {
+        let mut roles: Vec<&str> = self
+            .by_path
+            .iter()
+            .filter(|(p, _)| p.as_slice() == path)
+            .map(|(_, role)| role.as_str())
+            .collect();
+        roles.dedup();
+        roles
+    }
+
+    /// Whether the spec reads something below `path`.
+    fn below(&self, path: &[Segment]) -> bool {
+        self.by_path
+            .iter()
+            .any(|(p, _)| p.len() > path.len() && p.starts_with(path))
+    }
+}
+
+fn format_words(format: &TimeFormat) -> String {
+    match format {
+        TimeFormat::EpochSeconds => "in seconds since the Unix epoch".into(),
+        TimeFormat::EpochMilliseconds => "in milliseconds since the Unix epoch".into(),
+        TimeFormat::Rfc3339 => "as an RFC 3339 time".into(),
+        TimeFormat::HttpDate => "as an HTTP-date".into(),
+        TimeFormat::Pattern { pattern, zone } => {
+            format!(
+                "written `{pattern}` (times without an offset are in {})",
+                zone.name()
+            )
+        }
+    }
+}
+
+/// `$.a.b[0]` for a path given as segments.
+fn display(path: &[Segment]) -> String {
+    let mut text = String::from("$");
+    for segment in path {
+        match segment {
+            Segment::Key(key) if key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+                text.push('.');
+                text.push_str(key);
+            }
+            Segment::Key(key) => text.push_str(&format!("[{key:?}]")),
+            Segment::Index(i) => text.push_str(&format!("[{i}]")),
+        }
+    }
+    text
+}
+
+/// Where in an answer a generated type or field sits, for its doc.
+pub(crate) struct Place<'a> {
+    /// Which answer: "the login", "a refresh".
+    pub(crate) what: &'a str,
+    /// The body path to here.
+    pub(crate) path: Vec<Segment>,
+    /// What the spec reads where.
+    pub(crate) roles: &'a Roles,
+}
+
+impl Place<'_> {
+    fn child(&self, key: &str) -> Self {
+        let mut path = self.path.clone();
+        path.push(Segment::Key(key.to_owned()));
+        Place {
+            what: self.what,
+            path,
+            roles: self.roles,
+        }
+    }
+
+    /// Every element of an array: shown as `[0]`, the first one, which the spec's paths name.
+    fn item(&self) -> Self {
+        let mut path = self.path.clone();
+        path.push(Segment::Index(0));
+        Place {
+            what: self.what,
+            path,
+            roles: self.roles,
+        }
+    }
+
+    fn display(&self) -> String {
+        display(&self.path)
+    }
+
+    /// The doc of the field here: its path, what the spec reads from it, whether it is secret
+    /// and whether the vendor may leave it out.
+    fn field_doc(&self, shape: &Shape, required: bool) -> String {
+        let roles = self.roles.at(&self.path);
+        let mut doc = if roles.is_empty() {
+            if self.roles.below(&self.path) {
+                "Holds values the spec reads (see its fields).".to_owned()
+            } else {
+                "Not read by the spec; typed as the vendor's examples show it.".to_owned()
+            }
+        } else {
+            roles.join(" ")
+        };
+        doc.push_str(&format!(" JSON path: `{}`.", self.display()));
+        if matches!(shape, Shape::String { secret: true }) {
+            doc.push_str(" Secret: redacted in Debug output.");
+        }
+        if !required {
+            doc.push_str(" `None` when the answer leaves it out.");
+        }
+        doc
     }
 }

@@ -5,10 +5,13 @@
 //! - `schema`: rewrite `providers/schema.json` from the spec model.
 //! - `snapshots`: regenerate every snapshot (generated code per provider, diagnostics of the
 //!   invalid specs, the macro's compile errors), dropping orphaned ones.
+//! - `docs`: `cargo doc` with broken intra-doc links as errors, and the generated modules'
+//!   pages checked for links left unresolved (rustdoc does not report those).
 //! - `bench`: measure code generation: macro expansion time and `providers` build time for the
 //!   three vendors and for 50 generated copies of them.
 
 mod bench;
+mod docs;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -21,6 +24,7 @@ fn main() -> ExitCode {
         Some("schema") => schema(&root),
         Some("snapshots") => snapshots(&root),
         Some("bench") => bench::run(&root),
+        Some("docs") => docs::run(&root),
         Some("help" | "--help" | "-h") | None => {
             eprintln!("{USAGE}");
             if args.is_empty() {
@@ -42,7 +46,8 @@ commands:
   validate [PATH...]   check spec files or folders (default: providers/)
   schema               rewrite providers/schema.json from the spec model
   snapshots            regenerate every snapshot and drop orphaned ones
-  bench                measure macro expansion and build time (3 vendors, 50 copies)";
+  bench                measure macro expansion and build time (3 vendors, 50 copies)
+  docs                 cargo doc, failing on any link that does not resolve (generated modules too)";
 
 /// The workspace root: xtask lives one level below it.
 fn project_root() -> PathBuf {

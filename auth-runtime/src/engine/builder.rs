@@ -42,7 +42,7 @@ pub const DEFAULT_MAX_LOGIN_WAIT: Duration = Duration::from_secs(10);
 impl AuthenticatorBuilder {
     /// How long a renewal waits for another holder of the session's lock in the store (another
     /// process renewing the same session) before it gives up with
-    /// [`StoreError::LockTimeout`] naming the holder (default
+    /// [`StoreError::LockTimeout`](crate::StoreError::LockTimeout) naming the holder (default
     /// [`crate::store::DEFAULT_LOCK_WAIT`]). A valid cached or stored token never waits.
     pub fn lock_wait(mut self, wait: Duration) -> Self {
         self.lock_wait = wait;

@@ -17,7 +17,7 @@ pub struct Status {
     pub environment: String,
     /// Base URL in use.
     pub base_url: String,
-    /// Whether the base URL was given ([`AuthenticatorBuilder::base_url`]) instead of taken
+    /// Whether the base URL was given ([`AuthenticatorBuilder::base_url`](super::AuthenticatorBuilder::base_url)) instead of taken
     /// from the environment: then `environment` only names the spec's environment whose
     /// settings apply, not where requests go.
     pub custom_base_url: bool,

@@ -12,7 +12,7 @@ use super::{Authenticator, unknown};
 
 impl Authenticator {
     /// Whether this engine knows how the token is sent on API calls: [`AuthError::NotInDocument`]
-    /// for a spec with `usage: unknown` when no [`AuthenticatorBuilder::token_header`] was given.
+    /// for a spec with `usage: unknown` when no [`AuthenticatorBuilder::token_header`](super::AuthenticatorBuilder::token_header) was given.
     /// Lets a caller find out before any login.
     pub fn check_usage(&self) -> Result<(), AuthError> {
         if self.inner.spec.usage.unknown {
@@ -24,7 +24,7 @@ impl Authenticator {
     /// Puts the token on an outgoing request as the spec's `usage` says (headers, query).
     ///
     /// Only on a request to the base URL's origin or one allowed with
-    /// [`AuthenticatorBuilder::allow_origin`]; any other is refused with
+    /// [`AuthenticatorBuilder::allow_origin`](super::AuthenticatorBuilder::allow_origin); any other is refused with
     /// [`AuthError::TokenOriginRefused`] and left untouched.
     pub fn apply(
         &self,

@@ -1,14 +1,20 @@
 //! Benchmarks of the engine (`cargo bench -p auth-runtime`).
 //!
-//! - `hot_path`: returning a cached valid token, 1 and 2 threads, next to a naive
+//! - `hot_path`: returning a cached valid token, 1 and 2 threads: `access_token().await` next to
+//!   `cached()` (the floor: an `ArcSwap` load and an `Arc` clone) and a naive
 //!   `tokio::sync::Mutex<Option<Token>>` cache (lock, check the expiry against the clock, clone
 //!   the token: what a hand-written client does). The futures are polled once with a no-op waker:
-//!   both complete without waiting, so this measures the cache and nothing else.
+//!   all complete without waiting, so this measures the cache and nothing else.
 //! - `herd`: 10,000 tasks asking at once for a token that is not there yet, against a local
-//!   vendor that takes 20 ms to answer (a realistic token endpoint); compared with one login.
+//!   vendor that takes 50 ms to answer (a realistic token endpoint); compared with one caller.
 //!   Requests sent are counted and printed.
-//! - `middleware`: requests per second through the auth middleware vs plain reqwest, same local
-//!   server, 16 in flight.
+//! - `layer_cost`: the auth layers' own work per request, with no network: the same request
+//!   through a reqwest-middleware stack, and a tower service, that answer at once, with and
+//!   without the auth layer.
+//! - `middleware` / `tower`: requests through the auth middleware vs an empty reqwest-middleware
+//!   stack and plain reqwest, and through the tower layer vs the bare hyper-util client it wraps;
+//!   one local server answering at once, 16 in flight. Printed: the median of 31 rotating
+//!   rounds' ratios (drift between rounds cancels out).
 #![allow(missing_docs)]
 
 use std::future::Future;
@@ -83,11 +89,7 @@ async fn vendor(delay: Duration) -> (MockServer, Arc<AtomicUsize>) {
 }
 
 fn engine(server: &MockServer) -> Authenticator {
-    let spec = Arc::new(auth_spec::parse("bench.yaml", SPEC).expect("valid bench spec"));
-    Authenticator::builder(spec, Credentials::new().with("api_key", "k"))
-        .base_url(server.uri())
-        .build()
-        .expect("engine")
+    engine_for(&server.uri())
 }
 
 #[derive(Clone)]
@@ -131,6 +133,9 @@ fn hot_path(c: &mut Criterion) {
     let mut group = c.benchmark_group("hot_path");
     group.bench_function("engine_1_thread", |b| {
         b.iter(|| poll_once(auth.access_token()).expect("cached"))
+    });
+    group.bench_function("cached_1_thread", |b| {
+        b.iter(|| auth.cached().expect("cached"))
     });
     group.bench_function("naive_mutex_1_thread", |b| {
         b.iter(|| poll_once(naive_get(&naive)).expect("cached"))
@@ -196,57 +201,173 @@ where
 
 fn herd(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let round_trip = Duration::from_millis(20);
+    let round_trip = Duration::from_millis(50);
     let (server, logins) = rt.block_on(vendor(round_trip));
+    // One caller on a fresh engine: the time of one login.
+    let one = || {
+        let auth = engine(&server);
+        let start = Instant::now();
+        rt.block_on(auth.access_token()).expect("login");
+        start.elapsed()
+    };
+    // 10,000 tasks on a fresh engine, all asking before the login has answered, spawned from
+    // inside the runtime (as a server's request handlers are). Timed until the last of them
+    // holds its token; no JoinSet, whose own bookkeeping would be timed too.
+    let many = || {
+        let auth = engine(&server);
+        rt.block_on(callers(10_000, move || {
+            let auth = auth.clone();
+            async move {
+                let token = auth.access_token().await.expect("token");
+                assert!(!token.secret().expose_secret().is_empty());
+            }
+        }))
+    };
+    // The floor: 10,000 tasks woken by one tokio watch channel after the same 50 ms, spawned
+    // and timed the same way: what waking and running 10,000 tasks costs with no engine.
+    let floor = || {
+        let (tx, rx) = tokio::sync::watch::channel(0u64);
+        rt.block_on(async {
+            let sender = tokio::spawn(async move {
+                tokio::time::sleep(round_trip).await;
+                tx.send_replace(1);
+            });
+            let elapsed = callers(10_000, move || {
+                let mut rx = rx.clone();
+                async move {
+                    let _ = rx.wait_for(|v| *v > 0).await;
+                }
+            })
+            .await;
+            sender.await.expect("sender");
+            elapsed
+        })
+    };
     let mut group = c.benchmark_group("herd");
     group.sample_size(10);
-    group.bench_function("one_login", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let auth = engine(&server);
-                let start = Instant::now();
-                rt.block_on(auth.access_token()).expect("login");
-                total += start.elapsed();
-            }
-            total
-        })
+    group.bench_function("one_caller", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| one()).sum())
     });
     let before = logins.load(Ordering::SeqCst);
     let mut runs = 0;
     group.bench_function("10000_callers", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                runs += 1;
-                let auth = engine(&server);
-                let start = Instant::now();
-                rt.block_on(async {
-                    let mut set = tokio::task::JoinSet::new();
-                    for _ in 0..10_000 {
-                        let auth = auth.clone();
-                        set.spawn(async move {
-                            auth.access_token()
-                                .await
-                                .map(|t| t.secret().expose_secret().len())
-                        });
-                    }
-                    while let Some(result) = set.join_next().await {
-                        result.expect("task").expect("token");
-                    }
-                });
-                total += start.elapsed();
-            }
-            total
+            runs += iters;
+            (0..iters).map(|_| many()).sum()
         })
     });
     group.finish();
     let sent = logins.load(Ordering::SeqCst) - before;
+    // Side by side, so that drift between the two criterion runs does not count.
+    let (mut ones, mut manys, mut floors) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..15 {
+        ones.push(one().as_secs_f64());
+        manys.push(many().as_secs_f64());
+        floors.push(floor().as_secs_f64());
+    }
+    for values in [&mut ones, &mut manys, &mut floors] {
+        values.sort_by(f64::total_cmp);
+    }
+    let (one_ms, many_ms, floor_ms) = (ones[7] * 1e3, manys[7] * 1e3, floors[7] * 1e3);
     println!(
-        "herd: {runs} runs of 10,000 callers sent {sent} login request(s) ({} per run)",
-        sent as f64 / runs.max(1) as f64
+        "herd: {runs} runs of 10,000 callers sent {sent} login request(s) ({} per run); side by side, medians of 15: one caller {one_ms:.1} ms, 10,000 callers {many_ms:.1} ms = {:.2}x (floor: 10,000 tasks on a watch channel {floor_ms:.1} ms = {:.2}x)",
+        sent as f64 / runs.max(1) as f64,
+        many_ms / one_ms,
+        floor_ms / one_ms,
     );
     drop(server);
+}
+
+/// Spawns `count` tasks from inside the runtime, each running `make()`; returns the time from
+/// the first spawn until the last task has finished.
+async fn callers<M, F>(count: usize, make: M) -> Duration
+where
+    M: Fn() -> F + Send + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let start = Instant::now();
+    let finished = Arc::new(AtomicUsize::new(0));
+    let (done, last) = tokio::sync::oneshot::channel::<Instant>();
+    let done = Arc::new(std::sync::Mutex::new(Some(done)));
+    tokio::spawn(async move {
+        for _ in 0..count {
+            let (work, finished, done) = (make(), Arc::clone(&finished), Arc::clone(&done));
+            tokio::spawn(async move {
+                work.await;
+                if finished.fetch_add(1, Ordering::AcqRel) + 1 == count {
+                    let at = Instant::now();
+                    if let Some(done) = done.lock().expect("lock").take() {
+                        let _ = done.send(at);
+                    }
+                }
+            });
+        }
+    });
+    last.await.expect("every caller finished") - start
+}
+
+/// A local API answering every request at once: `POST /login` with a token, anything else
+/// `200 ok`. Plain hyper on a thread and runtime of its own, so that the server costs the same
+/// for every client compared and keeps nothing per request (wiremock records every request,
+/// and a memory that grows round after round is a drift of its own).
+struct LocalApi {
+    base_url: String,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+fn local_api() -> LocalApi {
+    use http_body_util::Full;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let base_url = format!("http://{}", listener.local_addr().expect("address"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("server runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            let serve = async {
+                loop {
+                    let Ok((stream, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(async move {
+                        let service = hyper::service::service_fn(
+                            |request: http::Request<hyper::body::Incoming>| async move {
+                                let mut answer = http::Response::new(Full::new(
+                                    bytes::Bytes::from_static(b"ok"),
+                                ));
+                                if request.uri().path() == "/login" {
+                                    *answer.body_mut() = Full::new(bytes::Bytes::from_static(
+                                        br#"{"access_token":"token-0123456789abcdef","expires_in":3600}"#,
+                                    ));
+                                    answer.headers_mut().insert(
+                                        http::header::CONTENT_TYPE,
+                                        http::HeaderValue::from_static("application/json"),
+                                    );
+                                }
+                                Ok::<_, std::convert::Infallible>(answer)
+                            },
+                        );
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                            .await;
+                    });
+                }
+            };
+            tokio::select! {
+                _ = serve => {}
+                _ = stopped => {}
+            }
+        });
+    });
+    LocalApi {
+        base_url,
+        _stop: stop,
+    }
 }
 
 /// Sends `count` GET requests, `concurrency` at a time; returns the elapsed time.
@@ -271,64 +392,78 @@ where
     start.elapsed()
 }
 
+const ROUNDS: usize = 31;
+const COUNT: usize = 256;
+const IN_FLIGHT: usize = 16;
+
+/// Runs each client's batch back to back in rotation, `ROUNDS` times, and returns per client
+/// the time of each round; the per-round ratios between clients cancel the machine's drift.
+fn rotate(runs: &[&dyn Fn() -> Duration]) -> Vec<Vec<f64>> {
+    let mut times = vec![Vec::new(); runs.len()];
+    for round in 0..ROUNDS {
+        for i in 0..runs.len() {
+            let which = (round + i) % runs.len();
+            times[which].push(runs[which]().as_secs_f64());
+        }
+    }
+    times
+}
+
+/// The median over rounds of `a`'s throughput relative to `b`'s (time of b / time of a).
+fn median_ratio(a: &[f64], b: &[f64]) -> f64 {
+    let mut ratios: Vec<f64> = a.iter().zip(b).map(|(a, b)| b / a).collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios[ratios.len() / 2]
+}
+
+fn engine_for(base_url: &str) -> Authenticator {
+    let spec = Arc::new(auth_spec::parse("bench.yaml", SPEC).expect("valid bench spec"));
+    Authenticator::builder(spec, Credentials::new().with("api_key", "k"))
+        .base_url(base_url)
+        .build()
+        .expect("engine")
+}
+
 fn middleware(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let (server, _) = rt.block_on(vendor(Duration::ZERO));
-    let auth = engine(&server);
+    let api = local_api();
+    let auth = engine_for(&api.base_url);
     rt.block_on(auth.access_token()).expect("login");
     let plain = reqwest::Client::new();
     let with_auth = auth.client(reqwest::Client::new());
-    // reqwest-middleware's own cost, with no middleware in it, for reference.
+    // reqwest-middleware's own cost, with no middleware in it: what the auth layer adds is
+    // measured against this.
     let empty = reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).build();
-    let url = format!("{}/api", server.uri());
-    let (count, concurrency) = (256, 16);
-    // One batch of `count` requests through each client.
+    let url = format!("{}/api", api.base_url);
     let run_plain = || {
-        rt.block_on(batch(count, concurrency, || {
+        rt.block_on(batch(COUNT, IN_FLIGHT, || {
             let (client, url) = (plain.clone(), url.clone());
             async move {
-                client
-                    .get(url)
-                    .bearer_auth("token")
-                    .send()
-                    .await
-                    .expect("sent")
-                    .status()
-                    .as_u16()
+                let answer = client.get(url).bearer_auth("token").send().await;
+                answer.expect("sent").status().as_u16()
             }
         }))
     };
     let run_empty = || {
-        rt.block_on(batch(count, concurrency, || {
+        rt.block_on(batch(COUNT, IN_FLIGHT, || {
             let (client, url) = (empty.clone(), url.clone());
             async move {
-                client
-                    .get(url)
-                    .bearer_auth("token")
-                    .send()
-                    .await
-                    .expect("sent")
-                    .status()
-                    .as_u16()
+                let answer = client.get(url).bearer_auth("token").send().await;
+                answer.expect("sent").status().as_u16()
             }
         }))
     };
     let run_auth = || {
-        rt.block_on(batch(count, concurrency, || {
+        rt.block_on(batch(COUNT, IN_FLIGHT, || {
             let (client, url) = (with_auth.clone(), url.clone());
             async move {
-                client
-                    .get(url)
-                    .send()
-                    .await
-                    .expect("sent")
-                    .status()
-                    .as_u16()
+                let answer = client.get(url).send().await;
+                answer.expect("sent").status().as_u16()
             }
         }))
     };
     let mut group = c.benchmark_group("middleware");
-    group.throughput(criterion::Throughput::Elements(count as u64));
+    group.throughput(criterion::Throughput::Elements(COUNT as u64));
     group.bench_function("plain_reqwest", |b| {
         b.iter_custom(|iters| (0..iters).map(|_| run_plain()).sum())
     });
@@ -340,36 +475,186 @@ fn middleware(c: &mut Criterion) {
     });
     group.finish();
 
-    // The machine is shared and its speed drifts from minute to minute: measure the clients
-    // back to back in rotation and take the median of the per-round ratios, so that drift
-    // between rounds cancels out. The empty reqwest-middleware stack separates that crate's own
-    // cost from the auth layer's.
-    let runs: [&dyn Fn() -> Duration; 3] = [&run_plain, &run_empty, &run_auth];
-    let mut ratios_plain = Vec::new();
-    let mut ratios_empty = Vec::new();
-    let mut plain_rates = Vec::new();
-    for round in 0..40 {
-        let mut t = [Duration::ZERO; 3];
-        for i in 0..3 {
-            let which = (round + i) % 3;
-            t[which] = runs[which]();
-        }
-        ratios_plain.push(t[0].as_secs_f64() / t[2].as_secs_f64());
-        ratios_empty.push(t[1].as_secs_f64() / t[2].as_secs_f64());
-        plain_rates.push(count as f64 / t[0].as_secs_f64());
-    }
-    let median = |values: &mut Vec<f64>| {
-        values.sort_by(f64::total_cmp);
-        values[values.len() / 2]
+    let empty2 = reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).build();
+    let run_empty2 = || {
+        rt.block_on(batch(COUNT, IN_FLIGHT, || {
+            let (client, url) = (empty2.clone(), url.clone());
+            async move {
+                let answer = client.get(url).bearer_auth("token").send().await;
+                answer.expect("sent").status().as_u16()
+            }
+        }))
     };
+    // A second empty stack, identical to the first: its ratio to the first is what this
+    // measurement reads when nothing differs (the noise floor of the ratios above).
+    let times = rotate(&[&run_plain, &run_empty, &run_auth, &run_empty2]);
     println!(
-        "middleware throughput, median of 40 rotating rounds of {count} requests: auth/plain {:.3}, auth/empty-stack {:.3} (plain reqwest ran at {:.0} req/s)",
-        median(&mut ratios_plain),
-        median(&mut ratios_empty),
-        median(&mut plain_rates)
+        "middleware, median of {ROUNDS} rotating rounds of {COUNT} requests, {IN_FLIGHT} in flight: auth/empty-stack {:.3}, auth/plain {:.3}, empty-stack/plain {:.3}; control, an identical empty stack/empty-stack {:.3}",
+        median_ratio(&times[2], &times[1]),
+        median_ratio(&times[2], &times[0]),
+        median_ratio(&times[1], &times[0]),
+        median_ratio(&times[3], &times[1]),
     );
-    drop(server);
 }
 
-criterion_group!(benches, hot_path, herd, middleware);
+fn tower_layer(c: &mut Criterion) {
+    use auth_runtime::tower::AuthLayer;
+    use http_body_util::{BodyExt as _, Empty};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    use tower::{Service, ServiceBuilder};
+
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let api = local_api();
+    let auth = engine_for(&api.base_url);
+    rt.block_on(auth.access_token()).expect("login");
+    let bare = Client::builder(TokioExecutor::new()).build_http::<Empty<bytes::Bytes>>();
+    let layered = ServiceBuilder::new()
+        .layer(AuthLayer::new(auth.clone()))
+        .service(bare.clone());
+    let uri: http::Uri = format!("{}/api", api.base_url).parse().expect("uri");
+    let request = |authorization: bool| {
+        let mut request = http::Request::get(uri.clone());
+        if authorization {
+            request = request.header("authorization", "Bearer token");
+        }
+        request.body(Empty::new()).expect("request")
+    };
+    let run_bare = || {
+        rt.block_on(batch(COUNT, IN_FLIGHT, || {
+            let mut client = bare.clone();
+            let request = request(true);
+            async move {
+                let answer = client.call(request).await.expect("sent");
+                let status = answer.status().as_u16();
+                answer.into_body().collect().await.expect("body");
+                status
+            }
+        }))
+    };
+    let run_layer = || {
+        rt.block_on(batch(COUNT, IN_FLIGHT, || {
+            let mut client = layered.clone();
+            let request = request(false);
+            async move {
+                std::future::poll_fn(|cx| client.poll_ready(cx))
+                    .await
+                    .expect("ready");
+                let answer = client.call(request).await.expect("sent");
+                let status = answer.status().as_u16();
+                answer.into_body().collect().await.expect("body");
+                status
+            }
+        }))
+    };
+    let mut group = c.benchmark_group("tower");
+    group.throughput(criterion::Throughput::Elements(COUNT as u64));
+    group.bench_function("bare_hyper_client", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| run_bare()).sum())
+    });
+    group.bench_function("with_auth_layer", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| run_layer()).sum())
+    });
+    group.finish();
+
+    let times = rotate(&[&run_bare, &run_layer]);
+    println!(
+        "tower, median of {ROUNDS} rotating rounds of {COUNT} requests, {IN_FLIGHT} in flight: auth layer/bare hyper client {:.3}",
+        median_ratio(&times[1], &times[0]),
+    );
+}
+
+/// Answers every request at once without a network: the end of the stacks `layer_cost`
+/// compares, so that the difference between them is the auth layer's own work and nothing else.
+struct Canned;
+
+#[async_trait::async_trait]
+impl reqwest_middleware::Middleware for Canned {
+    async fn handle(
+        &self,
+        _: reqwest::Request,
+        _: &mut http::Extensions,
+        _: reqwest_middleware::Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        Ok(reqwest::Response::from(http::Response::new(
+            reqwest::Body::from("ok"),
+        )))
+    }
+}
+
+impl tower::Service<http::Request<http_body_util::Empty<bytes::Bytes>>> for Canned {
+    type Response = http::Response<http_body_util::Empty<bytes::Bytes>>;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: http::Request<http_body_util::Empty<bytes::Bytes>>) -> Self::Future {
+        std::future::ready(Ok(http::Response::new(http_body_util::Empty::new())))
+    }
+}
+
+impl Clone for Canned {
+    fn clone(&self) -> Self {
+        Canned
+    }
+}
+
+/// The auth layers' own cost per request, with no network: the same request through a stack
+/// that ends in [`Canned`], with and without the auth layer (reqwest-middleware and tower).
+fn layer_cost(c: &mut Criterion) {
+    use tower::{Service, ServiceBuilder};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let api = local_api();
+    let auth = engine_for(&api.base_url);
+    rt.block_on(auth.access_token()).expect("login");
+    let url = format!("{}/api", api.base_url);
+    let empty = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(Canned)
+        .build();
+    let with_auth = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(auth.middleware())
+        .with(Canned)
+        .build();
+    let mut group = c.benchmark_group("layer_cost");
+    group.bench_function("reqwest_middleware_empty", |b| {
+        b.iter(|| {
+            let request = empty.get(&url).bearer_auth("token");
+            rt.block_on(request.send()).expect("answer")
+        })
+    });
+    group.bench_function("reqwest_middleware_auth", |b| {
+        b.iter(|| rt.block_on(with_auth.get(&url).send()).expect("answer"))
+    });
+    let uri: http::Uri = url.parse().expect("uri");
+    let mut bare = Canned;
+    let mut layered = ServiceBuilder::new()
+        .layer(auth_runtime::tower::AuthLayer::new(auth.clone()))
+        .service(Canned);
+    group.bench_function("tower_bare", |b| {
+        b.iter(|| {
+            let request = http::Request::get(uri.clone())
+                .header("authorization", "Bearer token")
+                .body(http_body_util::Empty::new())
+                .expect("request");
+            rt.block_on(bare.call(request)).expect("answer")
+        })
+    });
+    group.bench_function("tower_auth", |b| {
+        b.iter(|| {
+            let request = http::Request::get(uri.clone())
+                .body(http_body_util::Empty::new())
+                .expect("request");
+            rt.block_on(layered.call(request)).expect("answer")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, hot_path, herd, middleware, tower_layer, layer_cost);
 criterion_main!(benches);

@@ -113,14 +113,16 @@ impl Authenticator {
 
     /// A valid access token: the cached one if still good, else one from a login or refresh
     /// (exactly one for all concurrent callers).
-    pub async fn access_token(&self) -> Result<AccessToken, AuthError> {
-        if let Some(token) = self.cached() {
-            tracing::trace!(provider = %self.inner.spec.name, generation = token.generation(), "cached token");
-            return Ok(token);
+    ///
+    /// The future is ready at its first poll when the cached token can be used; that poll is
+    /// inlined into the caller, so awaiting a cached token costs about what [`Self::cached`]
+    /// does.
+    #[inline]
+    pub fn access_token(&self) -> AccessTokenFuture<'_> {
+        AccessTokenFuture {
+            auth: self,
+            slow: None,
         }
-        // Boxed so that this future stays small: the renewal's state is large, and the hot
-        // path should not pay for setting it up.
-        Box::pin(self.slow_path(false)).await
     }
 
     /// A valid access token, renewed first when the policy says a renewal is due even though
@@ -184,6 +186,54 @@ impl Authenticator {
             }
             other => other.clone(),
         });
+    }
+}
+
+/// The future of [`Authenticator::access_token`].
+///
+/// A named type rather than an `async fn`'s, so that its first poll, which hands out the cached
+/// token, can be inlined across crates: the hot path pays no call and no state machine.
+#[must_use = "futures do nothing unless awaited"]
+pub struct AccessTokenFuture<'a> {
+    auth: &'a Authenticator,
+    /// The renewal, once the cached token turned out unusable. Boxed: its state is large, and
+    /// the hot path should not pay for carrying it.
+    slow: Option<SlowPath<'a>>,
+}
+
+type SlowPath<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<AccessToken, AuthError>> + Send + 'a>,
+>;
+
+impl std::future::Future for AccessTokenFuture<'_> {
+    type Output = Result<AccessToken, AuthError>;
+
+    #[inline]
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let this = self.get_mut();
+        let slow = match &mut this.slow {
+            Some(slow) => slow,
+            None => {
+                if let Some(token) = this.auth.cached() {
+                    tracing::trace!(provider = %this.auth.inner.spec.name, generation = token.generation(), "cached token");
+                    return std::task::Poll::Ready(Ok(token));
+                }
+                this.slow.insert(Box::pin(this.auth.slow_path(false)))
+            }
+        };
+        slow.as_mut().poll(cx)
+    }
+}
+
+impl std::fmt::Debug for AccessTokenFuture<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessTokenFuture")
+            .field("provider", &self.auth.inner.spec.name)
+            .field("renewing", &self.slow.is_some())
+            .finish()
     }
 }
 

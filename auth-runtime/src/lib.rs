@@ -48,7 +48,9 @@ pub mod typed;
 pub use auth_spec;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use credentials::Credentials;
-pub use engine::{Authenticator, AuthenticatorBuilder, LogoutOutcome, SessionStatus, Status};
+pub use engine::{
+    AccessTokenFuture, Authenticator, AuthenticatorBuilder, LogoutOutcome, SessionStatus, Status,
+};
 pub use error::{AuthError, StoreError};
 pub use middleware::AuthMiddleware;
 pub use reqwest;

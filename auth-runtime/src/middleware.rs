@@ -54,13 +54,17 @@ impl Middleware for AuthMiddleware {
         } else if self.auth.expired_answer_needs_body(status)
             || self.auth.api_answer_needs_body(status)
         {
-            judge_body(&self.auth, response).await?
+            // Boxed, as the replay below: rare steps whose state would otherwise make every
+            // request's future (allocated and moved per request) several times larger.
+            Box::pin(judge_body(&self.auth, response)).await?
         } else {
             (response, Ended::No)
         };
         match ended {
             Ended::No => {
-                self.auth.observe_answer(&token, response.headers()).await;
+                if self.auth.renews_by_answers() {
+                    Box::pin(self.auth.observe_answer(&token, response.headers())).await;
+                }
                 return Ok(response);
             }
             Ended::Expired => {
@@ -72,35 +76,46 @@ impl Middleware for AuthMiddleware {
                 self.auth.end_session(token.generation());
             }
         }
-        let Some(mut replay) = replay else {
+        let Some(replay) = replay else {
             return Ok(response);
         };
-        let span = tracing::debug_span!(
-            "auth.replay",
-            provider = %self.auth.spec().name,
-            stale = token.generation(),
-            generation = tracing::field::Empty,
-            outcome = tracing::field::Empty,
-        );
-        async {
-            let fresh = self.auth.access_token().await.map_err(|e| {
-                tracing::Span::current().record("outcome", e.kind());
-                reqwest_middleware::Error::middleware(e)
-            })?;
-            let span = tracing::Span::current();
-            span.record("generation", fresh.generation());
-            self.auth
-                .apply(&fresh, &mut replay)
-                .map_err(reqwest_middleware::Error::middleware)?;
-            self.auth.record(Event::Replay);
-            let response = next.run(replay, extensions).await?;
-            span.record("outcome", response.status().as_u16());
-            self.auth.observe_answer(&fresh, response.headers()).await;
-            Ok(response)
-        }
-        .instrument(span)
-        .await
+        Box::pin(replay_once(&self.auth, &token, replay, extensions, next)).await
     }
+}
+
+/// Sends `replay` (whose first copy went with the stale `token`) once more with a renewed
+/// token, under an `auth.replay` span.
+async fn replay_once(
+    auth: &Authenticator,
+    token: &crate::AccessToken,
+    mut replay: reqwest::Request,
+    extensions: &mut Extensions,
+    next: Next<'_>,
+) -> reqwest_middleware::Result<reqwest::Response> {
+    let span = tracing::debug_span!(
+        "auth.replay",
+        provider = %auth.spec().name,
+        stale = token.generation(),
+        generation = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+    );
+    async {
+        let fresh = auth.access_token().await.map_err(|e| {
+            tracing::Span::current().record("outcome", e.kind());
+            reqwest_middleware::Error::middleware(e)
+        })?;
+        let span = tracing::Span::current();
+        span.record("generation", fresh.generation());
+        auth.apply(&fresh, &mut replay)
+            .map_err(reqwest_middleware::Error::middleware)?;
+        auth.record(Event::Replay);
+        let response = next.run(replay, extensions).await?;
+        span.record("outcome", response.status().as_u16());
+        auth.observe_answer(&fresh, response.headers()).await;
+        Ok(response)
+    }
+    .instrument(span)
+    .await
 }
 
 /// Reads the start of an answer's body to see whether it says "token expired" (a vendor that

@@ -52,6 +52,11 @@ pub(crate) struct Counters {
     failures: AtomicU64,
     replays: AtomicU64,
     waits: AtomicU64,
+    /// Waits already passed to the `metrics` facade: waits are passed on in bulk when the
+    /// renewal they waited for ends, so that each of thousands of waiters costs one atomic
+    /// add, not a metrics key of its own.
+    #[cfg(feature = "metrics")]
+    waits_reported: AtomicU64,
 }
 
 impl Counters {
@@ -66,7 +71,25 @@ impl Counters {
         };
         counter.fetch_add(1, Ordering::Relaxed);
         #[cfg(feature = "metrics")]
-        metrics::counter!(event.metric(), "provider" => provider.to_owned()).increment(1);
+        if event != Event::Wait {
+            metrics::counter!(event.metric(), "provider" => provider.to_owned()).increment(1);
+        }
+        #[cfg(not(feature = "metrics"))]
+        let _ = provider;
+    }
+
+    /// Passes the waits counted since the last call to the `metrics` facade (called when a
+    /// renewal ends).
+    pub(crate) fn report_waits(&self, provider: &str) {
+        #[cfg(feature = "metrics")]
+        {
+            let waits = self.waits.load(Ordering::Relaxed);
+            let before = self.waits_reported.swap(waits, Ordering::Relaxed);
+            if waits > before {
+                metrics::counter!(Event::Wait.metric(), "provider" => provider.to_owned())
+                    .increment(waits - before);
+            }
+        }
         #[cfg(not(feature = "metrics"))]
         let _ = provider;
     }

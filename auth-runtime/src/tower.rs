@@ -150,7 +150,9 @@ where
             auth.apply_http(&token, &mut request)?;
             let answer = inner.call(request).await.map_err(Into::into)?;
             if !auth.is_expired_answer(answer.status().as_u16(), answer.headers()) {
-                auth.observe_answer(&token, answer.headers()).await;
+                if auth.renews_by_answers() {
+                    Box::pin(auth.observe_answer(&token, answer.headers())).await;
+                }
                 return Ok(answer);
             }
             tracing::debug!(generation = token.generation(), "expired-token answer");
@@ -158,7 +160,8 @@ where
             let Some(again) = again else {
                 return Ok(answer);
             };
-            replay_once(&auth, &mut inner, &token, again).await
+            // Boxed: the replay's state would otherwise be carried by every request's future.
+            Box::pin(replay_once(&auth, &mut inner, &token, again)).await
         })
     }
 }

@@ -274,4 +274,10 @@ fn counters_spans_and_metrics_tell_what_happened_and_no_secret() {
         Some(&1),
         "{counters:#?}"
     );
+    // Waits are passed on when the renewal they waited for ends: all of them by now.
+    assert_eq!(
+        counters.get("auth_renewal_waits_total{provider=intergiro}"),
+        Some(&stats.waits),
+        "{counters:#?}"
+    );
 }

@@ -41,8 +41,9 @@ impl Authenticator {
     /// Everything but the cached fast path. `foreground`: a renewal the policy calls for is
     /// awaited instead of started in the background.
     pub(super) async fn slow_path(&self, foreground: bool) -> Result<AccessToken, AuthError> {
+        // The rare steps are boxed, so that a caller waiting on a renewal holds a small future.
         if let Some(current) = self.inner.current.load_full() {
-            self.touch_if_due(&current).await;
+            Box::pin(self.touch_if_due(&current)).await;
         }
         let current = self.inner.current.load_full();
         match (self.decide(current.as_deref()), current) {
@@ -50,7 +51,9 @@ impl Authenticator {
                 tracing::debug!(provider = %self.inner.spec.name, generation = current.session.generation, "the cached token is still valid; no request sent");
                 Ok(current.token())
             }
-            (Action::UseAndRefresh, Some(current)) if foreground => self.renew_due(&current).await,
+            (Action::UseAndRefresh, Some(current)) if foreground => {
+                Box::pin(self.renew_due(&current)).await
+            }
             (Action::UseAndRefresh, Some(current)) => {
                 self.spawn_background_refresh(current.session.generation);
                 Ok(current.token())
@@ -65,7 +68,7 @@ impl Authenticator {
                     && c.session.generation == token.generation()
                     && c.idle.is_some()
                 {
-                    self.touch_if_due(&c).await;
+                    Box::pin(self.touch_if_due(&c)).await;
                     if self
                         .inner
                         .current
@@ -83,7 +86,7 @@ impl Authenticator {
                             && c.session.generation == token.generation()
                             && self.decide(Some(&c)) == Action::UseAndRefresh =>
                     {
-                        self.renew_due(&c).await
+                        Box::pin(self.renew_due(&c)).await
                     }
                     _ => Ok(token),
                 }
@@ -161,8 +164,10 @@ impl Authenticator {
             outcome = tracing::field::Empty,
         );
         let mut held = None;
+        // Boxed: the renewal's state (flows, store calls) is kilobytes, and every caller's
+        // future would otherwise carry it, the thousands waiting on this one included.
         let result = tracing::Instrument::instrument(
-            self.renew_locked(last_login, seen, why.margin(), &mut held),
+            Box::pin(self.renew_locked(last_login, seen, why.margin(), &mut held)),
             span.clone(),
         )
         .await;
@@ -181,6 +186,7 @@ impl Authenticator {
             landing.seq += 1;
             landing.error = result.as_ref().err().cloned();
         });
+        self.inner.counters.report_waits(&self.inner.spec.name);
         // Waiters here have the outcome; now other processes may take the lock.
         if let Some(lock) = held {
             lock.release().await;

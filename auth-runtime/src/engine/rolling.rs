@@ -19,6 +19,13 @@ use crate::session::{AccessToken, Current, Session};
 type RenewedExpiry = Option<(SystemTime, Option<Instant>)>;
 
 impl Authenticator {
+    /// Whether ordinary API answers may renew session values (`usage.renewed_by_answers`):
+    /// only then is [`Self::observe_answer`] worth calling.
+    #[inline]
+    pub fn renews_by_answers(&self) -> bool {
+        !self.inner.spec.usage.renewed_by_answers.is_empty()
+    }
+
     /// Takes the renewed values an API answer carries (the spec's
     /// `usage.renewed_by_answers`): when a declared header holds a value that differs from the
     /// session's, the session is replaced by one with the new value (a new generation), in

@@ -55,16 +55,27 @@ impl Authenticator {
         request: &mut http::Request<B>,
     ) -> Result<(), AuthError> {
         let refused = |detail: String| AuthError::Config(format!("the request's URI {detail}"));
-        let mut url = Url::parse(&request.uri().to_string())
-            .map_err(|e| refused(format!("is not an absolute URL ({e})")))?;
-        self.check_destination(&url)?;
         let mut fresh = None;
+        // The common case, a request to an allowed origin that takes the token in headers
+        // only, is decided on the URI as it is: no string is built and no URL parsed.
+        let mut url = None;
+        if !self.uri_allowed(request.uri()) {
+            let parsed = Url::parse(&request.uri().to_string())
+                .map_err(|e| refused(format!("is not an absolute URL ({e})")))?;
+            self.check_destination(&parsed)?;
+            url = Some(parsed);
+        }
         let rendered = self.usage_for(token, &mut fresh)?;
         let headers = request.headers_mut();
         for (name, value) in &rendered.headers {
             headers.insert(name.clone(), value.clone());
         }
         if !rendered.query.is_empty() {
+            let mut url = match url {
+                Some(url) => url,
+                None => Url::parse(&request.uri().to_string())
+                    .map_err(|e| refused(format!("is not an absolute URL ({e})")))?,
+            };
             {
                 let mut query = url.query_pairs_mut();
                 for (name, value) in &rendered.query {
@@ -77,6 +88,30 @@ impl Authenticator {
                 .map_err(|e| refused(format!("cannot carry the token's query ({e})")))?;
         }
         Ok(())
+    }
+
+    /// Whether `uri` is plainly on the base URL's or an allowed origin: the same scheme, host
+    /// (ASCII case aside) and port as written. `false` means "parse it to find out", never "no".
+    fn uri_allowed(&self, uri: &http::Uri) -> bool {
+        let (Some(scheme), Some(host)) = (uri.scheme_str(), uri.host()) else {
+            return false;
+        };
+        let port = uri.port_u16().or(match scheme {
+            "http" => Some(80),
+            "https" => Some(443),
+            _ => None,
+        });
+        let inner = &self.inner;
+        std::iter::once(&inner.base_url)
+            .chain(&inner.allowed_origins)
+            .any(|allowed| {
+                allowed.scheme() == scheme
+                    && allowed
+                        .host_str()
+                        .is_some_and(|h| h.eq_ignore_ascii_case(host))
+                    && port.is_some()
+                    && allowed.port_or_known_default() == port
+            })
     }
 
     /// What `usage` puts on a request for `token`: rendered once per token and kept, or afresh

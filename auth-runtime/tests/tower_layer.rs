@@ -128,3 +128,43 @@ async fn a_foreign_origin_is_refused_before_anything_carries_the_token() {
         "{error}"
     );
 }
+
+/// `apply_http` decides most requests on the URI as written, without parsing a URL: however the
+/// base URL's origin is spelt (default port, upper-case scheme, a query) it gets the token, and
+/// a neighbour (another port, scheme or host name for the same address) or a relative URI does
+/// not.
+#[tokio::test]
+async fn the_token_goes_to_the_base_urls_origin_however_it_is_written_and_nowhere_else() {
+    let mock = MockServer::start(common::spec("intergiro"), MockOptions::default())
+        .await
+        .expect("simulator");
+    let auth = engine(&mock, "intergiro").await;
+    let token = auth.access_token().await.expect("token");
+    let base = mock.base_url();
+    let port: u16 = base
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    let request = |uri: &str| http::Request::get(uri).body(()).expect("request");
+    for uri in [
+        format!("{base}/v1/x"),
+        format!("{base}/v1/x?page=2"),
+        format!("HTTP://127.0.0.1:{port}/v1/x"),
+    ] {
+        let mut r = request(&uri);
+        auth.apply_http(&token, &mut r)
+            .unwrap_or_else(|e| panic!("{uri}: {e}"));
+        assert!(!r.headers().is_empty(), "{uri} gets the token");
+    }
+    for uri in [
+        format!("http://127.0.0.1:{}/v1/x", port.wrapping_add(1)),
+        format!("https://127.0.0.1:{port}/v1/x"),
+        format!("http://localhost:{port}/v1/x"),
+        "/v1/x".to_owned(),
+    ] {
+        let mut r = request(&uri);
+        assert!(auth.apply_http(&token, &mut r).is_err(), "{uri} is refused");
+        assert!(r.headers().is_empty(), "{uri} gets no token");
+    }
+}

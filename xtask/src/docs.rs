@@ -9,7 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-/// Crates whose pages hold generated modules.
+/// Crates whose pages hold generated modules: their package names, and their folders under
+/// `target/doc`.
+const GENERATED_PACKAGES: &[&str] = &["providers", "out-of-tree-user"];
 const GENERATED: &[&str] = &["providers", "out_of_tree_user"];
 
 /// Where a page's own docs end: past this come docs copied from other crates' traits
@@ -21,17 +23,33 @@ const FOREIGN_SECTIONS: &[&str] = &[
 ];
 
 pub(crate) fn run(root: &Path) -> ExitCode {
-    let status = Command::new(env!("CARGO"))
-        .current_dir(root)
-        .args(["doc", "--workspace", "--no-deps", "--locked"])
-        .env(
-            "RUSTDOCFLAGS",
-            "-D rustdoc::broken_intra_doc_links -D rustdoc::private_intra_doc_links",
-        )
-        .status();
-    if !matches!(status, Ok(s) if s.success()) {
-        eprintln!("error: `cargo doc` failed (a broken intra-doc link is an error)");
-        return ExitCode::FAILURE;
+    // Twice: the crates holding generated modules last, so that the pages of the crates they
+    // link to (`auth_runtime`) exist when they are written. In one run rustdoc may document
+    // them first and write those links as text.
+    let mut everything_else = vec!["doc", "--workspace", "--no-deps", "--locked"];
+    for krate in GENERATED_PACKAGES {
+        everything_else.extend(["--exclude", krate]);
+    }
+    let mut generated = vec!["doc", "--no-deps", "--locked"];
+    for krate in GENERATED_PACKAGES {
+        generated.extend(["-p", krate]);
+    }
+    for args in [everything_else, generated] {
+        let status = Command::new(env!("CARGO"))
+            .current_dir(root)
+            .args(&args)
+            .env(
+                "RUSTDOCFLAGS",
+                "-D rustdoc::broken_intra_doc_links -D rustdoc::private_intra_doc_links",
+            )
+            .status();
+        if !matches!(status, Ok(s) if s.success()) {
+            eprintln!(
+                "error: `cargo {}` failed (a broken intra-doc link is an error)",
+                args.join(" ")
+            );
+            return ExitCode::FAILURE;
+        }
     }
     let doc = target_dir(root).join("doc");
     let mut broken = Vec::new();

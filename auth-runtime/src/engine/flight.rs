@@ -41,6 +41,20 @@ impl Authenticator {
     /// Everything but the cached fast path. `foreground`: a renewal the policy calls for is
     /// awaited instead of started in the background.
     pub(super) async fn slow_path(&self, foreground: bool) -> Result<AccessToken, AuthError> {
+        // The common case here, a token that cannot be used, needs only the decision and the
+        // generation seen: read them through a guard, without taking a reference that every
+        // one of thousands of waiters would add to and drop from one shared count.
+        let needed = {
+            let current = self.inner.current.load();
+            match self.decide(current.as_deref()) {
+                Action::Use | Action::UseAndRefresh => None,
+                _ if current.as_ref().is_some_and(|c| c.idle.is_some()) => None,
+                _ => Some(current.as_ref().map(|c| c.session.generation)),
+            }
+        };
+        if let Some(seen) = needed {
+            return self.renew_needed(seen, foreground).await;
+        }
         // The rare steps are boxed, so that a caller waiting on a renewal holds a small future.
         if let Some(current) = self.inner.current.load_full() {
             Box::pin(self.touch_if_due(&current)).await;
@@ -59,39 +73,60 @@ impl Authenticator {
                 Ok(current.token())
             }
             (_, current) => {
-                let token = self
-                    .renew(current.map(|c| c.session.generation), Renewal::Needed)
-                    .await?;
-                // A stored idle session adopted past a quarter of its timeout: its use is
-                // recorded (and a keep-alive sent) before the token is handed out.
-                if let Some(c) = self.inner.current.load_full()
-                    && c.session.generation == token.generation()
-                    && c.idle.is_some()
-                {
-                    Box::pin(self.touch_if_due(&c)).await;
-                    if self
-                        .inner
-                        .current
-                        .load()
-                        .as_ref()
-                        .is_some_and(|n| !Arc::ptr_eq(n, &c))
-                    {
-                        return Box::pin(self.slow_path(foreground)).await;
-                    }
-                }
-                // The renewal may have found a stored session that is itself due.
-                match self.inner.current.load_full() {
-                    Some(c)
-                        if foreground
-                            && c.session.generation == token.generation()
-                            && self.decide(Some(&c)) == Action::UseAndRefresh =>
-                    {
-                        Box::pin(self.renew_due(&c)).await
-                    }
-                    _ => Ok(token),
-                }
+                self.renew_needed(current.map(|c| c.session.generation), foreground)
+                    .await
             }
         }
+    }
+
+    /// A renewal the caller cannot do without (`seen`: the generation it saw, if any), then
+    /// what the renewed session may still call for before its token is handed out.
+    async fn renew_needed(
+        &self,
+        seen: Option<u64>,
+        foreground: bool,
+    ) -> Result<AccessToken, AuthError> {
+        let token = self.renew(seen, Renewal::Needed).await?;
+        // A stored idle session adopted past a quarter of its timeout: its use is recorded
+        // (and a keep-alive sent) before the token is handed out.
+        let idle = self
+            .inner
+            .current
+            .load()
+            .as_ref()
+            .is_some_and(|c| c.session.generation == token.generation() && c.idle.is_some());
+        if idle
+            && let Some(c) = self.inner.current.load_full()
+            && c.session.generation == token.generation()
+        {
+            Box::pin(self.touch_if_due(&c)).await;
+            if self
+                .inner
+                .current
+                .load()
+                .as_ref()
+                .is_some_and(|n| !Arc::ptr_eq(n, &c))
+            {
+                return Box::pin(self.slow_path(foreground)).await;
+            }
+        }
+        // The renewal may have found a stored session that is itself due.
+        if foreground {
+            let due = {
+                let current = self.inner.current.load();
+                current.as_ref().is_some_and(|c| {
+                    c.session.generation == token.generation()
+                        && self.decide(Some(c)) == Action::UseAndRefresh
+                })
+            };
+            if due
+                && let Some(c) = self.inner.current.load_full()
+                && c.session.generation == token.generation()
+            {
+                return Box::pin(self.renew_due(&c)).await;
+            }
+        }
+        Ok(token)
     }
 
     /// Renews a still-valid token in the foreground; if that fails, the token is still good.
@@ -239,12 +274,18 @@ impl Authenticator {
             return Err(error);
         }
         span.record("outcome", "shared");
-        match self.inner.current.load_full() {
-            Some(current) if Some(current.session.generation) != seen || current.is_fresh() => {
-                Ok(current.token())
+        // Through a guard, not a reference of its own: thousands of waiters get here at once.
+        let shared = {
+            let current = self.inner.current.load();
+            match current.as_ref() {
+                Some(c) if Some(c.session.generation) != seen || c.is_fresh() => Some(c.token()),
+                _ => None,
             }
+        };
+        match shared {
+            Some(token) => Ok(token),
             // Renewed and already stale again, or logged out: go round once more.
-            _ => Box::pin(self.slow_path(why != Renewal::Needed)).await,
+            None => Box::pin(self.slow_path(why != Renewal::Needed)).await,
         }
     }
 

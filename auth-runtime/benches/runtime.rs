@@ -13,8 +13,12 @@
 //!   without the auth layer.
 //! - `middleware` / `tower`: requests through the auth middleware vs an empty reqwest-middleware
 //!   stack and plain reqwest, and through the tower layer vs the bare hyper-util client it wraps;
-//!   one local server answering at once, 16 in flight. Printed: the median of 31 rotating
-//!   rounds' ratios (drift between rounds cancels out).
+//!   one local server answering at once (its own thread), the client on one thread, 16 in
+//!   flight. Printed: the median of 31 rotating rounds' ratios (drift between rounds cancels
+//!   out), with a control pair of identical clients.
+//!
+//! `BENCH_NO_ROUNDS=1` skips the side-by-side rounds, e.g. to run one benchmark under a profiler
+//! with criterion's `--profile-time`.
 #![allow(missing_docs)]
 
 use std::future::Future;
@@ -258,6 +262,9 @@ fn herd(c: &mut Criterion) {
     });
     group.finish();
     let sent = logins.load(Ordering::SeqCst) - before;
+    if no_rounds() {
+        return;
+    }
     // Side by side, so that drift between the two criterion runs does not count.
     let (mut ones, mut manys, mut floors) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..15 {
@@ -392,6 +399,18 @@ where
     start.elapsed()
 }
 
+/// Whether the side-by-side rounds are skipped (`BENCH_NO_ROUNDS=1`).
+fn no_rounds() -> bool {
+    std::env::var_os("BENCH_NO_ROUNDS").is_some_and(|v| v == "1")
+}
+
+fn client_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 const ROUNDS: usize = 31;
 const COUNT: usize = 256;
 const IN_FLIGHT: usize = 16;
@@ -425,7 +444,9 @@ fn engine_for(base_url: &str) -> Authenticator {
 }
 
 fn middleware(c: &mut Criterion) {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    // The client on one thread, the server on another: each request's cost is the client's
+    // CPU time, not how four busy threads happen to be scheduled on two cores.
+    let rt = client_runtime();
     let api = local_api();
     let auth = engine_for(&api.base_url);
     rt.block_on(auth.access_token()).expect("login");
@@ -487,6 +508,9 @@ fn middleware(c: &mut Criterion) {
     };
     // A second empty stack, identical to the first: its ratio to the first is what this
     // measurement reads when nothing differs (the noise floor of the ratios above).
+    if no_rounds() {
+        return;
+    }
     let times = rotate(&[&run_plain, &run_empty, &run_auth, &run_empty2]);
     println!(
         "middleware, median of {ROUNDS} rotating rounds of {COUNT} requests, {IN_FLIGHT} in flight: auth/empty-stack {:.3}, auth/plain {:.3}, empty-stack/plain {:.3}; control, an identical empty stack/empty-stack {:.3}",
@@ -504,7 +528,9 @@ fn tower_layer(c: &mut Criterion) {
     use hyper_util::rt::TokioExecutor;
     use tower::{Service, ServiceBuilder};
 
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    // The client on one thread, the server on another: each request's cost is the client's
+    // CPU time, not how four busy threads happen to be scheduled on two cores.
+    let rt = client_runtime();
     let api = local_api();
     let auth = engine_for(&api.base_url);
     rt.block_on(auth.access_token()).expect("login");
@@ -557,6 +583,9 @@ fn tower_layer(c: &mut Criterion) {
     });
     group.finish();
 
+    if no_rounds() {
+        return;
+    }
     let times = rotate(&[&run_bare, &run_layer]);
     println!(
         "tower, median of {ROUNDS} rotating rounds of {COUNT} requests, {IN_FLIGHT} in flight: auth layer/bare hyper client {:.3}",

@@ -42,7 +42,7 @@ impl Middleware for AuthMiddleware {
             .map_err(reqwest_middleware::Error::middleware)?;
         // Cloned before sending: a streaming body cannot be replayed, and then the expired
         // answer is returned as is.
-        let replay = request.try_clone();
+        let replay = replay_copy(&request);
         let mut request = request;
         self.auth
             .apply(&token, &mut request)
@@ -191,6 +191,24 @@ async fn judge_body(
     Ok((rebuilt, ended))
 }
 
+/// A copy of `request` to send again, or `None` when its body is a stream. With a body, that is
+/// `reqwest::Request::try_clone`; without one (most API calls), the same copy without the
+/// allocation `try_clone` makes for a timeout that is not set (it writes an empty timeout into
+/// a new extensions map, then replaces the map). The timeout is the only extension of a reqwest
+/// request that a caller can set.
+fn replay_copy(request: &reqwest::Request) -> Option<reqwest::Request> {
+    if request.body().is_some() {
+        return request.try_clone();
+    }
+    let mut copy = reqwest::Request::new(request.method().clone(), request.url().clone());
+    if let Some(timeout) = request.timeout() {
+        *copy.timeout_mut() = Some(*timeout);
+    }
+    *copy.headers_mut() = request.headers().clone();
+    *copy.version_mut() = request.version();
+    Some(copy)
+}
+
 fn bytes_of(data: Vec<u8>) -> bytes::Bytes {
     bytes::Bytes::from(data)
 }
@@ -206,5 +224,59 @@ impl Authenticator {
         reqwest_middleware::ClientBuilder::new(client)
             .with(self.middleware())
             .build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replay_copy;
+    use std::time::Duration;
+
+    fn request(timeout: Option<Duration>, body: Option<reqwest::Body>) -> reqwest::Request {
+        let mut request = reqwest::Request::new(
+            reqwest::Method::POST,
+            "https://api.example.com/v1/things?page=2"
+                .parse()
+                .expect("url"),
+        );
+        request.headers_mut().insert(
+            "content-type",
+            http::HeaderValue::from_static("application/json"),
+        );
+        *request.version_mut() = http::Version::HTTP_2;
+        *request.timeout_mut() = timeout;
+        *request.body_mut() = body;
+        request
+    }
+
+    #[test]
+    fn the_copy_carries_everything_try_clone_does() {
+        for (timeout, body) in [
+            (None, None),
+            (Some(Duration::from_millis(1500)), None),
+            (None, Some("{\"n\":1}")),
+            (Some(Duration::from_millis(1500)), Some("{\"n\":2}")),
+        ] {
+            let original = request(timeout, body.map(reqwest::Body::from));
+            let copy = replay_copy(&original).expect("copied");
+            let expected = original.try_clone().expect("try_clone");
+            assert_eq!(copy.method(), expected.method());
+            assert_eq!(copy.url(), expected.url());
+            assert_eq!(copy.headers(), expected.headers());
+            assert_eq!(copy.version(), expected.version());
+            assert_eq!(copy.timeout(), expected.timeout());
+            assert_eq!(
+                copy.body().and_then(|b| b.as_bytes()),
+                expected.body().and_then(|b| b.as_bytes())
+            );
+        }
+    }
+
+    #[test]
+    fn a_streaming_body_is_not_copied() {
+        let stream = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from("x"))]);
+        let original = request(None, Some(reqwest::Body::wrap_stream(stream)));
+        assert!(replay_copy(&original).is_none());
+        assert!(original.try_clone().is_none());
     }
 }

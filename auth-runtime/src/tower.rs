@@ -144,6 +144,9 @@ where
                 *copy.uri_mut() = request.uri().clone();
                 *copy.version_mut() = request.version();
                 *copy.headers_mut() = request.headers().clone();
+                // What the stack put there (tonic's and hyper's per-request settings) goes
+                // with the replay too.
+                *copy.extensions_mut() = request.extensions().clone();
                 copy
             });
             let mut request = request;

@@ -17,8 +17,9 @@
 //!   flight. Printed: the median of 31 rotating rounds' ratios (drift between rounds cancels
 //!   out), with a control pair of identical clients.
 //!
-//! `BENCH_NO_ROUNDS=1` skips the side-by-side rounds, e.g. to run one benchmark under a profiler
-//! with criterion's `--profile-time`.
+//! `BENCH_ROUNDS=N` sets how many side-by-side rounds (default 31: the median's noise shrinks
+//! with more); `BENCH_NO_ROUNDS=1` skips them, e.g. to run one benchmark under a profiler with
+//! criterion's `--profile-time`.
 #![allow(missing_docs)]
 
 use std::future::Future;
@@ -399,6 +400,15 @@ where
     start.elapsed()
 }
 
+/// How many side-by-side rounds: `BENCH_ROUNDS`, else [`ROUNDS`].
+fn rounds() -> usize {
+    std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .filter(|r| *r > 0)
+        .unwrap_or(ROUNDS)
+}
+
 /// Whether the side-by-side rounds are skipped (`BENCH_NO_ROUNDS=1`).
 fn no_rounds() -> bool {
     std::env::var_os("BENCH_NO_ROUNDS").is_some_and(|v| v == "1")
@@ -419,7 +429,7 @@ const IN_FLIGHT: usize = 16;
 /// the time of each round; the per-round ratios between clients cancel the machine's drift.
 fn rotate(runs: &[&dyn Fn() -> Duration]) -> Vec<Vec<f64>> {
     let mut times = vec![Vec::new(); runs.len()];
-    for round in 0..ROUNDS {
+    for round in 0..rounds() {
         for i in 0..runs.len() {
             let which = (round + i) % runs.len();
             times[which].push(runs[which]().as_secs_f64());
@@ -506,19 +516,77 @@ fn middleware(c: &mut Criterion) {
             }
         }))
     };
-    // A second empty stack, identical to the first: its ratio to the first is what this
-    // measurement reads when nothing differs (the noise floor of the ratios above).
+    // A stack holding one middleware that only passes the request on: what being a
+    // reqwest-middleware layer costs, before any work of the layer's own.
+    let pass = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(PassOn)
+        .build();
+    let run_pass = || {
+        rt.block_on(batch(COUNT, IN_FLIGHT, || {
+            let (client, url) = (pass.clone(), url.clone());
+            async move {
+                let answer = client.get(url).bearer_auth("token").send().await;
+                answer.expect("sent").status().as_u16()
+            }
+        }))
+    };
     if no_rounds() {
         return;
     }
-    let times = rotate(&[&run_plain, &run_empty, &run_auth, &run_empty2]);
+    // `empty2`, identical to the empty stack: its ratio to it is what this measurement reads
+    // when nothing differs (the noise floor of the other ratios).
+    let times = rotate(&[&run_plain, &run_empty, &run_auth, &run_empty2, &run_pass]);
     println!(
-        "middleware, median of {ROUNDS} rotating rounds of {COUNT} requests, {IN_FLIGHT} in flight: auth/empty-stack {:.3}, auth/plain {:.3}, empty-stack/plain {:.3}; control, an identical empty stack/empty-stack {:.3}",
+        "middleware, median of {} rotating rounds of {COUNT} requests, {IN_FLIGHT} in flight: auth/empty-stack {:.3}, auth/plain {:.3}, empty-stack/plain {:.3}, pass-on-middleware/empty-stack {:.3}, auth/pass-on-middleware {:.3}; control, an identical empty stack/empty-stack {:.3}",
+        rounds(),
         median_ratio(&times[2], &times[1]),
         median_ratio(&times[2], &times[0]),
         median_ratio(&times[1], &times[0]),
+        median_ratio(&times[4], &times[1]),
+        median_ratio(&times[2], &times[4]),
         median_ratio(&times[3], &times[1]),
     );
+}
+
+/// A reqwest middleware that only passes the request on.
+struct PassOn;
+
+#[async_trait::async_trait]
+impl reqwest_middleware::Middleware for PassOn {
+    async fn handle(
+        &self,
+        request: reqwest::Request,
+        extensions: &mut http::Extensions,
+        next: reqwest_middleware::Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        next.run(request, extensions).await
+    }
+}
+
+/// A tower layer's service that only passes the request on, boxing the future as a layer
+/// that awaits anything must (the auth layer does).
+#[derive(Clone)]
+struct PassOnService<S>(S);
+
+impl<S, Req> tower::Service<Req> for PassOnService<S>
+where
+    S: tower::Service<Req> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    Req: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Req) -> Self::Future {
+        let clone = self.0.clone();
+        let mut inner = std::mem::replace(&mut self.0, clone);
+        Box::pin(async move { inner.call(request).await })
+    }
 }
 
 fn tower_layer(c: &mut Criterion) {
@@ -558,6 +626,22 @@ fn tower_layer(c: &mut Criterion) {
             }
         }))
     };
+    let pass = PassOnService(bare.clone());
+    let run_pass = || {
+        rt.block_on(batch(COUNT, IN_FLIGHT, || {
+            let mut client = pass.clone();
+            let request = request(true);
+            async move {
+                std::future::poll_fn(|cx| client.poll_ready(cx))
+                    .await
+                    .expect("ready");
+                let answer = client.call(request).await.expect("sent");
+                let status = answer.status().as_u16();
+                answer.into_body().collect().await.expect("body");
+                status
+            }
+        }))
+    };
     let run_layer = || {
         rt.block_on(batch(COUNT, IN_FLIGHT, || {
             let mut client = layered.clone();
@@ -586,10 +670,13 @@ fn tower_layer(c: &mut Criterion) {
     if no_rounds() {
         return;
     }
-    let times = rotate(&[&run_bare, &run_layer]);
+    let times = rotate(&[&run_bare, &run_layer, &run_pass]);
     println!(
-        "tower, median of {ROUNDS} rotating rounds of {COUNT} requests, {IN_FLIGHT} in flight: auth layer/bare hyper client {:.3}",
+        "tower, median of {} rotating rounds of {COUNT} requests, {IN_FLIGHT} in flight: auth layer/bare hyper client {:.3}, pass-on layer/bare {:.3}, auth layer/pass-on layer {:.3}",
+        rounds(),
         median_ratio(&times[1], &times[0]),
+        median_ratio(&times[2], &times[0]),
+        median_ratio(&times[1], &times[2]),
     );
 }
 

@@ -21,7 +21,8 @@ pub(crate) fn credentials(spec: &ProviderSpec) -> TokenStream {
         let field = ident(&snake(&c.name));
         let mut doc = c
             .description
-            .clone()
+            .as_deref()
+            .map(crate::names::sentence)
             .unwrap_or_else(|| format!("The `{}` credential.", c.name));
         doc.push_str(&format!(" Read from `{}`.", c.env));
         // Optional: `required: false`, or in some credential sets only; absent leaves its

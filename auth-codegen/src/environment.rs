@@ -10,7 +10,11 @@ pub(crate) fn environment(spec: &ProviderSpec) -> TokenStream {
     let default = &spec.default_environment;
     let variants = spec.environments.iter().map(|e| {
         let variant = format_ident!("{}", camel(&e.name));
-        let mut doc = e.description.clone().unwrap_or_else(|| format!("The `{}` environment.", e.name));
+        let mut doc = e
+            .description
+            .as_deref()
+            .map(crate::names::sentence)
+            .unwrap_or_else(|| format!("The `{}` environment.", e.name));
         match &e.base_url {
             Some(url) => doc.push_str(&format!(" Base URL: `{url}`.")),
             None => doc.push_str(

@@ -122,10 +122,10 @@ fn module_doc(spec: &ProviderSpec, options: &Options) -> String {
     );
     if let Some(description) = &spec.description {
         doc.push_str("\n\n");
-        doc.push_str(description);
+        doc.push_str(&names::sentence(description));
     }
     if let Some(link) = &spec.documentation {
-        doc.push_str(&format!("\n\nVendor documentation: <{link}>"));
+        doc.push_str(&format!("\n\nVendor documentation: <{link}>."));
     }
     let vars: Vec<String> = spec
         .credentials

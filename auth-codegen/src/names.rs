@@ -93,3 +93,26 @@ mod tests {
         assert_eq!(ident("self").to_string(), "self_");
     }
 }
+
+/// A spec author's description as a doc sentence: trimmed, ending with a period (or another
+/// final mark) so that what the generated doc adds after it reads as a new sentence.
+pub(crate) fn sentence(text: &str) -> String {
+    let text = text.trim();
+    if text.ends_with(['.', '!', '?']) {
+        text.to_owned()
+    } else {
+        format!("{text}.")
+    }
+}
+
+#[cfg(test)]
+mod sentence_tests {
+    use super::sentence;
+
+    #[test]
+    fn a_description_becomes_a_sentence() {
+        assert_eq!(sentence("The user's password"), "The user's password.");
+        assert_eq!(sentence("  Apiax production.  "), "Apiax production.");
+        assert_eq!(sentence("Really?"), "Really?");
+    }
+}

@@ -92,13 +92,7 @@ async fn replay_once(
     extensions: &mut Extensions,
     next: Next<'_>,
 ) -> reqwest_middleware::Result<reqwest::Response> {
-    let span = tracing::debug_span!(
-        "auth.replay",
-        provider = %auth.spec().name,
-        stale = token.generation(),
-        generation = tracing::field::Empty,
-        outcome = tracing::field::Empty,
-    );
+    let span = crate::stats::replay_span(&auth.spec().name, token.generation());
     async {
         let fresh = auth.access_token().await.map_err(|e| {
             tracing::Span::current().record("outcome", e.kind());

@@ -4,6 +4,19 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// The `auth.replay` span of a request sent again after an answer ended the token of
+/// generation `stale`; `generation` (the renewed token's) and `outcome` are recorded into it.
+/// One definition for the reqwest middleware and the tower layer, so both say the same.
+pub(crate) fn replay_span(provider: &str, stale: u64) -> tracing::Span {
+    tracing::debug_span!(
+        "auth.replay",
+        provider = %provider,
+        stale,
+        generation = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+    )
+}
+
 /// Counts since the engine was built. Every renewal is one login or one refresh (or one
 /// failure), however many callers waited for it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -182,13 +182,7 @@ where
     S::Error: Into<BoxError>,
 {
     use tracing::Instrument as _;
-    let span = tracing::debug_span!(
-        "auth.replay",
-        provider = %auth.spec().name,
-        stale = token.generation(),
-        generation = tracing::field::Empty,
-        outcome = tracing::field::Empty,
-    );
+    let span = crate::stats::replay_span(&auth.spec().name, token.generation());
     async {
         let span = tracing::Span::current();
         let fresh = auth.access_token().await.inspect_err(|e| {

@@ -46,7 +46,7 @@ pub(crate) fn response_struct(response: &TokenResponse, name: &str, what: &str) 
     let roles = Roles::of(response);
     let at = Place {
         what,
-        path: Vec::new(),
+        path: FieldPath::default(),
         roles: &roles,
     };
     let body = object_struct(name, &doc, &fields, &at, &mut items);
@@ -173,11 +173,7 @@ pub(crate) fn rust_type(
             quote!(::std::vec::Vec<#inner>)
         }
         Shape::Object(fields) => {
-            let doc = format!(
-                "The object at `{}` in the answer to {}.",
-                at.display(),
-                at.what
-            );
+            let doc = format!("The object at `{}` in the answer to {}.", at.path, at.what);
             let item = object_struct(name, &doc, fields, at, items);
             items.push(item);
             let ident = format_ident!("{}", name);
@@ -188,7 +184,7 @@ pub(crate) fn rust_type(
 
 /// What the spec reads at each body path of one token answer: the roles a field's doc names.
 pub(crate) struct Roles {
-    by_path: Vec<(Vec<Segment>, String)>,
+    by_path: Vec<(FieldPath, String)>,
 }
 
 impl Roles {
@@ -198,7 +194,7 @@ impl Roles {
         let mut add = |source: &ValueSource, role: String| {
             for one in source.alternatives() {
                 if let ValueSource::Body(path) = one {
-                    by_path.push((path.segments().to_vec(), role.clone()));
+                    by_path.push((path.clone(), role.clone()));
                 }
             }
         };
@@ -261,21 +257,18 @@ impl Roles {
         }
         for path in &response.header_values {
             by_path.push((
-                path.segments().to_vec(),
-                format!(
-                    "Sent in a later request's header as `${{response.{}}}`.",
-                    display(path.segments())
-                ),
+                path.clone(),
+                format!("Sent in a later request's header as `${{response.{path}}}`."),
             ));
         }
         Self { by_path }
     }
 
-    fn at(&self, path: &[Segment]) -> Vec<&str> {
+    fn at(&self, path: &FieldPath) -> Vec<&str> {
         let mut roles: Vec<&str> = self
             .by_path
             .iter()
-            .filter(|(p, _)| p.as_slice() == path)
+            .filter(|(p, _)| p == path)
             .map(|(_, role)| role.as_str())
             .collect();
         roles.dedup();
@@ -283,10 +276,12 @@ impl Roles {
     }
 
     /// Whether the spec reads something below `path`.
-    fn below(&self, path: &[Segment]) -> bool {
-        self.by_path
-            .iter()
-            .any(|(p, _)| p.len() > path.len() && p.starts_with(path))
+    fn below(&self, path: &FieldPath) -> bool {
+        let path = path.segments();
+        self.by_path.iter().any(|(p, _)| {
+            let p = p.segments();
+            p.len() > path.len() && p.starts_with(path)
+        })
     }
 }
 
@@ -305,56 +300,32 @@ fn format_words(format: &TimeFormat) -> String {
     }
 }
 
-/// `$.a.b[0]` for a path given as segments.
-fn display(path: &[Segment]) -> String {
-    let mut text = String::from("$");
-    for segment in path {
-        match segment {
-            Segment::Key(key) if key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
-                text.push('.');
-                text.push_str(key);
-            }
-            Segment::Key(key) => text.push_str(&format!("[{key:?}]")),
-            Segment::Index(i) => text.push_str(&format!("[{i}]")),
-        }
-    }
-    text
-}
-
 /// Where in an answer a generated type or field sits, for its doc.
 pub(crate) struct Place<'a> {
     /// Which answer: "the login", "a refresh".
     pub(crate) what: &'a str,
     /// The body path to here.
-    pub(crate) path: Vec<Segment>,
+    pub(crate) path: FieldPath,
     /// What the spec reads where.
     pub(crate) roles: &'a Roles,
 }
 
 impl Place<'_> {
     fn child(&self, key: &str) -> Self {
-        let mut path = self.path.clone();
-        path.push(Segment::Key(key.to_owned()));
-        Place {
-            what: self.what,
-            path,
-            roles: self.roles,
-        }
+        self.at(self.path.join(Segment::Key(key.to_owned())))
     }
 
     /// Every element of an array: shown as `[0]`, the first one, which the spec's paths name.
     fn item(&self) -> Self {
-        let mut path = self.path.clone();
-        path.push(Segment::Index(0));
+        self.at(self.path.join(Segment::Index(0)))
+    }
+
+    fn at(&self, path: FieldPath) -> Self {
         Place {
             what: self.what,
             path,
             roles: self.roles,
         }
-    }
-
-    fn display(&self) -> String {
-        display(&self.path)
     }
 
     /// The doc of the field here: its path, what the spec reads from it, whether it is secret
@@ -370,7 +341,7 @@ impl Place<'_> {
         } else {
             roles.join(" ")
         };
-        doc.push_str(&format!(" JSON path: `{}`.", self.display()));
+        doc.push_str(&format!(" JSON path: `{}`.", self.path));
         if matches!(shape, Shape::String { secret: true }) {
             doc.push_str(" Secret: redacted in Debug output.");
         }

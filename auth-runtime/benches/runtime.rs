@@ -475,24 +475,8 @@ fn middleware(c: &mut Criterion) {
             }
         }))
     };
-    let run_empty = || {
-        rt.block_on(batch(COUNT, IN_FLIGHT, || {
-            let (client, url) = (empty.clone(), url.clone());
-            async move {
-                let answer = client.get(url).bearer_auth("token").send().await;
-                answer.expect("sent").status().as_u16()
-            }
-        }))
-    };
-    let run_auth = || {
-        rt.block_on(batch(COUNT, IN_FLIGHT, || {
-            let (client, url) = (with_auth.clone(), url.clone());
-            async move {
-                let answer = client.get(url).send().await;
-                answer.expect("sent").status().as_u16()
-            }
-        }))
-    };
+    let run_empty = || stack_batch(&rt, &empty, &url, true);
+    let run_auth = || stack_batch(&rt, &with_auth, &url, false);
     let mut group = c.benchmark_group("middleware");
     group.throughput(criterion::Throughput::Elements(COUNT as u64));
     group.bench_function("plain_reqwest", |b| {
@@ -507,29 +491,13 @@ fn middleware(c: &mut Criterion) {
     group.finish();
 
     let empty2 = reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).build();
-    let run_empty2 = || {
-        rt.block_on(batch(COUNT, IN_FLIGHT, || {
-            let (client, url) = (empty2.clone(), url.clone());
-            async move {
-                let answer = client.get(url).bearer_auth("token").send().await;
-                answer.expect("sent").status().as_u16()
-            }
-        }))
-    };
+    let run_empty2 = || stack_batch(&rt, &empty2, &url, true);
     // A stack holding one middleware that only passes the request on: what being a
     // reqwest-middleware layer costs, before any work of the layer's own.
     let pass = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
         .with(PassOn)
         .build();
-    let run_pass = || {
-        rt.block_on(batch(COUNT, IN_FLIGHT, || {
-            let (client, url) = (pass.clone(), url.clone());
-            async move {
-                let answer = client.get(url).bearer_auth("token").send().await;
-                answer.expect("sent").status().as_u16()
-            }
-        }))
-    };
+    let run_pass = || stack_batch(&rt, &pass, &url, true);
     if no_rounds() {
         return;
     }
@@ -591,10 +559,10 @@ where
 
 fn tower_layer(c: &mut Criterion) {
     use auth_runtime::tower::AuthLayer;
-    use http_body_util::{BodyExt as _, Empty};
+    use http_body_util::Empty;
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::TokioExecutor;
-    use tower::{Service, ServiceBuilder};
+    use tower::ServiceBuilder;
 
     // The client on one thread, the server on another: each request's cost is the client's
     // CPU time, not how four busy threads happen to be scheduled on two cores.
@@ -614,49 +582,10 @@ fn tower_layer(c: &mut Criterion) {
         }
         request.body(Empty::new()).expect("request")
     };
-    let run_bare = || {
-        rt.block_on(batch(COUNT, IN_FLIGHT, || {
-            let mut client = bare.clone();
-            let request = request(true);
-            async move {
-                let answer = client.call(request).await.expect("sent");
-                let status = answer.status().as_u16();
-                answer.into_body().collect().await.expect("body");
-                status
-            }
-        }))
-    };
+    let run_bare = || service_batch(&rt, &bare, || request(true));
     let pass = PassOnService(bare.clone());
-    let run_pass = || {
-        rt.block_on(batch(COUNT, IN_FLIGHT, || {
-            let mut client = pass.clone();
-            let request = request(true);
-            async move {
-                std::future::poll_fn(|cx| client.poll_ready(cx))
-                    .await
-                    .expect("ready");
-                let answer = client.call(request).await.expect("sent");
-                let status = answer.status().as_u16();
-                answer.into_body().collect().await.expect("body");
-                status
-            }
-        }))
-    };
-    let run_layer = || {
-        rt.block_on(batch(COUNT, IN_FLIGHT, || {
-            let mut client = layered.clone();
-            let request = request(false);
-            async move {
-                std::future::poll_fn(|cx| client.poll_ready(cx))
-                    .await
-                    .expect("ready");
-                let answer = client.call(request).await.expect("sent");
-                let status = answer.status().as_u16();
-                answer.into_body().collect().await.expect("body");
-                status
-            }
-        }))
-    };
+    let run_pass = || service_batch(&rt, &pass, || request(true));
+    let run_layer = || service_batch(&rt, &layered, || request(false));
     let mut group = c.benchmark_group("tower");
     group.throughput(criterion::Throughput::Elements(COUNT as u64));
     group.bench_function("bare_hyper_client", |b| {
@@ -678,6 +607,60 @@ fn tower_layer(c: &mut Criterion) {
         median_ratio(&times[2], &times[0]),
         median_ratio(&times[1], &times[2]),
     );
+}
+
+/// One batch through a reqwest-middleware stack. `bearer`: the request carries a token of its
+/// own (the stacks without the auth layer), so that every client sends the same header.
+fn stack_batch(
+    rt: &tokio::runtime::Runtime,
+    client: &reqwest_middleware::ClientWithMiddleware,
+    url: &str,
+    bearer: bool,
+) -> Duration {
+    rt.block_on(batch(COUNT, IN_FLIGHT, || {
+        let (client, url) = (client.clone(), url.to_owned());
+        async move {
+            let mut request = client.get(url);
+            if bearer {
+                request = request.bearer_auth("token");
+            }
+            request.send().await.expect("sent").status().as_u16()
+        }
+    }))
+}
+
+/// One batch through a tower service (a hyper-util client, bare or layered), each request
+/// made by `request` and its body read to the end.
+fn service_batch<S, E>(
+    rt: &tokio::runtime::Runtime,
+    service: &S,
+    request: impl Fn() -> http::Request<http_body_util::Empty<bytes::Bytes>>,
+) -> Duration
+where
+    S: tower::Service<
+            http::Request<http_body_util::Empty<bytes::Bytes>>,
+            Response = http::Response<hyper::body::Incoming>,
+            Error = E,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send,
+    E: std::fmt::Debug,
+{
+    use http_body_util::BodyExt as _;
+    rt.block_on(batch(COUNT, IN_FLIGHT, || {
+        let mut client = service.clone();
+        let request = request();
+        async move {
+            std::future::poll_fn(|cx| client.poll_ready(cx))
+                .await
+                .expect("ready");
+            let answer = client.call(request).await.expect("sent");
+            let status = answer.status().as_u16();
+            answer.into_body().collect().await.expect("body");
+            status
+        }
+    }))
 }
 
 /// Answers every request at once without a network: the end of the stacks `layer_cost`
@@ -722,10 +705,7 @@ impl Clone for Canned {
 /// that ends in [`Canned`], with and without the auth layer (reqwest-middleware and tower).
 fn layer_cost(c: &mut Criterion) {
     use tower::{Service, ServiceBuilder};
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = client_runtime();
     let api = local_api();
     let auth = engine_for(&api.base_url);
     rt.block_on(auth.access_token()).expect("login");

@@ -62,9 +62,7 @@ impl Middleware for AuthMiddleware {
         };
         match ended {
             Ended::No => {
-                if self.auth.renews_by_answers() {
-                    Box::pin(self.auth.observe_answer(&token, response.headers())).await;
-                }
+                self.auth.observe_answer(&token, response.headers()).await;
                 return Ok(response);
             }
             Ended::Expired => {

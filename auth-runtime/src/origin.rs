@@ -31,6 +31,26 @@ pub(crate) fn same_origin(a: &Url, b: &Url) -> bool {
         && a.port_or_known_default() == b.port_or_known_default()
 }
 
+/// Whether `uri`, as written, is plainly on `origin`'s origin: the same scheme, host (ASCII case
+/// aside) and port, default ports included. Allocates nothing. `false` means "parse it to find
+/// out" (a host written another way, a relative URI), never "no".
+pub(crate) fn uri_plainly_at(uri: &http::Uri, origin: &Url) -> bool {
+    let (Some(scheme), Some(host)) = (uri.scheme_str(), uri.host()) else {
+        return false;
+    };
+    let port = uri.port_u16().or(match scheme {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    });
+    port.is_some()
+        && origin.scheme() == scheme
+        && origin
+            .host_str()
+            .is_some_and(|h| h.eq_ignore_ascii_case(host))
+        && origin.port_or_known_default() == port
+}
+
 /// A URL as it may be shown in an error: any user info is masked, so that a password typed
 /// into it is never echoed.
 fn shown(raw: &str) -> String {
@@ -94,5 +114,17 @@ mod tests {
         assert_eq!(shown("https://h/x@y"), "https://h/x@y");
         assert_eq!(shown("a:pw@h"), "(not shown: it may hold a password)");
         assert_eq!(shown("https://a:pw@"), "https://***@");
+    }
+
+    #[test]
+    fn a_uri_is_plainly_at_its_origin_only_when_written_as_it() {
+        let origin = Url::parse("https://api.example.com").expect("url");
+        let at = |uri: &str| uri_plainly_at(&uri.parse().expect("uri"), &origin);
+        assert!(at("https://api.example.com/v1/x?page=2"));
+        assert!(at("https://API.example.com:443/v1/x"));
+        assert!(!at("http://api.example.com/v1/x"));
+        assert!(!at("https://api.example.com:8443/v1/x"));
+        assert!(!at("https://example.com/v1/x"));
+        assert!(!at("/v1/x"));
     }
 }

@@ -153,9 +153,7 @@ where
             auth.apply_http(&token, &mut request)?;
             let answer = inner.call(request).await.map_err(Into::into)?;
             if !auth.is_expired_answer(answer.status().as_u16(), answer.headers()) {
-                if auth.renews_by_answers() {
-                    Box::pin(auth.observe_answer(&token, answer.headers())).await;
-                }
+                auth.observe_answer(&token, answer.headers()).await;
                 return Ok(answer);
             }
             tracing::debug!(generation = token.generation(), "expired-token answer");

@@ -18,8 +18,9 @@ pub enum Segment {
     Index(usize),
 }
 
-/// A parsed path naming one value inside a JSON document.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// A parsed path naming one value inside a JSON document. The default is the root, `$`: the
+/// whole document.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct FieldPath {
     segments: Vec<Segment>,
 }
@@ -142,6 +143,13 @@ impl FieldPath {
             })
     }
 
+    /// The path one step further: `$.a` joined with the key `b` is `$.a.b`.
+    pub fn join(&self, segment: Segment) -> FieldPath {
+        let mut segments = self.segments.clone();
+        segments.push(segment);
+        FieldPath { segments }
+    }
+
     /// How far the path resolves in `doc`: the longest prefix that exists, as a path.
     /// Used to say "`$.access_token` exists but has no `token`".
     pub fn resolved_prefix(&self, doc: &Value) -> FieldPath {
@@ -196,6 +204,19 @@ mod tests {
             .expect("valid path")
             .segments()
             .to_vec()
+    }
+
+    #[test]
+    fn joining_steps_onto_the_root_gives_the_parsed_path() {
+        let joined = FieldPath::default()
+            .join(Segment::Key("not-before-policy".into()))
+            .join(Segment::Index(0));
+        assert_eq!(
+            joined,
+            FieldPath::parse("$.not-before-policy[0]").expect("valid")
+        );
+        assert_eq!(joined.to_string(), "$.not-before-policy[0]");
+        assert_eq!(FieldPath::default().to_string(), "$");
     }
 
     #[test]

@@ -87,18 +87,10 @@ impl Authenticator {
         foreground: bool,
     ) -> Result<AccessToken, AuthError> {
         let token = self.renew(seen, Renewal::Needed).await?;
+        let renewed = |c: &Current| c.session.generation == token.generation();
         // A stored idle session adopted past a quarter of its timeout: its use is recorded
         // (and a keep-alive sent) before the token is handed out.
-        let idle = self
-            .inner
-            .current
-            .load()
-            .as_ref()
-            .is_some_and(|c| c.session.generation == token.generation() && c.idle.is_some());
-        if idle
-            && let Some(c) = self.inner.current.load_full()
-            && c.session.generation == token.generation()
-        {
+        if let Some(c) = self.current_where(|c| renewed(c) && c.idle.is_some()) {
             Box::pin(self.touch_if_due(&c)).await;
             if self
                 .inner
@@ -111,22 +103,24 @@ impl Authenticator {
             }
         }
         // The renewal may have found a stored session that is itself due.
-        if foreground {
-            let due = {
-                let current = self.inner.current.load();
-                current.as_ref().is_some_and(|c| {
-                    c.session.generation == token.generation()
-                        && self.decide(Some(c)) == Action::UseAndRefresh
-                })
-            };
-            if due
-                && let Some(c) = self.inner.current.load_full()
-                && c.session.generation == token.generation()
-            {
-                return Box::pin(self.renew_due(&c)).await;
-            }
+        if foreground
+            && let Some(c) =
+                self.current_where(|c| renewed(c) && self.decide(Some(c)) == Action::UseAndRefresh)
+        {
+            return Box::pin(self.renew_due(&c)).await;
         }
         Ok(token)
+    }
+
+    /// The current session if `keep` says so. Decided through a guard, so that the many
+    /// callers for whom it does not (waiters on a renewal) take no reference to it.
+    fn current_where(&self, keep: impl FnOnce(&Current) -> bool) -> Option<Arc<Current>> {
+        self.inner
+            .current
+            .load()
+            .as_ref()
+            .filter(|c| keep(c))
+            .map(Arc::clone)
     }
 
     /// Renews a still-valid token in the foreground; if that fails, the token is still good.

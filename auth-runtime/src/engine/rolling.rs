@@ -19,13 +19,6 @@ use crate::session::{AccessToken, Current, Session};
 type RenewedExpiry = Option<(SystemTime, Option<Instant>)>;
 
 impl Authenticator {
-    /// Whether ordinary API answers may renew session values (`usage.renewed_by_answers`):
-    /// only then is [`Self::observe_answer`] worth calling.
-    #[inline]
-    pub fn renews_by_answers(&self) -> bool {
-        !self.inner.spec.usage.renewed_by_answers.is_empty()
-    }
-
     /// Takes the renewed values an API answer carries (the spec's
     /// `usage.renewed_by_answers`): when a declared header holds a value that differs from the
     /// session's, the session is replaced by one with the new value (a new generation), in
@@ -67,7 +60,9 @@ impl Authenticator {
         if changes.is_empty() {
             return;
         }
-        if let Err(error) = self.renew_values(token.generation(), changes).await {
+        // Boxed: the renewal under the store's lock is a large state that every request's
+        // future would otherwise carry, though a spec without renewals never gets here.
+        if let Err(error) = Box::pin(self.renew_values(token.generation(), changes)).await {
             tracing::warn!(provider = %self.inner.spec.name, %error, "a renewed value could not be taken");
         }
     }

@@ -55,16 +55,22 @@ impl Authenticator {
         request: &mut http::Request<B>,
     ) -> Result<(), AuthError> {
         let refused = |detail: String| AuthError::Config(format!("the request's URI {detail}"));
-        let mut fresh = None;
-        // The common case, a request to an allowed origin that takes the token in headers
-        // only, is decided on the URI as it is: no string is built and no URL parsed.
+        let parse = |uri: &http::Uri| {
+            Url::parse(&uri.to_string())
+                .map_err(|e| refused(format!("is not an absolute URL ({e})")))
+        };
+        // The common case, a request to an allowed origin, is decided on the URI as written:
+        // no string is built and no URL parsed.
         let mut url = None;
-        if !self.uri_allowed(request.uri()) {
-            let parsed = Url::parse(&request.uri().to_string())
-                .map_err(|e| refused(format!("is not an absolute URL ({e})")))?;
+        if !self
+            .allowed_origins()
+            .any(|o| origin::uri_plainly_at(request.uri(), o))
+        {
+            let parsed = parse(request.uri())?;
             self.check_destination(&parsed)?;
             url = Some(parsed);
         }
+        let mut fresh = None;
         let rendered = self.usage_for(token, &mut fresh)?;
         let headers = request.headers_mut();
         for (name, value) in &rendered.headers {
@@ -73,8 +79,7 @@ impl Authenticator {
         if !rendered.query.is_empty() {
             let mut url = match url {
                 Some(url) => url,
-                None => Url::parse(&request.uri().to_string())
-                    .map_err(|e| refused(format!("is not an absolute URL ({e})")))?,
+                None => parse(request.uri())?,
             };
             {
                 let mut query = url.query_pairs_mut();
@@ -90,28 +95,9 @@ impl Authenticator {
         Ok(())
     }
 
-    /// Whether `uri` is plainly on the base URL's or an allowed origin: the same scheme, host
-    /// (ASCII case aside) and port as written. `false` means "parse it to find out", never "no".
-    fn uri_allowed(&self, uri: &http::Uri) -> bool {
-        let (Some(scheme), Some(host)) = (uri.scheme_str(), uri.host()) else {
-            return false;
-        };
-        let port = uri.port_u16().or(match scheme {
-            "http" => Some(80),
-            "https" => Some(443),
-            _ => None,
-        });
-        let inner = &self.inner;
-        std::iter::once(&inner.base_url)
-            .chain(&inner.allowed_origins)
-            .any(|allowed| {
-                allowed.scheme() == scheme
-                    && allowed
-                        .host_str()
-                        .is_some_and(|h| h.eq_ignore_ascii_case(host))
-                    && port.is_some()
-                    && allowed.port_or_known_default() == port
-            })
+    /// The origins the token may go to: the base URL's, then the allowed ones.
+    fn allowed_origins(&self) -> impl Iterator<Item = &Url> {
+        std::iter::once(&self.inner.base_url).chain(&self.inner.allowed_origins)
     }
 
     /// What `usage` puts on a request for `token`: rendered once per token and kept, or afresh
@@ -136,21 +122,12 @@ impl Authenticator {
 
     /// Whether the token may go to `url`: its origin is the base URL's or an allowed one.
     pub(super) fn check_destination(&self, url: &Url) -> Result<(), AuthError> {
-        let inner = &self.inner;
-        if origin::same_origin(url, &inner.base_url)
-            || inner
-                .allowed_origins
-                .iter()
-                .any(|allowed| origin::same_origin(url, allowed))
-        {
+        if self.allowed_origins().any(|o| origin::same_origin(url, o)) {
             return Ok(());
         }
-        let allowed: Vec<String> = std::iter::once(&inner.base_url)
-            .chain(&inner.allowed_origins)
-            .map(origin::origin)
-            .collect();
+        let allowed: Vec<String> = self.allowed_origins().map(origin::origin).collect();
         Err(AuthError::TokenOriginRefused {
-            provider: inner.spec.name.clone(),
+            provider: self.inner.spec.name.clone(),
             origin: origin::origin(url),
             allowed: allowed.join(", "),
         })

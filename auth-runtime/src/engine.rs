@@ -30,6 +30,7 @@ mod current;
 mod flight;
 mod flows;
 mod idle;
+mod landing;
 mod logout;
 mod recorded;
 mod rolling;
@@ -66,11 +67,12 @@ struct Inner {
     clock: Arc<dyn Clock>,
     retry: Retry,
     current: ArcSwapOption<Current>,
-    /// Held for the whole of a renewal; the value is when this engine last logged in.
+    /// Held for the whole of a renewal; the value is when this engine last logged in. Taken
+    /// through [`landing::Flight`], which announces on `landings` when it is let go.
     flight: tokio::sync::Mutex<Option<Instant>>,
-    /// Announces the end of each renewal, with its error if it failed, so that the callers who
-    /// waited for it share its outcome instead of each trying again in turn.
-    landed: tokio::sync::watch::Sender<Landing>,
+    /// Where each holder of `flight` announces that it let go (with a renewal's error), so that
+    /// the callers who waited share the outcome instead of each trying again in turn.
+    landings: landing::Landings,
     background: AtomicBool,
     /// Set by [`Authenticator::shutdown`]: no more background renewals.
     closing: AtomicBool,
@@ -84,15 +86,6 @@ struct Inner {
     optional: Vec<String>,
     /// What it has done: [`Authenticator::stats`].
     counters: crate::stats::Counters,
-}
-
-/// The end of a renewal, as announced to the callers waiting for it.
-#[derive(Clone, Default)]
-struct Landing {
-    /// Counts renewals that ended.
-    seq: u64,
-    /// Why the last one failed, if it did.
-    error: Option<AuthError>,
 }
 
 impl Authenticator {
@@ -121,7 +114,7 @@ impl Authenticator {
     pub fn access_token(&self) -> AccessTokenFuture<'_> {
         AccessTokenFuture {
             auth: self,
-            slow: None,
+            step: Step::Start,
         }
     }
 
@@ -154,7 +147,7 @@ impl Authenticator {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         // Then any renewal still in flight (no background one can start any more).
-        drop(self.inner.flight.lock().await);
+        drop(self.flight().await);
     }
 
     /// The cached token if it can be used as is, without waiting: no lock, no clock read (a
@@ -189,16 +182,31 @@ impl Authenticator {
     }
 }
 
-/// The future of [`Authenticator::access_token`].
-///
-/// A named type rather than an `async fn`'s, so that its first poll, which hands out the cached
-/// token, can be inlined across crates: the hot path pays no call and no state machine.
-#[must_use = "futures do nothing unless awaited"]
-pub struct AccessTokenFuture<'a> {
-    auth: &'a Authenticator,
-    /// The renewal, once the cached token turned out unusable. Boxed: its state is large, and
-    /// the hot path should not pay for carrying it.
-    slow: Option<SlowPath<'a>>,
+pin_project_lite::pin_project! {
+    /// The future of [`Authenticator::access_token`].
+    ///
+    /// A named type rather than an `async fn`'s, so that its first poll, which hands out the
+    /// cached token, can be inlined across crates: the hot path pays no call and no state
+    /// machine. A caller that finds a renewal in flight waits inline too; only the rarer steps
+    /// (renewing, going round) are boxed.
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct AccessTokenFuture<'a> {
+        auth: &'a Authenticator,
+        #[pin]
+        step: Step<'a>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = StepProj]
+    enum Step<'a> {
+        // Not polled yet: the cached token, if it can be used.
+        Start,
+        // Waiting for the renewal another caller runs.
+        Waiting { #[pin] waiting: flight::Waiting<'a> },
+        // The rest, boxed: its state is large, and the steps above should not carry it.
+        Slow { slow: SlowPath<'a> },
+    }
 }
 
 type SlowPath<'a> = std::pin::Pin<
@@ -213,18 +221,46 @@ impl std::future::Future for AccessTokenFuture<'_> {
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Self::Output> {
-        let this = self.get_mut();
-        let slow = match &mut this.slow {
-            Some(slow) => slow,
-            None => {
-                if let Some(token) = this.auth.cached() {
-                    tracing::trace!(provider = %this.auth.inner.spec.name, generation = token.generation(), "cached token");
-                    return std::task::Poll::Ready(Ok(token));
-                }
-                this.slow.insert(Box::pin(this.auth.slow_path(false)))
-            }
+        let this = self.project();
+        if matches!(*this.step, Step::Start)
+            && let Some(token) = this.auth.cached()
+        {
+            tracing::trace!(provider = %this.auth.inner.spec.name, generation = token.generation(), "cached token");
+            return std::task::Poll::Ready(Ok(token));
+        }
+        advance(this.auth, this.step, cx)
+    }
+}
+
+/// Every poll of [`AccessTokenFuture`] but a first one that finds the cached token usable.
+fn advance<'a>(
+    auth: &'a Authenticator,
+    mut step: std::pin::Pin<&mut Step<'a>>,
+    cx: &mut std::task::Context<'_>,
+) -> std::task::Poll<Result<AccessToken, AuthError>> {
+    use std::task::Poll;
+    loop {
+        let next = match step.as_mut().project() {
+            StepProj::Start => match auth.join() {
+                flight::Joined::Wait(waiting) => Step::Waiting { waiting },
+                flight::Joined::Lead(flight, seen) => Step::Slow {
+                    slow: Box::pin(auth.lead_needed(flight, seen)),
+                },
+                flight::Joined::Slow => Step::Slow {
+                    slow: Box::pin(auth.slow_path(false)),
+                },
+            },
+            StepProj::Waiting { waiting } => match std::task::ready!(waiting.poll(cx)) {
+                Ok(Some(token)) => return Poll::Ready(Ok(token)),
+                Err(error) => return Poll::Ready(Err(error)),
+                // Go round: the token it waited for is stale already, or none came.
+                Ok(None) => Step::Slow {
+                    slow: Box::pin(auth.slow_path(false)),
+                },
+            },
+            StepProj::Slow { slow } => return slow.as_mut().poll(cx),
         };
-        slow.as_mut().poll(cx)
+        step.set(next);
     }
 }
 
@@ -232,7 +268,7 @@ impl std::fmt::Debug for AccessTokenFuture<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AccessTokenFuture")
             .field("provider", &self.auth.inner.spec.name)
-            .field("renewing", &self.slow.is_some())
+            .field("renewing", &!matches!(self.step, Step::Start))
             .finish()
     }
 }

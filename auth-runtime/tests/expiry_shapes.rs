@@ -389,3 +389,63 @@ async fn an_idle_session_is_kept_alive_or_logged_into_again_never_used_dead() {
     );
     assert_eq!(auth.cached().expect("token").generation(), 2);
 }
+
+/// The same sliding session bank, whose `POST /session/ping` takes `delay` to answer.
+struct SlowPing(Arc<SlidingBank>, Duration);
+
+impl Respond for SlowPing {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let answer = self.0.respond(request);
+        if request.url.path() == "/session/ping" {
+            return answer.set_delay(self.1);
+        }
+        answer
+    }
+}
+
+/// A keep-alive holds the engine's renewal lock while it waits for the vendor. A caller whose
+/// token was refused meanwhile (an API call answered 401) waits for that lock, and must not be
+/// left waiting for a renewal that the keep-alive never makes; and the keep-alive's success,
+/// which was about the session before the refusal, must not make the refused token usable again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_behind_a_keep_alive_logs_in_once_it_ends() {
+    let server = MockServer::start().await;
+    let clock = clock();
+    let bank = Arc::new(SlidingBank {
+        clock: Arc::clone(&clock),
+        state: Default::default(),
+    });
+    Mock::given(wiremock::matchers::any())
+        .respond_with(SlowPing(Arc::clone(&bank), Duration::from_millis(400)))
+        .mount(&server)
+        .await;
+    let auth = engine(fixture("idle_session.yaml"), &server, &clock);
+    let first = auth.access_token().await.expect("login");
+    // 12 minutes without a call, the last quarter of 15: the next caller pings first.
+    clock.advance(Duration::from_secs(720));
+    let keeper = tokio::spawn({
+        let auth = auth.clone();
+        async move { auth.access_token().await }
+    });
+    while bank.state.lock().expect("state").pings == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // While the ping is on its way, an API call with the token is answered 401.
+    auth.invalidate(first.generation());
+    let next = tokio::time::timeout(Duration::from_secs(20), auth.access_token())
+        .await
+        .expect("the caller is not left waiting once the keep-alive ends")
+        .expect("a token");
+    assert_eq!(
+        next.generation(),
+        2,
+        "a new login: the refused token is not handed out again"
+    );
+    assert_ne!(
+        next.secret().expose_secret(),
+        first.secret().expose_secret()
+    );
+    keeper.await.expect("keeper").expect("the keeper's token");
+    let state = bank.state.lock().expect("state");
+    assert_eq!((state.logins, state.pings), (2, 1));
+}

@@ -16,7 +16,7 @@ use crate::error::AuthError;
 use crate::origin;
 use crate::store::{MemoryStore, TokenStore};
 
-use super::{Authenticator, Inner, Landing, unknown};
+use super::{Authenticator, Inner, unknown};
 
 /// Builds an [`Authenticator`].
 pub struct AuthenticatorBuilder {
@@ -212,7 +212,7 @@ impl AuthenticatorBuilder {
                 retry,
                 current: ArcSwapOption::empty(),
                 flight: tokio::sync::Mutex::new(None),
-                landed: tokio::sync::watch::Sender::new(Landing::default()),
+                landings: Default::default(),
                 background: AtomicBool::new(false),
                 closing: AtomicBool::new(false),
                 lock_wait: self.lock_wait,

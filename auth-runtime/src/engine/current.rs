@@ -86,6 +86,22 @@ impl Authenticator {
     /// Makes `current` the engine's token, and asks the clock to flag it when it is due for
     /// renewal.
     pub(super) fn install(&self, current: Current) -> Arc<Current> {
+        let current = self.armed(current);
+        self.inner.current.store(Some(Arc::clone(&current)));
+        current
+    }
+
+    /// [`Self::install`], only if `previous` is still current: for the outcome of a step that
+    /// ran while other callers could change the session (an expired-token answer invalidating
+    /// it), so that what they did is not undone. Whether `next` was installed.
+    pub(super) fn install_over(&self, previous: &Arc<Current>, next: Current) -> bool {
+        let next = self.armed(next);
+        let before = self.inner.current.compare_and_swap(previous, Some(next));
+        before.as_ref().is_some_and(|b| Arc::ptr_eq(b, previous))
+    }
+
+    /// `current`, with the clock task that flags it when due.
+    fn armed(&self, current: Current) -> Arc<Current> {
         let current = Arc::new(current);
         // An idle session is flagged when its use is to be recorded, too.
         let flag_at = match (current.fresh_until, current.idle.map(|i| i.touch_at)) {
@@ -107,7 +123,6 @@ impl Authenticator {
                 }),
             );
         }
-        self.inner.current.store(Some(Arc::clone(&current)));
         current
     }
 

@@ -7,11 +7,14 @@
 //! a pending refresh found under the lock was left by a holder that is gone, so its refresh
 //! token counts as spent and the next renewal is a login.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::task::{Context, Poll};
 
-use super::{Authenticator, Landing};
+use super::Authenticator;
+use super::landing::{Flight, Landed};
 use crate::error::AuthError;
 use crate::policy::Action;
 use crate::session::{AccessToken, Current};
@@ -38,21 +41,43 @@ impl Renewal {
 }
 
 impl Authenticator {
+    /// The generation a caller saw (`None` inside: no session) when its token cannot be used
+    /// and it can only wait for a renewal; `None` when the slow path must look closer (the token
+    /// is usable after all, or the session is idle).
+    ///
+    /// Read through a guard, without taking a reference that every one of thousands of waiters
+    /// would add to and drop from one shared count.
+    fn needed(&self) -> Option<Option<u64>> {
+        let current = self.inner.current.load();
+        match self.decide(current.as_deref()) {
+            Action::Use | Action::UseAndRefresh => None,
+            _ if current.as_ref().is_some_and(|c| c.idle.is_some()) => None,
+            _ => Some(current.as_ref().map(|c| c.session.generation)),
+        }
+    }
+
+    /// The first step of [`Self::access_token`] once the cached token turned out unusable,
+    /// taken without allocating: most such callers find a renewal in flight and only wait.
+    pub(super) fn join(&self) -> Joined<'_> {
+        // Idle sessions record their use after a renewal: the whole slow path.
+        if self.inner.spec.policy.idle_timeout.is_some() {
+            return Joined::Slow;
+        }
+        let Some(seen) = self.needed() else {
+            return Joined::Slow;
+        };
+        // Watching before trying the lock: a renewal that ends from now on is seen.
+        let landed = self.inner.landings.next();
+        match self.try_flight() {
+            Some(flight) => Joined::Lead(flight, seen),
+            None => Joined::Wait(self.waiting(landed, seen)),
+        }
+    }
+
     /// Everything but the cached fast path. `foreground`: a renewal the policy calls for is
     /// awaited instead of started in the background.
     pub(super) async fn slow_path(&self, foreground: bool) -> Result<AccessToken, AuthError> {
-        // The common case here, a token that cannot be used, needs only the decision and the
-        // generation seen: read them through a guard, without taking a reference that every
-        // one of thousands of waiters would add to and drop from one shared count.
-        let needed = {
-            let current = self.inner.current.load();
-            match self.decide(current.as_deref()) {
-                Action::Use | Action::UseAndRefresh => None,
-                _ if current.as_ref().is_some_and(|c| c.idle.is_some()) => None,
-                _ => Some(current.as_ref().map(|c| c.session.generation)),
-            }
-        };
-        if let Some(seen) = needed {
+        if let Some(seen) = self.needed() {
             return self.renew_needed(seen, foreground).await;
         }
         // The rare steps are boxed, so that a caller waiting on a renewal holds a small future.
@@ -87,6 +112,25 @@ impl Authenticator {
         foreground: bool,
     ) -> Result<AccessToken, AuthError> {
         let token = self.renew(seen, Renewal::Needed).await?;
+        self.after_needed(token, foreground).await
+    }
+
+    /// [`Self::renew_needed`] by a caller that already holds the lock.
+    pub(super) async fn lead_needed(
+        &self,
+        flight: Flight<'_>,
+        seen: Option<u64>,
+    ) -> Result<AccessToken, AuthError> {
+        let token = self.lead(flight, seen, Renewal::Needed).await?;
+        self.after_needed(token, false).await
+    }
+
+    /// What a renewed session may still call for before its `token` is handed out.
+    async fn after_needed(
+        &self,
+        token: AccessToken,
+        foreground: bool,
+    ) -> Result<AccessToken, AuthError> {
         let renewed = |c: &Current| c.session.generation == token.generation();
         // A stored idle session adopted past a quarter of its timeout: its use is recorded
         // (and a keep-alive sent) before the token is handed out.
@@ -175,14 +219,23 @@ impl Authenticator {
         seen: Option<u64>,
         why: Renewal,
     ) -> Result<AccessToken, AuthError> {
-        // Subscribed before trying the lock: a renewal that ends from now on is seen.
-        let mut landed = self.inner.landed.subscribe();
-        let started = landed.borrow().seq;
-        let last_login = match self.inner.flight.try_lock() {
-            Ok(guard) => guard,
+        // Watching before trying the lock: a renewal that ends from now on is seen.
+        let landed = self.inner.landings.next();
+        match self.try_flight() {
+            Some(flight) => self.lead(flight, seen, why).await,
             // Someone is renewing: wait for their outcome and share it.
-            Err(_) => return self.follow(&mut landed, started, seen, why).await,
-        };
+            None => self.follow(landed, seen, why).await,
+        }
+    }
+
+    /// The renewal, by the caller holding the lock. Its outcome is announced to the waiters as
+    /// the lock is let go.
+    async fn lead(
+        &self,
+        mut flight: Flight<'_>,
+        seen: Option<u64>,
+        why: Renewal,
+    ) -> Result<AccessToken, AuthError> {
         let span = tracing::debug_span!(
             "auth.renew",
             provider = %self.inner.spec.name,
@@ -196,7 +249,7 @@ impl Authenticator {
         // Boxed: the renewal's state (flows, store calls) is kilobytes, and every caller's
         // future would otherwise carry it, the thousands waiting on this one included.
         let result = tracing::Instrument::instrument(
-            Box::pin(self.renew_locked(last_login, seen, why.margin(), &mut held)),
+            Box::pin(self.renew_locked(flight.last_login(), seen, why.margin(), &mut held)),
             span.clone(),
         )
         .await;
@@ -209,12 +262,10 @@ impl Authenticator {
             Err(error) => {
                 span.record("outcome", error.kind());
                 self.record(Event::Failure);
+                flight.failed(error.clone());
             }
         }
-        self.inner.landed.send_modify(|landing| {
-            landing.seq += 1;
-            landing.error = result.as_ref().err().cloned();
-        });
+        drop(flight);
         self.inner.counters.report_waits(&self.inner.spec.name);
         // Waiters here have the outcome; now other processes may take the lock.
         if let Some(lock) = held {
@@ -226,8 +277,7 @@ impl Authenticator {
     /// Waits for the renewal in flight and takes its result.
     async fn follow(
         &self,
-        landed: &mut tokio::sync::watch::Receiver<Landing>,
-        started: u64,
+        landed: Landed<'_>,
         seen: Option<u64>,
         why: Renewal,
     ) -> Result<AccessToken, AuthError> {
@@ -243,6 +293,16 @@ impl Authenticator {
                     AuthError::Config("no session to refresh in the background".into())
                 });
         }
+        match self.waiting(landed, seen).await? {
+            Some(token) => Ok(token),
+            // Renewed and already stale again, logged out, or the holder renewed nothing: go
+            // round once more.
+            None => Box::pin(self.slow_path(why != Renewal::Needed)).await,
+        }
+    }
+
+    /// A wait on `landed`, counted and under an `auth.wait` span.
+    fn waiting<'a>(&'a self, landed: Landed<'a>, seen: Option<u64>) -> Waiting<'a> {
         self.record(Event::Wait);
         let span = tracing::debug_span!(
             "auth.wait",
@@ -250,44 +310,40 @@ impl Authenticator {
             seen = ?seen,
             outcome = tracing::field::Empty,
         );
-        let landing = match tracing::Instrument::instrument(
-            landed.wait_for(|l| l.seq > started),
-            span.clone(),
-        )
-        .await
-        {
-            Ok(landing) => landing.clone(),
-            // The engine is being dropped.
-            Err(_) => {
-                span.record("outcome", "shut_down");
-                return Err(AuthError::Config("the engine was shut down".into()));
-            }
-        };
-        if let Some(error) = landing.error {
+        Waiting {
+            auth: self,
+            landed,
+            seen,
+            span,
+        }
+    }
+
+    /// What a waiter takes once the lock was let go: the renewal's error, the token now
+    /// current, or `None` when that is the one it saw and it is stale (go round).
+    fn after_landing(
+        &self,
+        error: Option<AuthError>,
+        seen: Option<u64>,
+        span: &tracing::Span,
+    ) -> Result<Option<AccessToken>, AuthError> {
+        if let Some(error) = error {
             span.record("outcome", error.kind());
             return Err(error);
         }
         span.record("outcome", "shared");
         // Through a guard, not a reference of its own: thousands of waiters get here at once.
-        let shared = {
-            let current = self.inner.current.load();
-            match current.as_ref() {
-                Some(c) if Some(c.session.generation) != seen || c.is_fresh() => Some(c.token()),
-                _ => None,
-            }
-        };
-        match shared {
-            Some(token) => Ok(token),
-            // Renewed and already stale again, or logged out: go round once more.
-            None => Box::pin(self.slow_path(why != Renewal::Needed)).await,
-        }
+        let current = self.inner.current.load();
+        Ok(match current.as_ref() {
+            Some(c) if Some(c.session.generation) != seen || c.is_fresh() => Some(c.token()),
+            _ => None,
+        })
     }
 
     /// The renewal under the flight lock; the store's lock, once taken, goes into `held` for
     /// the caller to release.
     async fn renew_locked(
         &self,
-        mut last_login: tokio::sync::MutexGuard<'_, Option<Instant>>,
+        last_login: &mut Option<std::time::Instant>,
         seen: Option<u64>,
         margin: bool,
         held: &mut Option<Box<dyn StoreLock>>,
@@ -329,7 +385,7 @@ impl Authenticator {
         let generation = self.next_generation(&entry, current.as_deref())?;
         let renewed = match (action, current.as_deref()) {
             (Action::Refresh, Some(c)) => {
-                self.refresh_recorded(c, &mut entry, &mut expected, generation, &mut last_login)
+                self.refresh_recorded(c, &mut entry, &mut expected, generation, last_login)
                     .await?
             }
             _ => {
@@ -338,7 +394,7 @@ impl Authenticator {
                     &mut entry,
                     &mut expected,
                     generation,
-                    &mut last_login,
+                    last_login,
                     stored_login,
                 )
                 .await?
@@ -393,5 +449,41 @@ impl Authenticator {
             Action::UseAndRefresh if renewed || !margin => Some(current.token()),
             _ => None,
         }
+    }
+}
+
+/// How a caller whose cached token cannot be used goes on ([`Authenticator::join`]).
+pub(super) enum Joined<'a> {
+    /// A renewal is in flight: wait for it, inline.
+    Wait(Waiting<'a>),
+    /// This caller took the lock: it renews (the generation it saw).
+    Lead(Flight<'a>, Option<u64>),
+    /// Anything else: the whole slow path.
+    Slow,
+}
+
+pin_project_lite::pin_project! {
+    /// A caller waiting for whoever holds the renewal lock to let go, then taking the outcome
+    /// ([`Authenticator::after_landing`]). A named future, so that [`super::AccessTokenFuture`]
+    /// holds it inline: thousands of waiters on one login allocate nothing for it.
+    pub(super) struct Waiting<'a> {
+        auth: &'a Authenticator,
+        #[pin]
+        landed: Landed<'a>,
+        seen: Option<u64>,
+        span: tracing::Span,
+    }
+}
+
+impl Future for Waiting<'_> {
+    type Output = Result<Option<AccessToken>, AuthError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let error = {
+            let _entered = this.span.enter();
+            std::task::ready!(this.landed.poll(cx))
+        };
+        Poll::Ready(this.auth.after_landing(error, *this.seen, this.span))
     }
 }

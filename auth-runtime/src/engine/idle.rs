@@ -58,7 +58,7 @@ impl Authenticator {
             return;
         }
         // One renewal or touch at a time; meanwhile the token is still alive.
-        let Ok(_flight) = self.inner.flight.try_lock() else {
+        let Some(_flight) = self.try_flight() else {
             return;
         };
         // Another caller may have touched it already.
@@ -89,7 +89,10 @@ impl Authenticator {
                         Err(e) => e.to_string(),
                     };
                     tracing::warn!(provider = %self.inner.spec.name, %detail, "keep-alive failed; the session is taken as over");
-                    self.install(current.with_session(Arc::clone(&current.session), true));
+                    self.install_over(
+                        current,
+                        current.with_session(Arc::clone(&current.session), true),
+                    );
                     return;
                 }
             }
@@ -98,7 +101,9 @@ impl Authenticator {
         self.record_use(current.session.generation, used).await;
         let mut next = current.with_session(Arc::clone(&current.session), false);
         next.idle = self.idle_from(used);
-        self.install(next);
+        // Not over a token refused meanwhile (an expired-token answer): the keep-alive spoke
+        // for the session before that answer.
+        self.install_over(current, next);
     }
 
     /// Writes the last use into the store entry of `generation`, under the store's lock. A

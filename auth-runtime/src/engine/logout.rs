@@ -44,7 +44,8 @@ impl Authenticator {
     /// Ends the session: calls the vendor's logout endpoint if the spec has one (and there is a
     /// session), then forgets the session locally and in the store. Says which of these it did.
     pub async fn logout(&self) -> Result<LogoutOutcome, AuthError> {
-        let _flight = self.inner.flight.lock().await;
+        // Letting go of the lock wakes the callers who waited: they find no session and log in.
+        let _flight = self.flight().await;
         self.under_store_lock(self.logout_locked()).await?
     }
 
@@ -99,10 +100,6 @@ impl Authenticator {
         }
         self.forget_session().await?;
         self.inner.current.store(None);
-        self.inner.landed.send_modify(|landing| {
-            landing.seq += 1;
-            landing.error = None;
-        });
         match &result {
             Ok(outcome) => {
                 tracing::info!(provider = %self.inner.spec.name, outcome = outcome.describe(), "logged out")

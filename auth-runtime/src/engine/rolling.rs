@@ -74,7 +74,7 @@ impl Authenticator {
         seen: u64,
         changes: Vec<(SessionSlot, SecretString)>,
     ) -> Result<(), AuthError> {
-        let _flight = self.inner.flight.lock().await;
+        let _flight = self.flight().await;
         let provider = &self.inner.spec.name;
         let Some(current) = self.inner.current.load_full() else {
             return Ok(());

@@ -10,7 +10,8 @@
 //!   Requests sent are counted and printed.
 //! - `layer_cost`: the auth layers' own work per request, with no network: the same request
 //!   through a reqwest-middleware stack, and a tower service, that answer at once, with and
-//!   without the auth layer.
+//!   without the auth layer, and with a layer that only passes the request on (what being a
+//!   layer costs before any work of its own).
 //! - `middleware` / `tower`: requests through the auth middleware vs an empty reqwest-middleware
 //!   stack and plain reqwest, and through the tower layer vs the bare hyper-util client it wraps;
 //!   one local server answering at once (its own thread), the client on one thread, 16 in
@@ -717,10 +718,20 @@ fn layer_cost(c: &mut Criterion) {
         .with(auth.middleware())
         .with(Canned)
         .build();
+    let pass_on = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(PassOn)
+        .with(Canned)
+        .build();
     let mut group = c.benchmark_group("layer_cost");
     group.bench_function("reqwest_middleware_empty", |b| {
         b.iter(|| {
             let request = empty.get(&url).bearer_auth("token");
+            rt.block_on(request.send()).expect("answer")
+        })
+    });
+    group.bench_function("reqwest_middleware_pass_on", |b| {
+        b.iter(|| {
+            let request = pass_on.get(&url).bearer_auth("token");
             rt.block_on(request.send()).expect("answer")
         })
     });
@@ -739,6 +750,16 @@ fn layer_cost(c: &mut Criterion) {
                 .body(http_body_util::Empty::new())
                 .expect("request");
             rt.block_on(bare.call(request)).expect("answer")
+        })
+    });
+    let mut passed = PassOnService(Canned);
+    group.bench_function("tower_pass_on", |b| {
+        b.iter(|| {
+            let request = http::Request::get(uri.clone())
+                .header("authorization", "Bearer token")
+                .body(http_body_util::Empty::new())
+                .expect("request");
+            rt.block_on(passed.call(request)).expect("answer")
         })
     });
     group.bench_function("tower_auth", |b| {

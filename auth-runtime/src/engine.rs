@@ -60,6 +60,8 @@ struct Inner {
     custom_base_url: bool,
     /// Origins besides the base URL's that the token may be sent to.
     allowed_origins: Vec<Url>,
+    /// The base URL's origin and the allowed ones, as a URI plainly writes them.
+    written_origins: Vec<crate::origin::Written>,
     credentials: Credentials,
     http: reqwest::Client,
     store: Arc<dyn TokenStore>,
@@ -160,6 +162,15 @@ impl Authenticator {
         }
     }
 
+    /// [`Self::cached`], reported as a cache hit (a TRACE event): what a caller that does not
+    /// wait takes first.
+    #[inline]
+    pub(crate) fn cached_hit(&self) -> Option<AccessToken> {
+        let token = self.cached()?;
+        tracing::trace!(provider = %self.inner.spec.name, generation = token.generation(), "cached token");
+        Some(token)
+    }
+
     fn decide(&self, current: Option<&Current>) -> Action {
         policy::decide(
             &self.inner.spec.policy,
@@ -223,9 +234,8 @@ impl std::future::Future for AccessTokenFuture<'_> {
     ) -> std::task::Poll<Self::Output> {
         let this = self.project();
         if matches!(*this.step, Step::Start)
-            && let Some(token) = this.auth.cached()
+            && let Some(token) = this.auth.cached_hit()
         {
-            tracing::trace!(provider = %this.auth.inner.spec.name, generation = token.generation(), "cached token");
             return std::task::Poll::Ready(Ok(token));
         }
         advance(this.auth, this.step, cx)

@@ -2,7 +2,6 @@
 //! replays the request once (when its body can be cloned); on an answer the spec's
 //! `usage.failures` call "session over", logs in again and replays once the same way.
 
-use async_trait::async_trait;
 use http::Extensions;
 use reqwest_middleware::{Middleware, Next};
 
@@ -27,57 +26,119 @@ impl AuthMiddleware {
     }
 }
 
-#[async_trait]
+type HandleFuture<'a> = std::pin::Pin<
+    Box<
+        dyn std::future::Future<Output = reqwest_middleware::Result<reqwest::Response>> + Send + 'a,
+    >,
+>;
+
+// Written out rather than with `async_trait`, whose future would hold the request twice and
+// the wait for a token besides: with a cached token (the common case) the token is applied
+// before the future is made, and the future, allocated per request, holds only what the
+// answer needs. Small enough for the allocator's per-thread cache, which a future of 1.5 KB
+// was not.
 impl Middleware for AuthMiddleware {
-    async fn handle(
-        &self,
+    fn handle<'life0, 'life1, 'life2, 'async_trait>(
+        &'life0 self,
         request: reqwest::Request,
-        extensions: &mut Extensions,
-        next: Next<'_>,
-    ) -> reqwest_middleware::Result<reqwest::Response> {
-        let token = self
-            .auth
-            .access_token()
-            .await
-            .map_err(reqwest_middleware::Error::middleware)?;
-        // Cloned before sending: a streaming body cannot be replayed, and then the expired
-        // answer is returned as is.
-        let replay = replay_copy(&request);
-        let mut request = request;
-        self.auth
-            .apply(&token, &mut request)
-            .map_err(reqwest_middleware::Error::middleware)?;
-        let response = next.clone().run(request, extensions).await?;
-        let status = response.status().as_u16();
-        let (response, ended) = if self.auth.is_expired_answer(status, response.headers()) {
-            (response, Ended::Expired)
-        } else if self.auth.expired_answer_needs_body(status)
-            || self.auth.api_answer_needs_body(status)
-        {
-            // Boxed, as the replay below: rare steps whose state would otherwise make every
-            // request's future (allocated and moved per request) several times larger.
-            Box::pin(judge_body(&self.auth, response)).await?
-        } else {
-            (response, Ended::No)
+        extensions: &'life1 mut Extensions,
+        next: Next<'life2>,
+    ) -> HandleFuture<'async_trait>
+    where
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        'life2: 'async_trait,
+        Self: 'async_trait,
+    {
+        let Some(token) = self.auth.cached_hit() else {
+            return Box::pin(async move {
+                let token = self
+                    .auth
+                    .access_token()
+                    .await
+                    .map_err(reqwest_middleware::Error::middleware)?;
+                match self.prepare(&token, request) {
+                    Ok((request, replay)) => {
+                        self.send(token, request, replay, extensions, next).await
+                    }
+                    Err(error) => Err(error),
+                }
+            });
         };
-        match ended {
-            Ended::No => {
-                self.auth.observe_answer(&token, response.headers()).await;
-                return Ok(response);
-            }
-            Ended::Expired => {
-                tracing::debug!(generation = token.generation(), "expired-token answer");
-                self.auth.invalidate(token.generation());
-            }
-            Ended::SessionOver => {
-                tracing::debug!(generation = token.generation(), "session-over answer");
-                self.auth.end_session(token.generation());
-            }
+        match self.prepare(&token, request) {
+            Ok((request, replay)) => Box::pin(self.send(token, request, replay, extensions, next)),
+            Err(error) => Box::pin(std::future::ready(Err(error))),
         }
-        let Some(replay) = replay else {
-            return Ok(response);
-        };
-        Box::pin(replay_once(&self.auth, &token, replay, extensions, next)).await
+    }
+}
+
+impl AuthMiddleware {
+    /// `request` with `token` on it, and a copy of it without to send again, if its body can
+    /// be copied (a streaming body cannot be replayed: then an expired answer is returned as
+    /// is).
+    fn prepare(
+        &self,
+        token: &crate::AccessToken,
+        mut request: reqwest::Request,
+    ) -> reqwest_middleware::Result<(reqwest::Request, Option<reqwest::Request>)> {
+        let replay = replay_copy(&request);
+        self.auth
+            .apply(token, &mut request)
+            .map_err(reqwest_middleware::Error::middleware)?;
+        Ok((request, replay))
+    }
+
+    /// Sends `request` (with `token` on it) down the stack, and on an answer that says the
+    /// token expired or the session is over, renews and sends `replay` once.
+    ///
+    /// A block rather than an `async fn`, which would keep a second copy of each argument in
+    /// its state.
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn keeps each argument twice"
+    )]
+    fn send<'a>(
+        &'a self,
+        token: crate::AccessToken,
+        request: reqwest::Request,
+        replay: Option<reqwest::Request>,
+        extensions: &'a mut Extensions,
+        next: Next<'a>,
+    ) -> impl std::future::Future<Output = reqwest_middleware::Result<reqwest::Response>> + Send + 'a
+    {
+        async move {
+            let response = next.clone().run(request, extensions).await?;
+            let status = response.status().as_u16();
+            let (response, ended) = if self.auth.is_expired_answer(status, response.headers()) {
+                (response, Ended::Expired)
+            } else if self.auth.expired_answer_needs_body(status)
+                || self.auth.api_answer_needs_body(status)
+            {
+                // Boxed, as the replay below: rare steps whose state would otherwise make every
+                // request's future (allocated and moved per request) several times larger.
+                Box::pin(judge_body(&self.auth, response)).await?
+            } else {
+                (response, Ended::No)
+            };
+            match ended {
+                Ended::No => {
+                    self.auth.observe_answer(&token, response.headers()).await;
+                    return Ok(response);
+                }
+                Ended::Expired => {
+                    tracing::debug!(generation = token.generation(), "expired-token answer");
+                    self.auth.invalidate(token.generation());
+                }
+                Ended::SessionOver => {
+                    tracing::debug!(generation = token.generation(), "session-over answer");
+                    self.auth.end_session(token.generation());
+                }
+            }
+            let Some(replay) = replay else {
+                return Ok(response);
+            };
+            Box::pin(replay_once(&self.auth, &token, replay, extensions, next)).await
+        }
     }
 }
 

@@ -31,24 +31,46 @@ pub(crate) fn same_origin(a: &Url, b: &Url) -> bool {
         && a.port_or_known_default() == b.port_or_known_default()
 }
 
-/// Whether `uri`, as written, is plainly on `origin`'s origin: the same scheme, host (ASCII case
-/// aside) and port, default ports included. Allocates nothing. `false` means "parse it to find
-/// out" (a host written another way, a relative URI), never "no".
-pub(crate) fn uri_plainly_at(uri: &http::Uri, origin: &Url) -> bool {
-    let (Some(scheme), Some(host)) = (uri.scheme_str(), uri.host()) else {
-        return false;
-    };
-    let port = uri.port_u16().or(match scheme {
-        "http" => Some(80),
-        "https" => Some(443),
-        _ => None,
-    });
-    port.is_some()
-        && origin.scheme() == scheme
-        && origin
-            .host_str()
-            .is_some_and(|h| h.eq_ignore_ascii_case(host))
-        && origin.port_or_known_default() == port
+/// An origin as a URI plainly writes it: its scheme, and its authority with the port and, when
+/// that port is the scheme's default, without it. Matching a URI against it compares strings as
+/// written, with nothing parsed: the tower layer does it on every request.
+#[derive(Debug, Clone)]
+pub(crate) struct Written {
+    scheme: String,
+    authority: String,
+    short: Option<String>,
+}
+
+impl Written {
+    /// `url`'s origin as written, or `None` when it has no host or port to write.
+    pub(crate) fn of(url: &Url) -> Option<Self> {
+        // `host_str` writes an IPv6 host in brackets, as an authority does.
+        let host = url.host_str()?;
+        let port = url.port_or_known_default()?;
+        let default = match url.scheme() {
+            "http" => Some(80),
+            "https" => Some(443),
+            _ => None,
+        };
+        Some(Self {
+            scheme: url.scheme().to_owned(),
+            authority: format!("{host}:{port}"),
+            short: (default == Some(port)).then(|| host.to_owned()),
+        })
+    }
+
+    /// Whether `uri`, as written, is plainly on this origin: the same scheme, and the same host
+    /// (ASCII case aside) and port, default ports included. `false` means "parse it to find
+    /// out" (a host written another way, user info, a relative URI), never "no".
+    pub(crate) fn holds(&self, uri: &http::Uri) -> bool {
+        let Some(authority) = uri.authority().map(|a| a.as_str()) else {
+            return false;
+        };
+        // As the spec's URL writes it first: one comparison of bytes.
+        let same = |written: &str| authority == written || authority.eq_ignore_ascii_case(written);
+        uri.scheme_str() == Some(self.scheme.as_str())
+            && (same(&self.authority) || self.short.as_deref().is_some_and(same))
+    }
 }
 
 /// A URL as it may be shown in an error: any user info is masked, so that a password typed
@@ -119,12 +141,24 @@ mod tests {
     #[test]
     fn a_uri_is_plainly_at_its_origin_only_when_written_as_it() {
         let origin = Url::parse("https://api.example.com").expect("url");
-        let at = |uri: &str| uri_plainly_at(&uri.parse().expect("uri"), &origin);
+        let written = Written::of(&origin).expect("an origin");
+        let at = |uri: &str| written.holds(&uri.parse().expect("uri"));
         assert!(at("https://api.example.com/v1/x?page=2"));
         assert!(at("https://API.example.com:443/v1/x"));
         assert!(!at("http://api.example.com/v1/x"));
         assert!(!at("https://api.example.com:8443/v1/x"));
         assert!(!at("https://example.com/v1/x"));
+        assert!(!at("https://api.example.com.evil.example/v1/x"));
+        assert!(!at("https://user@api.example.com/v1/x"));
         assert!(!at("/v1/x"));
+
+        let local =
+            Written::of(&Url::parse("http://127.0.0.1:8080").expect("url")).expect("an origin");
+        assert!(local.holds(&"http://127.0.0.1:8080/api".parse().expect("uri")));
+        assert!(!local.holds(&"http://127.0.0.1/api".parse().expect("uri")));
+        assert!(!local.holds(&"http://127.0.0.1:80/api".parse().expect("uri")));
+        let v6 = Written::of(&Url::parse("http://[::1]:9000").expect("url")).expect("an origin");
+        assert!(v6.holds(&"http://[::1]:9000/api".parse().expect("uri")));
+        assert!(!v6.holds(&"http://[::2]:9000/api".parse().expect("uri")));
     }
 }

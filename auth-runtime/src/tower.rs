@@ -135,35 +135,84 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let auth = self.auth.clone();
+        // The common case, a cached token, is settled here: the future then carries the inner
+        // call, not the request and the wait for a token.
+        if let Some(token) = auth.cached_hit() {
+            let again = copy_for_replay(&self.replay, &request);
+            let mut request = request;
+            if let Err(error) = auth.apply_http(&token, &mut request) {
+                return Box::pin(std::future::ready(Err(error.into())));
+            }
+            let call = inner.call(request);
+            return Box::pin(async move {
+                let answer = call.await.map_err(Into::into)?;
+                answered(&auth, &mut inner, &token, again, answer).await
+            });
+        }
         let replay = self.replay.clone();
         Box::pin(async move {
             let token = auth.access_token().await?;
-            let again = replay.try_clone(request.body()).map(|body| {
-                let mut copy = http::Request::new(body);
-                *copy.method_mut() = request.method().clone();
-                *copy.uri_mut() = request.uri().clone();
-                *copy.version_mut() = request.version();
-                *copy.headers_mut() = request.headers().clone();
-                // What the stack put there (tonic's and hyper's per-request settings) goes
-                // with the replay too.
-                *copy.extensions_mut() = request.extensions().clone();
-                copy
-            });
+            let again = copy_for_replay(&replay, &request);
             let mut request = request;
             auth.apply_http(&token, &mut request)?;
             let answer = inner.call(request).await.map_err(Into::into)?;
-            if !auth.is_expired_answer(answer.status().as_u16(), answer.headers()) {
-                auth.observe_answer(&token, answer.headers()).await;
-                return Ok(answer);
-            }
-            tracing::debug!(generation = token.generation(), "expired-token answer");
-            auth.invalidate(token.generation());
-            let Some(again) = again else {
-                return Ok(answer);
-            };
-            // Boxed: the replay's state would otherwise be carried by every request's future.
-            Box::pin(replay_once(&auth, &mut inner, &token, again)).await
+            answered(&auth, &mut inner, &token, again, answer).await
         })
+    }
+}
+
+/// A copy of `request` to send again after an expired answer, when `replay` can copy its body.
+fn copy_for_replay<B, R: ReplayBody<B>>(
+    replay: &R,
+    request: &http::Request<B>,
+) -> Option<http::Request<B>> {
+    replay.try_clone(request.body()).map(|body| {
+        let mut copy = http::Request::new(body);
+        *copy.method_mut() = request.method().clone();
+        *copy.uri_mut() = request.uri().clone();
+        *copy.version_mut() = request.version();
+        *copy.headers_mut() = request.headers().clone();
+        // What the stack put there (tonic's and hyper's per-request settings) goes with the
+        // replay too.
+        *copy.extensions_mut() = request.extensions().clone();
+        copy
+    })
+}
+
+/// What follows an answer to a request sent with `token`: an expired one invalidates the token
+/// and, when there is a copy (`again`), sends it once more with a renewed token.
+///
+/// A block rather than an `async fn`, which would keep a second copy of each argument in its
+/// state (allocated per request).
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn keeps each argument twice"
+)]
+fn answered<'a, S, B, RB>(
+    auth: &'a Authenticator,
+    inner: &'a mut S,
+    token: &'a crate::AccessToken,
+    again: Option<http::Request<B>>,
+    answer: http::Response<RB>,
+) -> impl Future<Output = Result<http::Response<RB>, BoxError>> + 'a
+where
+    S: ::tower::Service<http::Request<B>, Response = http::Response<RB>>,
+    S::Error: Into<BoxError>,
+    B: 'a,
+    RB: 'a,
+{
+    async move {
+        if !auth.is_expired_answer(answer.status().as_u16(), answer.headers()) {
+            auth.observe_answer(token, answer.headers()).await;
+            return Ok(answer);
+        }
+        tracing::debug!(generation = token.generation(), "expired-token answer");
+        auth.invalidate(token.generation());
+        let Some(again) = again else {
+            return Ok(answer);
+        };
+        // Boxed: the replay's state would otherwise be carried by every request's future.
+        Box::pin(replay_once(auth, inner, token, again)).await
     }
 }
 

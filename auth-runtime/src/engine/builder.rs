@@ -185,6 +185,10 @@ impl AuthenticatorBuilder {
             .iter()
             .map(|raw| origin::check_url(&spec.name, "allowed origin", raw))
             .collect::<Result<Vec<_>, _>>()?;
+        let written_origins = std::iter::once(&base_url)
+            .chain(&allowed_origins)
+            .filter_map(origin::Written::of)
+            .collect();
         let http = match self.http {
             Some(client) => client,
             None => crate::http::client_builder_with_timeout(self.timeout)
@@ -203,6 +207,7 @@ impl AuthenticatorBuilder {
                 base_url,
                 custom_base_url,
                 allowed_origins,
+                written_origins,
                 credentials,
                 optional,
                 http,

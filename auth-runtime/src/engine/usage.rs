@@ -63,8 +63,10 @@ impl Authenticator {
         // no string is built and no URL parsed.
         let mut url = None;
         if !self
-            .allowed_origins()
-            .any(|o| origin::uri_plainly_at(request.uri(), o))
+            .inner
+            .written_origins
+            .iter()
+            .any(|o| o.holds(request.uri()))
         {
             let parsed = parse(request.uri())?;
             self.check_destination(&parsed)?;

@@ -114,8 +114,8 @@ async fn a_thousand_callers_cause_one_login_then_one_refresh() {
             tasks.spawn(async move { auth.access_token().await.map(|t| t.generation()) });
         }
         let mut generations = HashSet::new();
-        while let Some(result) = tasks.join_next().await {
-            generations.insert(result.expect("task").expect("token"));
+        for result in common::join_every(tasks).await {
+            generations.insert(result.expect("token"));
         }
         assert_eq!(
             generations,
@@ -222,12 +222,8 @@ async fn two_hundred_expired_answers_cause_one_refresh() {
         let (client, url) = (client.clone(), url.clone());
         tasks.spawn(async move { client.get(url).send().await.map(|r| r.status().as_u16()) });
     }
-    while let Some(result) = tasks.join_next().await {
-        assert_eq!(
-            result.expect("task").expect("sent"),
-            200,
-            "replayed with the new token"
-        );
+    for result in common::join_every(tasks).await {
+        assert_eq!(result.expect("sent"), 200, "replayed with the new token");
     }
     assert_eq!(
         refreshes.load(Ordering::SeqCst),
@@ -440,8 +436,8 @@ async fn callers_waiting_for_a_failed_login_share_its_error_instead_of_retrying_
         tasks.spawn(async move { auth.access_token().await.map(|t| t.generation()) });
     }
     let mut failures = 0;
-    while let Some(result) = tasks.join_next().await {
-        let error = result.expect("task").expect_err("the vendor is down");
+    for result in common::join_every(tasks).await {
+        let error = result.expect_err("the vendor is down");
         assert!(
             matches!(
                 error,

@@ -78,3 +78,19 @@ pub async fn count(server: &wiremock::MockServer, path: &str) -> usize {
         .filter(|r| r.url.path() == path)
         .count()
 }
+
+/// Every task's output, in the order they finish; then a fresh cooperative budget for the
+/// test's own task.
+///
+/// Joining hundreds of finished tasks in one poll can spend tokio's budget for the polling task
+/// to the last unit. A `wiremock::MockServer` dropped after that verifies its mocks on a nested
+/// executor, where the tokio lock it reads is refused for want of budget, again and again: the
+/// test spins forever. Yielding once gives the task a new budget.
+pub async fn join_every<T: 'static>(mut tasks: tokio::task::JoinSet<T>) -> Vec<T> {
+    let mut outputs = Vec::with_capacity(tasks.len());
+    while let Some(result) = tasks.join_next().await {
+        outputs.push(result.expect("task"));
+    }
+    tokio::task::yield_now().await;
+    outputs
+}

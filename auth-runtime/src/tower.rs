@@ -171,10 +171,16 @@ fn copy_for_replay<B, R: ReplayBody<B>>(
         *copy.method_mut() = request.method().clone();
         *copy.uri_mut() = request.uri().clone();
         *copy.version_mut() = request.version();
-        *copy.headers_mut() = request.headers().clone();
+        // A new request's maps are empty already: most API calls' extensions, and the headers
+        // of many, need no copy.
+        if !request.headers().is_empty() {
+            *copy.headers_mut() = request.headers().clone();
+        }
         // What the stack put there (tonic's and hyper's per-request settings) goes with the
         // replay too.
-        *copy.extensions_mut() = request.extensions().clone();
+        if !request.extensions().is_empty() {
+            *copy.extensions_mut() = request.extensions().clone();
+        }
         copy
     })
 }
@@ -248,4 +254,49 @@ where
     }
     .instrument(span)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CloneBody, NoReplay, copy_for_replay};
+
+    #[derive(Debug, Clone, PartialEq)]
+    struct Mark(u32);
+
+    fn request(decorated: bool) -> http::Request<String> {
+        let mut request = http::Request::post("https://api.example.com/v1/things?page=2")
+            .version(http::Version::HTTP_2)
+            .body("{\"n\":1}".to_owned())
+            .expect("request");
+        if decorated {
+            request.headers_mut().insert(
+                "content-type",
+                http::HeaderValue::from_static("application/json"),
+            );
+            request.extensions_mut().insert(Mark(7));
+        }
+        request
+    }
+
+    #[test]
+    fn the_copy_carries_the_whole_request() {
+        for decorated in [true, false] {
+            let original = request(decorated);
+            let copy = copy_for_replay(&CloneBody, &original).expect("copied");
+            assert_eq!(copy.method(), original.method());
+            assert_eq!(copy.uri(), original.uri());
+            assert_eq!(copy.version(), original.version());
+            assert_eq!(copy.headers(), original.headers());
+            assert_eq!(
+                copy.extensions().get::<Mark>(),
+                original.extensions().get::<Mark>()
+            );
+            assert_eq!(copy.body(), original.body());
+        }
+    }
+
+    #[test]
+    fn no_copy_without_a_replayable_body() {
+        assert!(copy_for_replay(&NoReplay, &request(true)).is_none());
+    }
 }

@@ -9,9 +9,12 @@
 //!   pages checked for links left unresolved (rustdoc does not report those).
 //! - `bench`: measure code generation: macro expansion time and `providers` build time for the
 //!   three vendors and for 50 generated copies of them.
+//! - `instructions`: the auth layers' cost per request in instructions (callgrind), next to the
+//!   same request without them.
 
 mod bench;
 mod docs;
+mod instructions;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -25,6 +28,7 @@ fn main() -> ExitCode {
         Some("snapshots") => snapshots(&root),
         Some("bench") => bench::run(&root),
         Some("docs") => docs::run(&root),
+        Some("instructions") => instructions::run(&root),
         Some("help" | "--help" | "-h") | None => {
             eprintln!("{USAGE}");
             if args.is_empty() {
@@ -47,7 +51,8 @@ commands:
   schema               rewrite providers/schema.json from the spec model
   snapshots            regenerate every snapshot and drop orphaned ones
   bench                measure macro expansion and build time (3 vendors, 50 copies)
-  docs                 cargo doc, failing on any link that does not resolve (generated modules too)";
+  docs                 cargo doc, failing on any link that does not resolve (generated modules too)
+  instructions         the auth layers' cost per request in instructions (needs valgrind)";
 
 /// The workspace root: xtask lives one level below it.
 fn project_root() -> PathBuf {

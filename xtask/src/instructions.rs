@@ -1,0 +1,224 @@
+//! `cargo xtask instructions`: what the auth layers cost per request, in instructions counted
+//! by valgrind's callgrind rather than in seconds, so that the figures repeat on a busy machine.
+//!
+//! Each case is one of `auth-runtime`'s benchmarks, run under callgrind for two lengths of time
+//! (criterion's `--profile-time`). The difference between the two runs' instruction totals,
+//! divided by the difference in requests, is the cost of one request: the setup both runs share
+//! (engines, clients, servers) cancels out. Requests are counted as calls of a function that
+//! runs once per request.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+/// A benchmark, and a function called once per request in it.
+struct Case {
+    bench: &'static str,
+    once_per_request: &'static str,
+}
+
+const PER_ITERATION: &str = "tokio::runtime::runtime::Runtime::block_on";
+const REQWEST_SEND: &str = "reqwest::async_impl::client::Client::execute_request";
+const HYPER_SEND: &str = "<hyper_util::client::legacy::client::Client<C,B> as tower_service::Service<http::request::Request<B>>>::call";
+
+/// Groups of cases: the first of each is the baseline the others are compared with.
+const GROUPS: &[&[Case]] = &[
+    &[
+        Case {
+            bench: "layer_cost/reqwest_middleware_empty",
+            once_per_request: PER_ITERATION,
+        },
+        Case {
+            bench: "layer_cost/reqwest_middleware_pass_on",
+            once_per_request: PER_ITERATION,
+        },
+        Case {
+            bench: "layer_cost/reqwest_middleware_auth",
+            once_per_request: PER_ITERATION,
+        },
+    ],
+    &[
+        Case {
+            bench: "layer_cost/tower_bare",
+            once_per_request: PER_ITERATION,
+        },
+        Case {
+            bench: "layer_cost/tower_pass_on",
+            once_per_request: PER_ITERATION,
+        },
+        Case {
+            bench: "layer_cost/tower_auth",
+            once_per_request: PER_ITERATION,
+        },
+    ],
+    &[
+        Case {
+            bench: "middleware/empty_middleware_stack",
+            once_per_request: REQWEST_SEND,
+        },
+        Case {
+            bench: "middleware/with_auth_middleware",
+            once_per_request: REQWEST_SEND,
+        },
+    ],
+    &[
+        Case {
+            bench: "tower/bare_hyper_client",
+            once_per_request: HYPER_SEND,
+        },
+        Case {
+            bench: "tower/with_auth_layer",
+            once_per_request: HYPER_SEND,
+        },
+    ],
+];
+
+/// The two run lengths, in seconds of criterion's `--profile-time`.
+const SHORT: u32 = 2;
+const LONG: u32 = 6;
+
+pub fn run(root: &Path) -> ExitCode {
+    match measure(root) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn measure(root: &Path) -> Result<(), String> {
+    for tool in ["valgrind", "callgrind_annotate"] {
+        if Command::new(tool).arg("--version").output().is_err() {
+            return Err(format!(
+                "`{tool}` not found: install valgrind (`apt-get install -y valgrind`)"
+            ));
+        }
+    }
+    let bench = bench_binary(root)?;
+    let out = root.join("target/instructions");
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    println!(
+        "instructions per request (callgrind; runs of {SHORT} s and {LONG} s, the difference)"
+    );
+    for group in GROUPS {
+        let mut baseline = None;
+        for case in *group {
+            let per_request = per_request(&bench, &out, case)?;
+            match baseline {
+                None => {
+                    println!("  {:<40} {per_request:>8.0}", case.bench);
+                    baseline = Some(per_request);
+                }
+                Some(base) => println!(
+                    "  {:<40} {per_request:>8.0}  {:+.0} ({:+.2}%)",
+                    case.bench,
+                    per_request - base,
+                    (per_request - base) / base * 100.0
+                ),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Builds `auth-runtime`'s benchmark binary and returns its path.
+fn bench_binary(root: &Path) -> Result<PathBuf, String> {
+    let output = Command::new(env!("CARGO"))
+        .current_dir(root)
+        .args([
+            "bench",
+            "-p",
+            "auth-runtime",
+            "--bench",
+            "runtime",
+            "--no-run",
+        ])
+        .args(["--message-format", "json-render-diagnostics"])
+        .output()
+        .map_err(|e| format!("cargo bench: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "cargo bench --no-run failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    stdout
+        .lines()
+        .filter(|line| {
+            line.contains("\"kind\":[\"bench\"]") && line.contains("\"name\":\"runtime\"")
+        })
+        .find_map(|line| {
+            let start = line.find("\"executable\":\"")? + "\"executable\":\"".len();
+            let end = start + line[start..].find('"')?;
+            Some(PathBuf::from(&line[start..end]))
+        })
+        .ok_or_else(|| "cargo did not name the benchmark's executable".to_owned())
+}
+
+/// The instructions of one request of `case`: the slope between a short and a long run.
+fn per_request(bench: &Path, out: &Path, case: &Case) -> Result<f64, String> {
+    let mut runs = Vec::new();
+    for seconds in [SHORT, LONG] {
+        let file = out.join(format!("{}.{seconds}", case.bench.replace('/', "_")));
+        let status = Command::new("valgrind")
+            .arg("--tool=callgrind")
+            .arg(format!("--callgrind-out-file={}", file.display()))
+            .arg(bench)
+            .args(["--bench", "--profile-time", &seconds.to_string()])
+            .arg(format!("^{}$", case.bench))
+            .env("BENCH_NO_ROUNDS", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .map_err(|e| format!("valgrind: {e}"))?;
+        if !status.success() {
+            return Err(format!("valgrind failed on {}", case.bench));
+        }
+        runs.push((total(&file)?, calls(&file, case.once_per_request)?));
+    }
+    let ((short_total, short_calls), (long_total, long_calls)) = (runs[0], runs[1]);
+    if long_calls <= short_calls {
+        return Err(format!(
+            "{}: the longer run made no more requests",
+            case.bench
+        ));
+    }
+    Ok((long_total - short_total) as f64 / (long_calls - short_calls) as f64)
+}
+
+fn annotate(file: &Path, args: &[&str]) -> Result<String, String> {
+    let output = Command::new("callgrind_annotate")
+        .args(args)
+        .arg(file)
+        .output()
+        .map_err(|e| format!("callgrind_annotate: {e}"))?;
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn number(text: &str) -> Option<u64> {
+    text.replace(',', "").parse().ok()
+}
+
+/// The instructions the whole run executed.
+fn total(file: &Path) -> Result<u64, String> {
+    annotate(file, &[])?
+        .lines()
+        .find(|line| line.contains("PROGRAM TOTALS"))
+        .and_then(|line| number(line.split_whitespace().next()?))
+        .ok_or_else(|| format!("{}: no total", file.display()))
+}
+
+/// How many times `function` was called (the largest count among its callers' lines).
+fn calls(file: &Path, function: &str) -> Result<u64, String> {
+    let needle = format!(":{function} (");
+    annotate(file, &["--inclusive=yes", "--tree=calling"])?
+        .lines()
+        .filter(|line| line.trim_start().contains(">") && line.contains(&needle))
+        .filter_map(|line| {
+            let count = &line[line.find(&needle)? + needle.len()..];
+            number(count.split('x').next()?)
+        })
+        .max()
+        .ok_or_else(|| format!("{}: no calls of {function}", file.display()))
+}

@@ -465,7 +465,8 @@ pub(super) enum Joined<'a> {
 pin_project_lite::pin_project! {
     /// A caller waiting for whoever holds the renewal lock to let go, then taking the outcome
     /// ([`Authenticator::after_landing`]). A named future, so that [`super::AccessTokenFuture`]
-    /// holds it inline: thousands of waiters on one login allocate nothing for it.
+    /// boxes only this: thousands of waiters on one login hold a small box each, not the
+    /// state of the whole slow path.
     pub(super) struct Waiting<'a> {
         auth: &'a Authenticator,
         #[pin]

@@ -2,8 +2,8 @@
 //! ([`Landings`]), and the named future a caller waits on for the next announcement ([`Landed`]).
 //!
 //! A named future rather than a `watch` receiver's `async fn`: a caller that finds a renewal in
-//! flight keeps it inline in its own task ([`super::AccessTokenFuture`]), so that 10,000
-//! callers waiting on one login allocate nothing and each touch a few cache lines when woken.
+//! flight waits on it in a small box of its own ([`super::AccessTokenFuture`]), so that each of
+//! 10,000 callers waiting on one login touches a few cache lines when woken.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -7,20 +7,10 @@
 //!    crate rebuilt (what editing a YAML costs). Once with the 3 vendors, once with 50 copies.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use auth_codegen::{Options, SpecSource};
-
-pub fn run(root: &Path) -> ExitCode {
-    match measure(root) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
-    }
-}
 
 /// The three vendors' YAML, as (name, text).
 fn vendors(root: &Path) -> Result<Vec<(String, String)>, String> {
@@ -129,7 +119,8 @@ fn rebuild_after_edit(root: &Path, dir: &Path) -> Result<Duration, String> {
     Ok(times[1])
 }
 
-fn measure(root: &Path) -> Result<(), String> {
+/// Measures expansion and build times and prints them.
+pub fn measure(root: &Path) -> Result<(), String> {
     let vendors = vendors(root)?;
     let fifty = copies(&vendors, 50);
     let expand3 = expand(&vendors)?;

@@ -26,9 +26,9 @@ fn main() -> ExitCode {
         Some("validate") => validate(&root, &args[1..]),
         Some("schema") => schema(&root),
         Some("snapshots") => snapshots(&root),
-        Some("bench") => bench::run(&root),
+        Some("bench") => exit_code(bench::measure(&root)),
         Some("docs") => docs::run(&root),
-        Some("instructions") => instructions::run(&root),
+        Some("instructions") => exit_code(instructions::measure(&root)),
         Some("help" | "--help" | "-h") | None => {
             eprintln!("{USAGE}");
             if args.is_empty() {
@@ -53,6 +53,17 @@ commands:
   bench                measure macro expansion and build time (3 vendors, 50 copies)
   docs                 cargo doc, failing on any link that does not resolve (generated modules too)
   instructions         the auth layers' cost per request in instructions (needs valgrind)";
+
+/// Success, or the error printed and a failure.
+fn exit_code(result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
 /// The workspace root: xtask lives one level below it.
 fn project_root() -> PathBuf {

@@ -198,7 +198,7 @@ impl Authenticator {
 /// A named type rather than an `async fn`'s, so that its first poll, which hands out the cached
 /// token, can be inlined across crates: the hot path pays no call and no state machine, and
 /// moves a future of three words. Anything else is boxed: for a caller that finds a renewal in
-/// flight, a small wait ([`flight::Waiting`]); for the rarer steps, the whole slow path.
+/// flight, a small wait; for the rarer steps, the whole slow path.
 #[must_use = "futures do nothing unless awaited"]
 pub struct AccessTokenFuture<'a> {
     auth: &'a Authenticator,

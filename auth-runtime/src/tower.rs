@@ -138,11 +138,10 @@ where
         // The common case, a cached token, is settled here: the future then carries the inner
         // call, not the request and the wait for a token.
         if let Some(token) = auth.cached_hit() {
-            let again = copy_for_replay(&self.replay, &request);
-            let mut request = request;
-            if let Err(error) = auth.apply_http(&token, &mut request) {
-                return Box::pin(std::future::ready(Err(error.into())));
-            }
+            let (request, again) = match prepare(&auth, &self.replay, &token, request) {
+                Ok(prepared) => prepared,
+                Err(error) => return Box::pin(std::future::ready(Err(error.into()))),
+            };
             let call = inner.call(request);
             return Box::pin(async move {
                 let answer = call.await.map_err(Into::into)?;
@@ -152,13 +151,24 @@ where
         let replay = self.replay.clone();
         Box::pin(async move {
             let token = auth.access_token().await?;
-            let again = copy_for_replay(&replay, &request);
-            let mut request = request;
-            auth.apply_http(&token, &mut request)?;
+            let (request, again) = prepare(&auth, &replay, &token, request)?;
             let answer = inner.call(request).await.map_err(Into::into)?;
             answered(&auth, &mut inner, &token, again, answer).await
         })
     }
+}
+
+/// `request` with `token` on it, and a copy of it without, to send again if `replay` can copy
+/// its body.
+fn prepare<B, R: ReplayBody<B>>(
+    auth: &Authenticator,
+    replay: &R,
+    token: &crate::AccessToken,
+    mut request: http::Request<B>,
+) -> Result<(http::Request<B>, Option<http::Request<B>>), crate::AuthError> {
+    let again = copy_for_replay(replay, &request);
+    auth.apply_http(token, &mut request)?;
+    Ok((request, again))
 }
 
 /// A copy of `request` to send again after an expired answer, when `replay` can copy its body.

@@ -66,12 +66,17 @@ impl Authenticator {
         let Some(seen) = self.needed() else {
             return Joined::Slow;
         };
-        // Watching before trying the lock: a renewal that ends from now on is seen.
-        let landed = self.inner.landings.next();
-        match self.try_flight() {
-            Some(flight) => Joined::Lead(flight, seen),
-            None => Joined::Wait(self.waiting(landed, seen)),
+        match self.flight_or_landing() {
+            Ok(flight) => Joined::Lead(flight, seen),
+            Err(landed) => Joined::Wait(self.waiting(landed, seen)),
         }
+    }
+
+    /// The renewal lock, or, when someone holds it, the landing that ends their hold. Watched
+    /// before the lock is tried, so that a hold that ends in between is seen.
+    fn flight_or_landing(&self) -> Result<Flight<'_>, Landed<'_>> {
+        let landed = self.inner.landings.next();
+        self.try_flight().ok_or(landed)
     }
 
     /// Everything but the cached fast path. `foreground`: a renewal the policy calls for is
@@ -219,12 +224,10 @@ impl Authenticator {
         seen: Option<u64>,
         why: Renewal,
     ) -> Result<AccessToken, AuthError> {
-        // Watching before trying the lock: a renewal that ends from now on is seen.
-        let landed = self.inner.landings.next();
-        match self.try_flight() {
-            Some(flight) => self.lead(flight, seen, why).await,
+        match self.flight_or_landing() {
+            Ok(flight) => self.lead(flight, seen, why).await,
             // Someone is renewing: wait for their outcome and share it.
-            None => self.follow(landed, seen, why).await,
+            Err(landed) => self.follow(landed, seen, why).await,
         }
     }
 

@@ -1,6 +1,6 @@
 //! A failure and the exit code it maps to (credentials rejected, vendor failed, store, usage).
 
-use auth_runtime::AuthError;
+use auth_runtime::{AuthError, AuthErrorKind};
 
 /// A failure, with the exit code it maps to.
 pub(crate) struct Failure {
@@ -19,18 +19,18 @@ impl Failure {
 
 impl From<AuthError> for Failure {
     fn from(error: AuthError) -> Self {
-        let code = match &error {
-            e if e.is_credentials_rejected() => 3,
-            AuthError::MissingCredential { .. }
-            | AuthError::TokenOriginRefused { .. }
-            | AuthError::MissingBaseUrl { .. }
-            | AuthError::Config(_)
-            | AuthError::MissingValue { .. }
-            | AuthError::NotInDocument { .. }
-            | AuthError::SigningFailed { .. }
-            | AuthError::NoCredentialSet { .. } => 2,
-            AuthError::Store(_) => 1,
-            AuthError::LoginNotAllowedYet { .. } => 6,
+        let code = match error.kind() {
+            _ if error.is_credentials_rejected() => 3,
+            AuthErrorKind::MissingCredential { .. }
+            | AuthErrorKind::TokenOriginRefused { .. }
+            | AuthErrorKind::MissingBaseUrl { .. }
+            | AuthErrorKind::Config(_)
+            | AuthErrorKind::MissingValue { .. }
+            | AuthErrorKind::NotInDocument { .. }
+            | AuthErrorKind::SigningFailed { .. }
+            | AuthErrorKind::NoCredentialSet { .. } => 2,
+            AuthErrorKind::Store(_) => 1,
+            AuthErrorKind::LoginNotAllowedYet { .. } => 6,
             _ => 4,
         };
         Self {

@@ -163,7 +163,7 @@ pub(crate) fn client(spec: &ProviderSpec, options: &Options) -> TokenStream {
                     ::std::option::Option::None => ::auth_runtime::reqwest::Client::builder()
                         .redirect(::auth_runtime::http::redirect_policy())
                         .build()
-                        .map_err(|e| ::auth_runtime::AuthError::Config(::std::format!("HTTP client: {e}")))?,
+                        .map_err(|e| ::auth_runtime::AuthErrorKind::Config(::std::format!("HTTP client: {e}")))?,
                 };
                 let http = auth.client(http);
                 ::std::result::Result::Ok(Client { auth, http })

@@ -62,7 +62,7 @@ impl Authenticator {
             .thread_name("auth-runtime-blocking")
             .enable_all()
             .build()
-            .map_err(|e| AuthError::Config(format!("cannot start the engine's runtime: {e}")))?;
+            .map_err(|e| AuthError::config(format!("cannot start the engine's runtime: {e}")))?;
         // Built inside the runtime: the engine starts its clock task there.
         let engine = {
             let _entered = runtime.enter();
@@ -84,7 +84,7 @@ impl Authenticator {
         F: std::future::Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let stopped = || AuthError::Config("the engine's runtime has stopped".to_owned());
+        let stopped = || AuthError::config("the engine's runtime has stopped".to_owned());
         let runtime = self.shared.runtime.as_ref().ok_or_else(stopped)?;
         let (done, outcome) = std::sync::mpsc::sync_channel(1);
         runtime.spawn(async move {

@@ -6,7 +6,7 @@ use auth_spec::ProviderSpec;
 use indexmap::IndexMap;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::error::AuthError;
+use crate::error::{AuthError, AuthErrorKind};
 
 pub(crate) mod signed;
 
@@ -53,11 +53,12 @@ impl Credentials {
                 // `resolved`.
                 None if spec.is_optional(&credential.name) => {}
                 None => {
-                    return Err(AuthError::MissingCredential {
+                    return Err(AuthErrorKind::MissingCredential {
                         provider: spec.name.clone(),
                         name: credential.name.clone(),
                         env: credential.env.clone(),
-                    });
+                    }
+                    .into());
                 }
             }
         }
@@ -73,7 +74,7 @@ impl Credentials {
     pub fn take_secret(&mut self, name: &str) -> Result<SecretString, AuthError> {
         self.values
             .shift_remove(name)
-            .ok_or_else(|| AuthError::Config(format!("credential `{name}` is missing")))
+            .ok_or_else(|| AuthError::config(format!("credential `{name}` is missing")))
     }
 
     /// Removes a non-secret credential (an account id, a tenant) and returns it as text.
@@ -121,10 +122,11 @@ impl Credentials {
                     (set.clone(), lacking)
                 })
                 .collect();
-            return Err(AuthError::NoCredentialSet {
+            return Err(AuthErrorKind::NoCredentialSet {
                 provider: spec.name.clone(),
                 sets,
-            });
+            }
+            .into());
         };
         let mut out = self.clone();
         for set in &spec.credential_sets {
@@ -141,11 +143,12 @@ impl Credentials {
             .iter()
             .find(|c| !self.values.contains_key(&c.name) && !spec.is_optional(&c.name))
         {
-            Some(c) => Err(AuthError::MissingCredential {
+            Some(c) => Err(AuthErrorKind::MissingCredential {
                 provider: spec.name.clone(),
                 name: c.name.clone(),
                 env: c.env.clone(),
-            }),
+            }
+            .into()),
             None => Ok(()),
         }
     }

@@ -6,11 +6,89 @@ use std::time::Duration;
 
 use auth_spec::extract::ExtractError;
 
-/// An authentication failure. Cloneable, so that every caller waiting for one renewal gets
-/// its outcome.
+/// An authentication failure: what went wrong is its [`kind`](Self::kind). Cloneable, so that
+/// every caller waiting for one renewal gets its outcome.
+///
+/// One pointer wide, as `std::io::Error` and `reqwest::Error` are: a
+/// `Result<AccessToken, AuthError>` is two words and comes back in registers, which is most of
+/// what awaiting a cached token costs over [`Authenticator::cached`](crate::Authenticator::cached)
+/// (the `hot_path` benchmark).
+#[derive(Clone, thiserror::Error)]
+#[error(transparent)]
+pub struct AuthError(Box<AuthErrorKind>);
+
+impl AuthError {
+    /// What went wrong, to match on.
+    pub fn kind(&self) -> &AuthErrorKind {
+        &self.0
+    }
+
+    /// What went wrong, owned.
+    pub fn into_kind(self) -> AuthErrorKind {
+        *self.0
+    }
+
+    /// A short label of what went wrong (`credentials_rejected`, `unreachable`, `store`, ...),
+    /// for span fields and metrics: never a value from a request or an answer.
+    pub fn label(&self) -> &'static str {
+        self.0.label()
+    }
+
+    /// Whether the failure is about rejected credentials (as opposed to the network or the vendor).
+    pub fn is_credentials_rejected(&self) -> bool {
+        match self.kind() {
+            AuthErrorKind::CredentialsRejected { .. } => true,
+            AuthErrorKind::SessionExpired { relogin, .. } => relogin.is_credentials_rejected(),
+            _ => false,
+        }
+    }
+
+    pub(crate) fn unexpected(
+        provider: &str,
+        endpoint: &str,
+        status: u16,
+        detail: &ExtractError,
+        excerpt: String,
+    ) -> Self {
+        AuthErrorKind::UnexpectedResponse {
+            provider: provider.to_owned(),
+            endpoint: endpoint.to_owned(),
+            status,
+            detail: detail.to_string(),
+            excerpt,
+        }
+        .into()
+    }
+
+    /// [`AuthErrorKind::Config`]: the request or the setup is wrong.
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        AuthErrorKind::Config(message.into()).into()
+    }
+}
+
+impl std::fmt::Debug for AuthError {
+    // The kind's, as if there were no box.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl From<AuthErrorKind> for AuthError {
+    fn from(kind: AuthErrorKind) -> Self {
+        Self(Box::new(kind))
+    }
+}
+
+impl From<StoreError> for AuthError {
+    fn from(error: StoreError) -> Self {
+        AuthErrorKind::Store(error).into()
+    }
+}
+
+/// What went wrong in an [`AuthError`].
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
-pub enum AuthError {
+pub enum AuthErrorKind {
     /// The vendor rejected the credentials (login answered with a rejection status). Not retried.
     #[error(
         "{provider}: the credentials were rejected (HTTP {status} from {endpoint}); check {hint}"
@@ -33,7 +111,7 @@ pub enum AuthError {
         /// Provider name.
         provider: String,
         /// Why the new login failed.
-        relogin: Box<AuthError>,
+        relogin: AuthError,
     },
     /// The vendor could not be reached, or kept failing, after every retry.
     #[error("{provider}: {endpoint} unreachable after {attempts} attempt(s): {last}")]
@@ -233,55 +311,30 @@ pub enum AuthError {
     },
 }
 
-impl AuthError {
+impl AuthErrorKind {
     /// A short label of what went wrong (`credentials_rejected`, `unreachable`, `store`, ...),
     /// for span fields and metrics: never a value from a request or an answer.
-    pub fn kind(&self) -> &'static str {
+    pub fn label(&self) -> &'static str {
         match self {
-            AuthError::CredentialsRejected { .. } => "credentials_rejected",
-            AuthError::SessionExpired { .. } => "session_expired",
-            AuthError::Unreachable { .. } => "unreachable",
-            AuthError::UnexpectedResponse { .. } => "unexpected_response",
-            AuthError::MissingCredential { .. } => "missing_credential",
-            AuthError::MissingBaseUrl { .. } => "missing_base_url",
-            AuthError::Config(_) => "config",
-            AuthError::MissingValue { .. } => "missing_value",
-            AuthError::PathValueRefused { .. } => "path_value_refused",
-            AuthError::TokenOriginRefused { .. } => "token_origin_refused",
-            AuthError::RedirectRefused { .. } => "redirect_refused",
-            AuthError::RedirectFollowed { .. } => "redirect_followed",
-            AuthError::AnswerTooLarge { .. } => "answer_too_large",
-            AuthError::AnswerIncomplete { .. } => "answer_incomplete",
-            AuthError::Store(_) => "store",
-            AuthError::NotInDocument { .. } => "not_in_document",
-            AuthError::LoginNotAllowedYet { .. } => "login_not_allowed_yet",
-            AuthError::SigningFailed { .. } => "signing_failed",
-            AuthError::NoCredentialSet { .. } => "no_credential_set",
-        }
-    }
-
-    /// Whether the failure is about rejected credentials (as opposed to the network or the vendor).
-    pub fn is_credentials_rejected(&self) -> bool {
-        match self {
-            AuthError::CredentialsRejected { .. } => true,
-            AuthError::SessionExpired { relogin, .. } => relogin.is_credentials_rejected(),
-            _ => false,
-        }
-    }
-
-    pub(crate) fn unexpected(
-        provider: &str,
-        endpoint: &str,
-        status: u16,
-        detail: &ExtractError,
-        excerpt: String,
-    ) -> Self {
-        AuthError::UnexpectedResponse {
-            provider: provider.to_owned(),
-            endpoint: endpoint.to_owned(),
-            status,
-            detail: detail.to_string(),
-            excerpt,
+            AuthErrorKind::CredentialsRejected { .. } => "credentials_rejected",
+            AuthErrorKind::SessionExpired { .. } => "session_expired",
+            AuthErrorKind::Unreachable { .. } => "unreachable",
+            AuthErrorKind::UnexpectedResponse { .. } => "unexpected_response",
+            AuthErrorKind::MissingCredential { .. } => "missing_credential",
+            AuthErrorKind::MissingBaseUrl { .. } => "missing_base_url",
+            AuthErrorKind::Config(_) => "config",
+            AuthErrorKind::MissingValue { .. } => "missing_value",
+            AuthErrorKind::PathValueRefused { .. } => "path_value_refused",
+            AuthErrorKind::TokenOriginRefused { .. } => "token_origin_refused",
+            AuthErrorKind::RedirectRefused { .. } => "redirect_refused",
+            AuthErrorKind::RedirectFollowed { .. } => "redirect_followed",
+            AuthErrorKind::AnswerTooLarge { .. } => "answer_too_large",
+            AuthErrorKind::AnswerIncomplete { .. } => "answer_incomplete",
+            AuthErrorKind::Store(_) => "store",
+            AuthErrorKind::NotInDocument { .. } => "not_in_document",
+            AuthErrorKind::LoginNotAllowedYet { .. } => "login_not_allowed_yet",
+            AuthErrorKind::SigningFailed { .. } => "signing_failed",
+            AuthErrorKind::NoCredentialSet { .. } => "no_credential_set",
         }
     }
 }

@@ -15,7 +15,7 @@
 //! ```
 //!
 //! With any other client the engine still checks every answer: one that arrived from another
-//! origin than the request's is refused with [`crate::AuthError::RedirectFollowed`], since the
+//! origin than the request's is refused with [`crate::AuthErrorKind::RedirectFollowed`], since the
 //! credentials may have been sent there.
 
 use std::time::Duration;
@@ -32,7 +32,7 @@ const MAX_REDIRECTS: usize = 10;
 
 /// A redirect policy that follows redirects within the request's origin (scheme, host and
 /// port) and stops at the first one to another origin: that answer is returned as it is, and the
-/// engine reports it as [`crate::AuthError::RedirectRefused`].
+/// engine reports it as [`crate::AuthErrorKind::RedirectRefused`].
 pub fn redirect_policy() -> Policy {
     Policy::custom(|attempt: Attempt<'_>| {
         let Some(first) = attempt.previous().first() else {

@@ -51,7 +51,7 @@ pub use credentials::Credentials;
 pub use engine::{
     AccessTokenFuture, Authenticator, AuthenticatorBuilder, LogoutOutcome, SessionStatus, Status,
 };
-pub use error::{AuthError, StoreError};
+pub use error::{AuthError, AuthErrorKind, StoreError};
 pub use middleware::AuthMiddleware;
 pub use reqwest;
 pub use reqwest_middleware;

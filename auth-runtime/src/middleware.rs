@@ -154,7 +154,7 @@ async fn replay_once(
     let span = crate::stats::replay_span(&auth.spec().name, token.generation());
     async {
         let fresh = auth.access_token().await.map_err(|e| {
-            tracing::Span::current().record("outcome", e.kind());
+            tracing::Span::current().record("outcome", e.label());
             reqwest_middleware::Error::middleware(e)
         })?;
         let span = tracing::Span::current();

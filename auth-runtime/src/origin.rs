@@ -95,13 +95,13 @@ fn shown(raw: &str) -> String {
 /// ("base URL", "allowed origin").
 pub(crate) fn check_url(provider: &str, what: &str, raw: &str) -> Result<Url, AuthError> {
     let url = Url::parse(raw).map_err(|e| {
-        AuthError::Config(format!(
+        AuthError::config(format!(
             "{provider}: {what} `{}` is not a URL: {e}",
             shown(raw)
         ))
     })?;
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(AuthError::Config(format!(
+        return Err(AuthError::config(format!(
             "{provider}: {what} `{}` contains a user name or password; credentials never go into \
              URLs (give them as the provider's credentials)",
             shown(raw)
@@ -111,14 +111,14 @@ pub(crate) fn check_url(provider: &str, what: &str, raw: &str) -> Result<Url, Au
         "https" => {}
         "http" if is_loopback(&url) => {}
         "http" => {
-            return Err(AuthError::Config(format!(
+            return Err(AuthError::config(format!(
                 "{provider}: {what} `{raw}` uses http://: credentials and tokens would travel \
                  unencrypted; use https:// (plain http is allowed only for loopback hosts such \
                  as 127.0.0.1, ::1 or localhost)"
             )));
         }
         other => {
-            return Err(AuthError::Config(format!(
+            return Err(AuthError::config(format!(
                 "{provider}: {what} `{raw}` has scheme `{other}`; use https://"
             )));
         }

@@ -124,37 +124,165 @@ where
 {
     type Response = http::Response<RB>;
     type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+    type Future = ResponseFuture<S, B, RB>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         self.inner.poll_ready(cx).map_err(Into::into)
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        // The clone that was polled ready goes into the future; this one waits for its turn.
+        // The common case, a cached token, is settled here, and the inner service (polled
+        // ready) is called at once: the future is the inner call's, unboxed.
+        if let Some(token) = self.auth.cached_hit() {
+            let (request, again) = match prepare(&self.auth, &self.replay, &token, request) {
+                Ok(prepared) => prepared,
+                Err(error) => return ResponseFuture::failed(error.into()),
+            };
+            // A replay needs a service of its own; a clone is made only for a request that
+            // could be replayed.
+            let again = again.map(|copy| (copy, self.inner.clone()));
+            let call = self.inner.call(request);
+            return ResponseFuture {
+                step: Step::Called {
+                    call,
+                    auth: self.auth.clone(),
+                    token,
+                    again,
+                },
+            };
+        }
+        // Waiting for a token: the clone that was polled ready goes into the future, this one
+        // waits for its turn.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let auth = self.auth.clone();
-        // The common case, a cached token, is settled here: the future then carries the inner
-        // call, not the request and the wait for a token.
-        if let Some(token) = auth.cached_hit() {
-            let (request, again) = match prepare(&auth, &self.replay, &token, request) {
-                Ok(prepared) => prepared,
-                Err(error) => return Box::pin(std::future::ready(Err(error.into()))),
-            };
-            let call = inner.call(request);
-            return Box::pin(async move {
-                let answer = call.await.map_err(Into::into)?;
-                answered(&auth, &mut inner, &token, again, answer).await
-            });
-        }
         let replay = self.replay.clone();
-        Box::pin(async move {
+        ResponseFuture::boxed(async move {
             let token = auth.access_token().await?;
             let (request, again) = prepare(&auth, &replay, &token, request)?;
             let answer = inner.call(request).await.map_err(Into::into)?;
-            answered(&auth, &mut inner, &token, again, answer).await
+            answered(auth, token, again.map(|copy| (copy, inner)), answer).await
         })
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`AuthService`]'s calls. With a cached token it is the inner service's
+    /// call and the answer's check, and allocates nothing; waiting for a token, a replay after
+    /// an expired answer and renewed values taken from an answer are boxed.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct ResponseFuture<S, B, RB>
+    where
+        S: ::tower::Service<http::Request<B>, Response = http::Response<RB>>,
+    {
+        #[pin]
+        step: Step<S, B, RB>,
+    }
+}
+
+/// The rarer steps' future.
+type Boxed<RB> = Pin<Box<dyn Future<Output = Result<http::Response<RB>, BoxError>> + Send>>;
+
+pin_project_lite::pin_project! {
+    #[project = StepProj]
+    enum Step<S, B, RB>
+    where
+        S: ::tower::Service<http::Request<B>, Response = http::Response<RB>>,
+    {
+        /// The inner call with a cached token on the request.
+        Called {
+            #[pin]
+            call: S::Future,
+            auth: Authenticator,
+            token: crate::AccessToken,
+            // The copy to send again after an expired answer, and the service to send it with.
+            again: Option<(http::Request<B>, S)>,
+        },
+        Boxed { future: Boxed<RB> },
+        /// Refused before anything was sent; `None` once returned.
+        Failed { error: Option<BoxError> },
+    }
+}
+
+impl<S, B, RB> ResponseFuture<S, B, RB>
+where
+    S: ::tower::Service<http::Request<B>, Response = http::Response<RB>>,
+{
+    fn boxed(
+        future: impl Future<Output = Result<http::Response<RB>, BoxError>> + Send + 'static,
+    ) -> Self {
+        Self {
+            step: Step::Boxed {
+                future: Box::pin(future),
+            },
+        }
+    }
+
+    fn failed(error: BoxError) -> Self {
+        Self {
+            step: Step::Failed { error: Some(error) },
+        }
+    }
+}
+
+impl<S, B, RB> Future for ResponseFuture<S, B, RB>
+where
+    S: ::tower::Service<http::Request<B>, Response = http::Response<RB>> + Send + 'static,
+    S::Future: Send,
+    S::Error: Into<BoxError>,
+    B: Send + 'static,
+    RB: Send + 'static,
+{
+    type Output = Result<http::Response<RB>, BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut step = self.project().step;
+        let mut next = match step.as_mut().project() {
+            StepProj::Boxed { future } => return future.as_mut().poll(cx),
+            StepProj::Failed { error } => {
+                return Poll::Ready(Err(error
+                    .take()
+                    .unwrap_or_else(|| "polled after completion".into())));
+            }
+            StepProj::Called {
+                call,
+                auth,
+                token,
+                again,
+            } => {
+                let answer = match std::task::ready!(call.poll(cx)) {
+                    Ok(answer) => answer,
+                    Err(error) => return Poll::Ready(Err(error.into())),
+                };
+                // Most answers are neither expired nor carry renewed values: decided here,
+                // with nothing boxed.
+                if !auth.is_expired_answer(answer.status().as_u16(), answer.headers())
+                    && !auth.observes_answers()
+                {
+                    return Poll::Ready(Ok(answer));
+                }
+                Box::pin(answered(auth.clone(), token.clone(), again.take(), answer)) as Boxed<RB>
+            }
+        };
+        let polled = next.as_mut().poll(cx);
+        if polled.is_pending() {
+            step.set(Step::Boxed { future: next });
+        }
+        polled
+    }
+}
+
+impl<S, B, RB> std::fmt::Debug for ResponseFuture<S, B, RB>
+where
+    S: ::tower::Service<http::Request<B>, Response = http::Response<RB>>,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let step = match &self.step {
+            Step::Called { .. } => "called",
+            Step::Boxed { .. } => "boxed",
+            Step::Failed { .. } => "failed",
+        };
+        f.debug_struct("ResponseFuture").field("step", &step).finish()
     }
 }
 
@@ -196,40 +324,28 @@ fn copy_for_replay<B, R: ReplayBody<B>>(
 }
 
 /// What follows an answer to a request sent with `token`: an expired one invalidates the token
-/// and, when there is a copy (`again`), sends it once more with a renewed token.
-///
-/// A block rather than an `async fn`, which would keep a second copy of each argument in its
-/// state (allocated per request).
-#[allow(
-    clippy::manual_async_fn,
-    reason = "an async fn keeps each argument twice"
-)]
-fn answered<'a, S, B, RB>(
-    auth: &'a Authenticator,
-    inner: &'a mut S,
-    token: &'a crate::AccessToken,
-    again: Option<http::Request<B>>,
+/// and, when there is a copy (`again`, with a service to send it), sends it once more with a
+/// renewed token; any other is checked for renewed values (`usage.renewed_by_answers`).
+async fn answered<S, B, RB>(
+    auth: Authenticator,
+    token: crate::AccessToken,
+    again: Option<(http::Request<B>, S)>,
     answer: http::Response<RB>,
-) -> impl Future<Output = Result<http::Response<RB>, BoxError>> + 'a
+) -> Result<http::Response<RB>, BoxError>
 where
     S: ::tower::Service<http::Request<B>, Response = http::Response<RB>>,
     S::Error: Into<BoxError>,
-    B: 'a,
-    RB: 'a,
 {
-    async move {
-        if !auth.is_expired_answer(answer.status().as_u16(), answer.headers()) {
-            auth.observe_answer(token, answer.headers()).await;
-            return Ok(answer);
-        }
-        tracing::debug!(generation = token.generation(), "expired-token answer");
-        auth.invalidate(token.generation());
-        let Some(again) = again else {
-            return Ok(answer);
-        };
-        // Boxed: the replay's state would otherwise be carried by every request's future.
-        Box::pin(replay_once(auth, inner, token, again)).await
+    if !auth.is_expired_answer(answer.status().as_u16(), answer.headers()) {
+        auth.observe_answer(&token, answer.headers()).await;
+        return Ok(answer);
     }
+    tracing::debug!(generation = token.generation(), "expired-token answer");
+    auth.invalidate(token.generation());
+    let Some((request, mut inner)) = again else {
+        return Ok(answer);
+    };
+    replay_once(&auth, &mut inner, &token, request).await
 }
 
 /// Sends `request` (whose first copy went with the stale `token`) once more with a renewed
@@ -249,7 +365,7 @@ where
     async {
         let span = tracing::Span::current();
         let fresh = auth.access_token().await.inspect_err(|e| {
-            span.record("outcome", e.kind());
+            span.record("outcome", e.label());
         })?;
         span.record("generation", fresh.generation());
         auth.apply_http(&fresh, &mut request)?;

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use auth_runtime::{AuthError, Authenticator, Clock, Credentials, ManualClock};
+use auth_runtime::{AuthErrorKind, Authenticator, Clock, Credentials, ManualClock};
 use secrecy::ExposeSecret;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -502,7 +502,10 @@ async fn a_wrong_password_is_rejected_once_without_showing_it() {
     let (server, _vendor, _clock, auth) = setup_with(wrong, Duration::ZERO).await;
     let error = auth.access_token().await.expect_err("rejected");
     assert!(
-        matches!(error, AuthError::CredentialsRejected { status: 401, .. }),
+        matches!(
+            error.kind(),
+            AuthErrorKind::CredentialsRejected { status: 401, .. }
+        ),
         "{error:?}"
     );
     assert!(error.is_credentials_rejected());

@@ -440,8 +440,8 @@ async fn callers_waiting_for_a_failed_login_share_its_error_instead_of_retrying_
         let error = result.expect_err("the vendor is down");
         assert!(
             matches!(
-                error,
-                auth_runtime::AuthError::Unreachable { attempts: 3, .. }
+                error.kind(),
+                auth_runtime::AuthErrorKind::Unreachable { attempts: 3, .. }
             ),
             "{error}"
         );

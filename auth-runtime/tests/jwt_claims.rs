@@ -12,7 +12,7 @@ mod common;
 use std::sync::Arc;
 
 use auth_runtime::auth_spec::{self, ProviderSpec};
-use auth_runtime::{AuthError, Authenticator, Credentials};
+use auth_runtime::{AuthErrorKind, Authenticator, Credentials};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -127,7 +127,7 @@ async fn a_token_without_the_claim_is_a_typed_error_naming_the_claim() {
         format!("{}/v1/things", server.uri()).parse().expect("url"),
     );
     let error = auth.apply(&held, &mut request).expect_err("no tid claim");
-    let AuthError::MissingValue { reference, .. } = &error else {
+    let AuthErrorKind::MissingValue { reference, .. } = error.kind() else {
         panic!("expected MissingValue, got {error:?}");
     };
     assert_eq!(reference, "${session.access_token.claims.tid}");

@@ -15,7 +15,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use auth_runtime::auth_spec::{self, ProviderSpec};
-use auth_runtime::{AuthError, Authenticator, Credentials, FileStore, ManualClock, TokenStore};
+use auth_runtime::{
+    AuthError, AuthErrorKind, Authenticator, Credentials, FileStore, ManualClock, TokenStore,
+};
 use secrecy::ExposeSecret;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -153,8 +155,8 @@ fn engine(
 }
 
 fn expect_limited(error: AuthError, allowed_at: SystemTime) {
-    match &error {
-        AuthError::LoginNotAllowedYet {
+    match error.kind() {
+        AuthErrorKind::LoginNotAllowedYet {
             next_allowed_at, ..
         } => assert_eq!(*next_allowed_at, allowed_at, "{error}"),
         other => panic!("expected LoginNotAllowedYet, got {other:?}"),
@@ -223,12 +225,12 @@ async fn retried_requests_count_against_the_budget() {
         .expect_err("three requests were made: the budget is spent");
     // The oldest of the three requests leaves the window first.
     let oldest = start;
-    match error {
-        AuthError::LoginNotAllowedYet {
+    match error.kind() {
+        AuthErrorKind::LoginNotAllowedYet {
             next_allowed_at, ..
         } => assert!(
-            next_allowed_at >= oldest + HOUR
-                && next_allowed_at <= oldest + HOUR + Duration::from_secs(1),
+            *next_allowed_at >= oldest + HOUR
+                && *next_allowed_at <= oldest + HOUR + Duration::from_secs(1),
             "{next_allowed_at:?}"
         ),
         other => panic!("expected LoginNotAllowedYet, got {other:?}"),
@@ -274,7 +276,7 @@ async fn engines_sharing_a_store_share_the_budget_and_logout_does_not_reset_it()
         .await
         .expect_err("three logins were made through this store");
     assert!(
-        matches!(error, AuthError::LoginNotAllowedYet { .. }),
+        matches!(error.kind(), AuthErrorKind::LoginNotAllowedYet { .. }),
         "{error:?}"
     );
     // A fresh engine (a new process) reads the same record.
@@ -301,8 +303,8 @@ async fn a_spaced_login_waits_when_short_and_says_when_when_long() {
         .access_token()
         .await
         .expect_err("the next login is 2 minutes away");
-    match &error {
-        AuthError::LoginNotAllowedYet {
+    match error.kind() {
+        AuthErrorKind::LoginNotAllowedYet {
             next_allowed_at, ..
         } => assert_eq!(*next_allowed_at, first + Duration::from_secs(120)),
         other => panic!("expected LoginNotAllowedYet, got {other:?}"),

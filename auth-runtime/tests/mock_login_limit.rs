@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use auth_mock::{MockOptions, MockServer};
 use auth_runtime::auth_spec::{self, ProviderSpec};
-use auth_runtime::{AuthError, Authenticator};
+use auth_runtime::{AuthErrorKind, Authenticator};
 
 fn spec(policy: &str) -> Arc<ProviderSpec> {
     let yaml = format!(
@@ -108,7 +108,7 @@ async fn the_engine_stays_within_the_simulated_budget() {
     }
     let error = auth.access_token().await.expect_err("the budget is spent");
     assert!(
-        matches!(error, AuthError::LoginNotAllowedYet { .. }),
+        matches!(error.kind(), AuthErrorKind::LoginNotAllowedYet { .. }),
         "{error:?}"
     );
     assert_eq!(mock.stats().logins, 2);

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_runtime::auth_spec::{self, ProviderSpec};
-use auth_runtime::{AuthError, Authenticator, Credentials, LogoutOutcome, ManualClock};
+use auth_runtime::{AuthErrorKind, Authenticator, Credentials, LogoutOutcome, ManualClock};
 use secrecy::ExposeSecret;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -168,7 +168,7 @@ async fn a_value_that_would_change_the_path_is_refused_unsent() {
         let auth = auth(server.uri(), tenant, Arc::new(ManualClock::new()));
         let error = auth.access_token().await.expect_err("refused");
         assert!(
-            matches!(error, AuthError::PathValueRefused { .. }),
+            matches!(error.kind(), AuthErrorKind::PathValueRefused { .. }),
             "{tenant:?}: {error}"
         );
         let shown = error.to_string();

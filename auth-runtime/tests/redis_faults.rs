@@ -11,7 +11,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_runtime::{AuthError, Authenticator, Credentials, RedisStore, StoreError};
+use auth_runtime::{AuthErrorKind, Authenticator, Credentials, RedisStore, StoreError};
 use secrecy::ExposeSecret as _;
 use wiremock::MockServer;
 
@@ -49,7 +49,10 @@ async fn redis_down_then_back_cached_tokens_flow_renewals_fail_typed_then_recove
         .expect("a bounded failure")
         .expect_err("Redis is down");
     assert!(
-        matches!(error, AuthError::Store(StoreError::Unavailable { .. })),
+        matches!(
+            error.kind(),
+            AuthErrorKind::Store(StoreError::Unavailable { .. })
+        ),
         "{error:?}"
     );
     assert_eq!(vendor.lock().expect("vendor").refreshes, 0);

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_runtime::auth_spec::{self, ProviderSpec};
-use auth_runtime::{AuthError, Authenticator, Credentials, ManualClock};
+use auth_runtime::{AuthErrorKind, Authenticator, Credentials, ManualClock};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use secrecy::ExposeSecret;
 use serde_json::Value;
@@ -254,8 +254,8 @@ async fn a_key_of_the_wrong_kind_is_a_typed_error_naming_the_credential() {
     let clock = Arc::new(ManualClock::starting_at(SystemTime::now()));
     let auth = auth(spec("RS256"), server.uri(), &wrong, clock);
     let error = auth.access_token().await.expect_err("cannot sign");
-    match &error {
-        AuthError::SigningFailed {
+    match error.kind() {
+        AuthErrorKind::SigningFailed {
             credential, key, ..
         } => {
             assert_eq!(credential, "client_assertion");

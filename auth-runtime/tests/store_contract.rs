@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use auth_runtime::store::StoreLock;
 use auth_runtime::{
-    AuthError, Authenticator, Credentials, Entry, FileStore, Flow, MemoryStore, Pending,
+    AuthErrorKind, Authenticator, Credentials, Entry, FileStore, Flow, MemoryStore, Pending,
     RedisStore, RedisTls, Session, StoreError, TokenStore,
 };
 use secrecy::{ExposeSecret as _, SecretString};
@@ -343,7 +343,7 @@ async fn a_refresh_that_cannot_be_recorded_is_not_sent() {
             .map(|t| format!("{t:?} {:?}", t.session()))
             .expect_err(&format!("attempt {attempt}: the store cannot be written"));
         assert!(
-            matches!(error, AuthError::Store(StoreError::Io { .. })),
+            matches!(error.kind(), AuthErrorKind::Store(StoreError::Io { .. })),
             "{error}"
         );
         // The expired stored session it adopted is never handed out by the hot path.

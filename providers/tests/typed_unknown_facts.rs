@@ -43,7 +43,10 @@ async fn the_user_supplies_what_the_document_leaves_out() {
         .await
         .expect_err("the encoding is unknown");
     assert!(
-        matches!(error, auth_runtime::AuthError::NotInDocument { .. }),
+        matches!(
+            error.kind(),
+            auth_runtime::AuthErrorKind::NotInDocument { .. }
+        ),
         "{error:?}"
     );
 

@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 
 use super::Credentials;
-use crate::error::AuthError;
+use crate::error::{AuthError, AuthErrorKind};
 
 /// The `jsonwebtoken` algorithm of a spec's.
 pub(crate) fn algorithm(algorithm: JwtAlgorithm) -> Algorithm {
@@ -110,11 +110,14 @@ fn sign(
     now: SystemTime,
 ) -> Result<SecretString, AuthError> {
     let jwt = &computed.signed_jwt;
-    let failed = |reason: String| AuthError::SigningFailed {
-        provider: spec.name.clone(),
-        credential: computed.name.clone(),
-        key: jwt.key.clone(),
-        reason,
+    let failed = |reason: String| {
+        AuthErrorKind::SigningFailed {
+            provider: spec.name.clone(),
+            credential: computed.name.clone(),
+            key: jwt.key.clone(),
+            reason,
+        }
+        .into()
     };
     let lookup = |r: &Reference| match r {
         Reference::Credential(name) => credentials

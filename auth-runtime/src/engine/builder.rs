@@ -12,7 +12,7 @@ use url::Url;
 
 use crate::clock::{Clock, SystemClock};
 use crate::credentials::Credentials;
-use crate::error::AuthError;
+use crate::error::{AuthError, AuthErrorKind};
 use crate::origin;
 use crate::store::{MemoryStore, TokenStore};
 
@@ -51,7 +51,7 @@ impl AuthenticatorBuilder {
 
     /// How long a login may wait for the spec's `min_login_interval` (default
     /// [`DEFAULT_MAX_LOGIN_WAIT`]); a longer wait fails at once with
-    /// [`AuthError::LoginNotAllowedYet`], which says when the next login is allowed. A spent
+    /// [`AuthErrorKind::LoginNotAllowedYet`], which says when the next login is allowed. A spent
     /// `login_limit` never waits.
     pub fn max_login_wait(mut self, wait: Duration) -> Self {
         self.max_login_wait = wait;
@@ -94,7 +94,7 @@ impl AuthenticatorBuilder {
     /// Also lets the token go to this origin (`https://api.example.com`; plain http only to a
     /// loopback host). By default [`Authenticator::apply`], [`Authenticator::authorize`] and the
     /// middleware put the token only on requests to the base URL's origin, and refuse any other
-    /// with [`AuthError::TokenOriginRefused`]: a vendor whose API lives on another host than its
+    /// with [`AuthErrorKind::TokenOriginRefused`]: a vendor whose API lives on another host than its
     /// token endpoint needs this. Repeatable.
     pub fn allow_origin(mut self, url: impl Into<String>) -> Self {
         self.allowed_origins.push(url.into());
@@ -118,7 +118,7 @@ impl AuthenticatorBuilder {
     /// `timeout`). It must not carry the auth middleware. Start from
     /// [`crate::http::client_builder`] to add proxies or TLS settings: it never follows a
     /// redirect to another origin. With a client that does, an answer that came from another
-    /// origin is refused ([`AuthError::RedirectFollowed`]), but the credentials may already have
+    /// origin is refused ([`AuthErrorKind::RedirectFollowed`]), but the credentials may already have
     /// been sent there.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
@@ -160,7 +160,7 @@ impl AuthenticatorBuilder {
                 .ok_or_else(|| {
                     let known: Vec<&str> =
                         spec.environments.iter().map(|e| e.name.as_str()).collect();
-                    AuthError::Config(format!(
+                    AuthError::config(format!(
                         "{}: unknown environment `{name}` (known: {})",
                         spec.name,
                         known.join(", ")
@@ -172,10 +172,11 @@ impl AuthenticatorBuilder {
         let base = match (&self.base_url, &environment.base_url) {
             (Some(url), _) | (None, Some(url)) => url.clone(),
             (None, None) => {
-                return Err(AuthError::MissingBaseUrl {
+                return Err(AuthErrorKind::MissingBaseUrl {
                     provider: spec.name.clone(),
                     environment: environment.name.clone(),
-                });
+                }
+                .into());
             }
         };
         let base_url = origin::check_url(&spec.name, "base URL", &base)?;
@@ -193,7 +194,7 @@ impl AuthenticatorBuilder {
             Some(client) => client,
             None => crate::http::client_builder_with_timeout(self.timeout)
                 .build()
-                .map_err(|e| AuthError::Config(format!("HTTP client: {e}")))?,
+                .map_err(|e| AuthError::config(format!("HTTP client: {e}")))?,
         };
         let key = self
             .store_key

@@ -263,7 +263,7 @@ impl Authenticator {
                 span.record("outcome", "ok");
             }
             Err(error) => {
-                span.record("outcome", error.kind());
+                span.record("outcome", error.label());
                 self.record(Event::Failure);
                 flight.failed(error.clone());
             }
@@ -292,9 +292,7 @@ impl Authenticator {
                 .load()
                 .as_ref()
                 .map(|c| c.token())
-                .ok_or_else(|| {
-                    AuthError::Config("no session to refresh in the background".into())
-                });
+                .ok_or_else(|| AuthError::config("no session to refresh in the background"));
         }
         match self.waiting(landed, seen).await? {
             Some(token) => Ok(token),
@@ -330,7 +328,7 @@ impl Authenticator {
         span: &tracing::Span,
     ) -> Result<Option<AccessToken>, AuthError> {
         if let Some(error) = error {
-            span.record("outcome", error.kind());
+            span.record("outcome", error.label());
             return Err(error);
         }
         span.record("outcome", "shared");

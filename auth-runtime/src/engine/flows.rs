@@ -13,7 +13,7 @@ use crate::stats::Event;
 
 use super::Authenticator;
 use crate::clock::instant_for;
-use crate::error::AuthError;
+use crate::error::{AuthError, AuthErrorKind};
 use crate::limits::{self, Allowance, Rule};
 use crate::policy;
 use crate::request::{self, RetryScope};
@@ -88,12 +88,13 @@ impl Authenticator {
             let wait = at.duration_since(wall).unwrap_or_default();
             // Spacing is waited for once, briefly; a spent budget fails at once.
             if waited || !matches!(rule, Rule::Spacing(_)) || wait > self.inner.max_login_wait {
-                return Err(AuthError::LoginNotAllowedYet {
+                return Err(AuthErrorKind::LoginNotAllowedYet {
                     provider: spec.name.clone(),
                     rule,
                     next_allowed_at: at,
                     wait,
-                });
+                }
+                .into());
             }
             tracing::debug!(provider = %spec.name, wait_ms = wait.as_millis() as u64, "spacing logins");
             self.inner.clock.sleep(wait).await;
@@ -176,20 +177,22 @@ impl Authenticator {
                 span.record("outcome", "rejected");
                 let excerpt = self.excerpt(&answer.body, None);
                 return Err(Failed::answered(match verdict.means {
-                    FailureMeaning::CredentialsRejected => AuthError::CredentialsRejected {
+                    FailureMeaning::CredentialsRejected => AuthErrorKind::CredentialsRejected {
                         provider: spec.name.clone(),
                         endpoint,
                         status: answer.status,
                         hint: format!("{} ({})", self.credential_vars(), verdict.detail),
                         excerpt,
-                    },
-                    _ => AuthError::UnexpectedResponse {
+                    }
+                    .into(),
+                    _ => AuthErrorKind::UnexpectedResponse {
                         provider: spec.name.clone(),
                         endpoint,
                         status: answer.status,
                         detail: verdict.detail,
                         excerpt,
-                    },
+                    }
+                    .into(),
                 }));
             }
             if !spec.login.request.is_success(answer.status) {
@@ -200,23 +203,27 @@ impl Authenticator {
                     .credentials_rejected_status
                     .contains(&answer.status)
                 {
-                    return Err(Failed::answered(AuthError::CredentialsRejected {
-                        provider: spec.name.clone(),
-                        endpoint,
-                        status: answer.status,
-                        hint: self.credential_vars(),
-                        excerpt: self.excerpt(&answer.body, previous),
-                    }));
+                    return Err(Failed::answered(
+                        AuthErrorKind::CredentialsRejected {
+                            provider: spec.name.clone(),
+                            endpoint,
+                            status: answer.status,
+                            hint: self.credential_vars(),
+                            excerpt: self.excerpt(&answer.body, previous),
+                        }
+                        .into(),
+                    ));
                 }
                 return Err(Failed {
                     maybe_processed,
-                    error: AuthError::UnexpectedResponse {
+                    error: AuthErrorKind::UnexpectedResponse {
                         provider: spec.name.clone(),
                         endpoint,
                         status: answer.status,
                         detail: "the status is not a success".into(),
                         excerpt: self.excerpt(&answer.body, previous),
-                    },
+                    }
+                    .into(),
                 });
             }
             let extracted = spec.login.response.extract(&answer).map_err(|e| {
@@ -295,13 +302,14 @@ impl Authenticator {
                 }
                 span.record("outcome", "rejected");
                 return Err(RefreshFailure::Failed(Failed::answered(
-                    AuthError::UnexpectedResponse {
+                    AuthErrorKind::UnexpectedResponse {
                         provider: spec.name.clone(),
                         endpoint,
                         status: answer.status,
                         detail: verdict.detail,
                         excerpt: self.excerpt(&answer.body, Some(previous)),
-                    },
+                    }
+                    .into(),
                 )));
             }
             if !request.is_success(answer.status) {
@@ -314,13 +322,14 @@ impl Authenticator {
                 return Err(RefreshFailure::Failed(Failed {
                     // A 5xx may come after the vendor rotated the token; a 4xx rejected it.
                     maybe_processed: answer.status >= 500,
-                    error: AuthError::UnexpectedResponse {
+                    error: AuthErrorKind::UnexpectedResponse {
                         provider: spec.name.clone(),
                         endpoint,
                         status: answer.status,
                         detail: "the status is not a success".into(),
                         excerpt: self.excerpt(&answer.body, Some(previous)),
-                    },
+                    }
+                    .into(),
                 }));
             }
             let extracted = response.extract(&answer).map_err(|e| {

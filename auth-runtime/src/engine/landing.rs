@@ -153,6 +153,7 @@ impl std::fmt::Debug for Landed<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::AuthErrorKind;
     use std::sync::Arc;
 
     fn poll<F: Future + ?Sized>(future: Pin<&mut F>) -> Poll<F::Output> {
@@ -165,9 +166,11 @@ mod tests {
         board.announce(None);
         let mut landed = std::pin::pin!(board.next());
         assert!(poll(landed.as_mut()).is_pending());
-        board.announce(Some(AuthError::Config("down".into())));
+        board.announce(Some(AuthError::config("down")));
         match poll(landed.as_mut()) {
-            Poll::Ready(Some(AuthError::Config(detail))) => assert_eq!(detail, "down"),
+            Poll::Ready(Some(error)) if matches!(error.kind(), AuthErrorKind::Config(_)) => {
+                assert_eq!(error.to_string(), "down")
+            }
             other => panic!("expected the failed landing, got {other:?}"),
         }
     }

@@ -2,7 +2,7 @@
 //! the engine's writers share.
 
 use super::Authenticator;
-use crate::error::{AuthError, StoreError};
+use crate::error::{AuthError, AuthErrorKind, StoreError};
 use crate::request::RetryScope;
 use crate::session::Session;
 
@@ -87,13 +87,14 @@ impl Authenticator {
                 Ok(answer) if endpoint.is_success(answer.status) => {}
                 Ok(answer) if answer.status == 401 => result = Ok(LogoutOutcome::AlreadyEnded),
                 Ok(answer) => {
-                    result = Err(AuthError::UnexpectedResponse {
+                    result = Err(AuthErrorKind::UnexpectedResponse {
                         provider: self.inner.spec.name.clone(),
                         endpoint: name,
                         status: answer.status,
                         detail: "logout was not accepted".into(),
                         excerpt: self.excerpt(&answer.body, Some(session)),
-                    })
+                    }
+                    .into())
                 }
                 Err(e) => result = Err(e),
             }

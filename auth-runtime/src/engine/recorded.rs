@@ -2,7 +2,7 @@
 
 use super::Authenticator;
 use super::flows::{Failed, RefreshFailure, Renewed};
-use crate::error::{AuthError, StoreError};
+use crate::error::{AuthError, AuthErrorKind, StoreError};
 use crate::limits;
 use crate::session::{Current, Flow};
 use crate::store::{Entry, Pending};
@@ -47,9 +47,12 @@ impl Authenticator {
                     Some(current.session.login_at),
                 )
                 .await
-                .map_err(|e| AuthError::SessionExpired {
-                    provider: self.inner.spec.name.clone(),
-                    relogin: Box::new(e),
+                .map_err(|e| {
+                    AuthErrorKind::SessionExpired {
+                        provider: self.inner.spec.name.clone(),
+                        relogin: e,
+                    }
+                    .into()
                 })
             }
             Err(RefreshFailure::Failed(Failed {
@@ -191,10 +194,11 @@ impl Authenticator {
     }
 
     pub(super) fn out_of_range(&self, what: &str) -> AuthError {
-        AuthError::Store(StoreError::Corrupt {
+        AuthErrorKind::Store(StoreError::Corrupt {
             path: "token store".into(),
             key: self.inner.key.clone(),
             message: format!("the {what} cannot grow any more; log out to start over"),
         })
+        .into()
     }
 }

@@ -67,6 +67,12 @@ impl Authenticator {
         }
     }
 
+    /// Whether [`Self::observe_answer`] has anything to look for: the spec declares values
+    /// renewed by answers. The layers skip it (and the future it is) when not.
+    pub(crate) fn observes_answers(&self) -> bool {
+        !self.inner.spec.usage.renewed_by_answers.is_empty()
+    }
+
     /// Replaces values of the session of generation `seen`, under this engine's renewal mutex and
     /// the store's lock, with a compare-and-set on the revision read.
     async fn renew_values(

@@ -2,7 +2,7 @@
 
 use auth_spec::model::Endpoint;
 
-use crate::error::AuthError;
+use crate::error::{AuthError, AuthErrorKind};
 use crate::redact::excerpt;
 use crate::request::{self, RetryScope, SendFailure, TemplateContext};
 use crate::session::Session;
@@ -80,16 +80,20 @@ impl Authenticator {
             None => ctx,
         };
         request::prepare(&self.inner.base_url, endpoint, &ctx).map_err(|unfilled| match unfilled {
-            auth_spec::render::Unfilled::Missing(reference) => AuthError::MissingValue {
+            auth_spec::render::Unfilled::Missing(reference) => AuthErrorKind::MissingValue {
                 provider: self.inner.spec.name.clone(),
                 endpoint: name.to_owned(),
                 reference: reference.to_string(),
-            },
-            auth_spec::render::Unfilled::NotASegment(reference) => AuthError::PathValueRefused {
-                provider: self.inner.spec.name.clone(),
-                endpoint: name.to_owned(),
-                reference: reference.to_string(),
-            },
+            }
+            .into(),
+            auth_spec::render::Unfilled::NotASegment(reference) => {
+                AuthErrorKind::PathValueRefused {
+                    provider: self.inner.spec.name.clone(),
+                    endpoint: name.to_owned(),
+                    reference: reference.to_string(),
+                }
+                .into()
+            }
         })
     }
 
@@ -145,35 +149,40 @@ impl Authenticator {
         let provider = self.inner.spec.name.clone();
         let endpoint = endpoint.to_owned();
         match failure {
-            SendFailure::GaveUp { attempts, last, .. } => AuthError::Unreachable {
+            SendFailure::GaveUp { attempts, last, .. } => AuthErrorKind::Unreachable {
                 provider,
                 endpoint,
                 attempts,
                 last,
-            },
-            SendFailure::RedirectRefused { status, to } => AuthError::RedirectRefused {
+            }
+            .into(),
+            SendFailure::RedirectRefused { status, to } => AuthErrorKind::RedirectRefused {
                 provider,
                 endpoint,
                 status,
                 to,
-            },
-            SendFailure::RedirectFollowed { to } => AuthError::RedirectFollowed {
+            }
+            .into(),
+            SendFailure::RedirectFollowed { to } => AuthErrorKind::RedirectFollowed {
                 provider,
                 endpoint,
                 to,
-            },
-            SendFailure::TooLarge { status, limit } => AuthError::AnswerTooLarge {
+            }
+            .into(),
+            SendFailure::TooLarge { status, limit } => AuthErrorKind::AnswerTooLarge {
                 provider,
                 endpoint,
                 status,
                 limit,
-            },
-            SendFailure::Incomplete { status, reason } => AuthError::AnswerIncomplete {
+            }
+            .into(),
+            SendFailure::Incomplete { status, reason } => AuthErrorKind::AnswerIncomplete {
                 provider,
                 endpoint,
                 status,
                 reason,
-            },
+            }
+            .into(),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Facts a spec declares unknown (`usage: unknown`, `encoding: unknown`) and what the caller
 //! supplies in their place. The engine never guesses them: a token can still be had, and what
-//! needs the missing fact fails with [`AuthError::NotInDocument`] saying how to give it.
+//! needs the missing fact fails with [`AuthErrorKind::NotInDocument`] saying how to give it.
 
 use std::sync::Arc;
 
@@ -8,7 +8,7 @@ use auth_spec::ProviderSpec;
 use auth_spec::model::{Encoding, Endpoint};
 use auth_spec::template::{Reference, Template};
 
-use crate::error::AuthError;
+use crate::error::{AuthError, AuthErrorKind};
 
 /// What the caller said in place of facts the spec leaves unknown.
 #[derive(Debug, Clone, Default)]
@@ -26,7 +26,7 @@ pub(super) fn resolve(
     supplied: Supplied,
 ) -> Result<Arc<ProviderSpec>, AuthError> {
     let name = spec.name.clone();
-    let config = |message: String| AuthError::Config(format!("{name}: {message}"));
+    let config = |message: String| AuthError::config(format!("{name}: {message}"));
     if supplied.token_headers.is_empty() && supplied.body_encoding.is_none() {
         return Ok(spec);
     }
@@ -105,18 +105,18 @@ fn token_header(spec: &ProviderSpec, name: &str, text: &str) -> Result<Template,
 
 /// The error for a request that needs how the token is sent, when the spec says `unknown`.
 pub(super) fn usage_unknown(spec: &ProviderSpec) -> AuthError {
-    AuthError::NotInDocument {
+    AuthErrorKind::NotInDocument {
         provider: spec.name.clone(),
         fact: "how the token is sent on API calls (`usage: unknown`)".into(),
         remedy: "give the header, e.g. `--token-header 'Authorization: Bearer ${session.access_token}'` (library: `AuthenticatorBuilder::token_header`); `token` prints the bare token".into(),
-    }
+    }.into()
 }
 
 /// The error for a request whose body encoding the spec leaves unknown.
 pub(super) fn encoding_unknown(spec: &ProviderSpec, endpoint: &str) -> AuthError {
-    AuthError::NotInDocument {
+    AuthErrorKind::NotInDocument {
         provider: spec.name.clone(),
         fact: format!("how the {endpoint} body is encoded (`encoding: unknown`)"),
         remedy: "choose it: `--body-encoding json` or `--body-encoding form` (library: `AuthenticatorBuilder::body_encoding`)".into(),
-    }
+    }.into()
 }

@@ -3,7 +3,7 @@
 use auth_spec::template::Reference;
 use url::Url;
 
-use crate::error::AuthError;
+use crate::error::{AuthError, AuthErrorKind};
 use crate::origin;
 use crate::request::TemplateContext;
 use crate::session::{AccessToken, RenderedUsage, Session};
@@ -11,7 +11,7 @@ use crate::session::{AccessToken, RenderedUsage, Session};
 use super::{Authenticator, unknown};
 
 impl Authenticator {
-    /// Whether this engine knows how the token is sent on API calls: [`AuthError::NotInDocument`]
+    /// Whether this engine knows how the token is sent on API calls: [`AuthErrorKind::NotInDocument`]
     /// for a spec with `usage: unknown` when no [`AuthenticatorBuilder::token_header`](super::AuthenticatorBuilder::token_header) was given.
     /// Lets a caller find out before any login.
     pub fn check_usage(&self) -> Result<(), AuthError> {
@@ -25,7 +25,7 @@ impl Authenticator {
     ///
     /// Only on a request to the base URL's origin or one allowed with
     /// [`AuthenticatorBuilder::allow_origin`](super::AuthenticatorBuilder::allow_origin); any other is refused with
-    /// [`AuthError::TokenOriginRefused`] and left untouched.
+    /// [`AuthErrorKind::TokenOriginRefused`] and left untouched.
     pub fn apply(
         &self,
         token: &AccessToken,
@@ -54,7 +54,7 @@ impl Authenticator {
         token: &AccessToken,
         request: &mut http::Request<B>,
     ) -> Result<(), AuthError> {
-        let refused = |detail: String| AuthError::Config(format!("the request's URI {detail}"));
+        let refused = |detail: String| AuthError::config(format!("the request's URI {detail}"));
         let parse = |uri: &http::Uri| {
             Url::parse(&uri.to_string())
                 .map_err(|e| refused(format!("is not an absolute URL ({e})")))
@@ -128,11 +128,12 @@ impl Authenticator {
             return Ok(());
         }
         let allowed: Vec<String> = self.allowed_origins().map(origin::origin).collect();
-        Err(AuthError::TokenOriginRefused {
+        Err(AuthErrorKind::TokenOriginRefused {
             provider: self.inner.spec.name.clone(),
             origin: origin::origin(url),
             allowed: allowed.join(", "),
-        })
+        }
+        .into())
     }
 
     /// Whether the usage templates name `${now.*}` or a computed credential.
@@ -166,7 +167,7 @@ impl Authenticator {
             Some(credentials) => TemplateContext { credentials, ..ctx },
             None => ctx,
         };
-        let missing = |reference: Reference| AuthError::MissingValue {
+        let missing = |reference: Reference| AuthErrorKind::MissingValue {
             provider: self.inner.spec.name.clone(),
             endpoint: "API call".into(),
             reference: reference.to_string(),
@@ -177,7 +178,7 @@ impl Authenticator {
                 continue;
             };
             let mut value = http::HeaderValue::from_str(&value).map_err(|_| {
-                AuthError::Config(format!(
+                AuthError::config(format!(
                     "{}: header {name} has a value that is not valid in a header",
                     self.inner.spec.name
                 ))
@@ -185,7 +186,7 @@ impl Authenticator {
             // Keeps the value out of http's Debug output.
             value.set_sensitive(true);
             let name = http::HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| AuthError::Config(format!("invalid header name {name}")))?;
+                .map_err(|_| AuthError::config(format!("invalid header name {name}")))?;
             headers.push((name, value));
         }
         let mut query = Vec::with_capacity(usage.query.len());
@@ -205,7 +206,7 @@ impl Authenticator {
         let token = self.access_token().await?;
         let (client, request) = builder.build_split();
         let mut request =
-            request.map_err(|e| AuthError::Config(format!("invalid request: {e}")))?;
+            request.map_err(|e| AuthError::config(format!("invalid request: {e}")))?;
         self.apply(&token, &mut request)?;
         Ok(reqwest::RequestBuilder::from_parts(client, request))
     }

@@ -168,3 +168,51 @@ async fn the_token_goes_to_the_base_urls_origin_however_it_is_written_and_nowher
         assert!(r.headers().is_empty(), "{uri} gets no token");
     }
 }
+
+#[tokio::test]
+async fn a_value_renewed_in_an_answer_is_taken_and_sent_from_then_on() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../auth-spec/tests/valid/session_values.yaml");
+    let spec = std::sync::Arc::new(
+        auth_runtime::auth_spec::parse_file(&path).unwrap_or_else(|d| panic!("{d}")),
+    );
+    let mock = MockServer::start(spec.clone(), MockOptions::default())
+        .await
+        .expect("simulator");
+    let auth = Authenticator::builder(spec, mock.credentials().into_iter().collect())
+        .base_url(mock.base_url())
+        .build()
+        .expect("builds");
+    let http = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let mut client = ServiceBuilder::new()
+        .layer(AuthLayer::new(auth.clone()))
+        .service(http);
+    let url = format!("{}{PROTECTED_PATH}", mock.base_url());
+    let get = || {
+        http::Request::get(&url)
+            .body(Full::new(Bytes::new()))
+            .expect("request")
+    };
+    assert_eq!(send(&mut client, get()).await.expect("sent"), 200);
+    let first = auth.access_token().await.expect("token");
+    let account = |token: &auth_runtime::AccessToken| {
+        use secrecy::ExposeSecret as _;
+        token.session().values["account_token"]
+            .expose_secret()
+            .to_owned()
+    };
+
+    // The vendor's next answer carries a new account token, and only the new one works after.
+    mock.roll_values();
+    assert_eq!(send(&mut client, get()).await.expect("sent"), 200);
+    assert_eq!(mock.stats().renewals_sent, 1);
+    let renewed = auth.access_token().await.expect("token");
+    assert_ne!(account(&renewed), account(&first), "the renewed value is taken");
+    assert_eq!(
+        send(&mut client, get()).await.expect("sent"),
+        200,
+        "and sent: the old one is refused now"
+    );
+    assert_eq!(mock.stats().logins, 1);
+    assert_eq!(mock.stats().expired_answers, 0);
+}

@@ -166,15 +166,15 @@ fn hot_path(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("hot_path");
     let engine = |calls: u64| {
-        awaited(calls, || async { auth.access_token().await.expect("cached") })
+        awaited(calls, || async {
+            auth.access_token().await.expect("cached")
+        })
     };
     let cached = |calls: u64| called(calls, || auth.cached().expect("cached"));
     group.bench_function("engine_1_thread", |b| b.iter_custom(engine));
     group.bench_function("cached_1_thread", |b| b.iter_custom(cached));
     group.bench_function("naive_mutex_1_thread", |b| {
-        b.iter_custom(|calls| {
-            awaited(calls, || async { naive_get(&naive).await.expect("cached") })
-        })
+        b.iter_custom(|calls| awaited(calls, || async { naive_get(&naive).await.expect("cached") }))
     });
     group.bench_function("engine_2_threads", |b| {
         b.iter_custom(|iters| {

@@ -171,10 +171,6 @@ async fn replay_once(
     .await
 }
 
-/// Reads the start of an answer's body to see whether it says "token expired" (a vendor that
-/// answers 200 with an envelope), and gives back an answer with the same status, headers and
-/// whole body. At most the spec's answer cap is held; a longer body is not an expired envelope
-/// and streams on untouched.
 /// What an API answer says about the token it was sent with.
 enum Ended {
     /// Nothing: the answer goes to the caller.
@@ -185,6 +181,10 @@ enum Ended {
     SessionOver,
 }
 
+/// Reads the start of an answer's body to see whether it says "token expired" (a vendor that
+/// answers 200 with an envelope), and gives back an answer with the same status, headers and
+/// whole body. At most the spec's answer cap is held; a longer body is not an expired envelope
+/// and streams on untouched.
 async fn judge_body(
     auth: &Authenticator,
     mut response: reqwest::Response,

@@ -282,7 +282,9 @@ where
             Step::Boxed { .. } => "boxed",
             Step::Failed { .. } => "failed",
         };
-        f.debug_struct("ResponseFuture").field("step", &step).finish()
+        f.debug_struct("ResponseFuture")
+            .field("step", &step)
+            .finish()
     }
 }
 

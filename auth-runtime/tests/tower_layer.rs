@@ -207,7 +207,11 @@ async fn a_value_renewed_in_an_answer_is_taken_and_sent_from_then_on() {
     assert_eq!(send(&mut client, get()).await.expect("sent"), 200);
     assert_eq!(mock.stats().renewals_sent, 1);
     let renewed = auth.access_token().await.expect("token");
-    assert_ne!(account(&renewed), account(&first), "the renewed value is taken");
+    assert_ne!(
+        account(&renewed),
+        account(&first),
+        "the renewed value is taken"
+    );
     assert_eq!(
         send(&mut client, get()).await.expect("sent"),
         200,

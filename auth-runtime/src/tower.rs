@@ -31,6 +31,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use crate::engine::Authenticator;
@@ -93,24 +94,43 @@ impl<R> AuthLayer<R> {
     }
 }
 
-impl<S, R: Clone> ::tower::Layer<S> for AuthLayer<R> {
+impl<S: Clone, R: Clone> ::tower::Layer<S> for AuthLayer<R> {
     type Service = AuthService<S, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
         AuthService {
             auth: self.auth.clone(),
             replay: self.replay.clone(),
+            spare: Arc::new(Mutex::new(inner.clone())),
             inner,
         }
     }
 }
 
 /// The service [`AuthLayer`] makes.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AuthService<S, R = CloneBody> {
     auth: Authenticator,
     replay: R,
     inner: S,
+    /// A clone of the inner service made with this one, cloned again only to send a replay:
+    /// a request's future carries a pointer to it rather than a clone of the inner service
+    /// (which for a hyper-util client is hundreds of bytes, copied with every move).
+    spare: Arc<Mutex<S>>,
+}
+
+impl<S, R> std::fmt::Debug for AuthService<S, R>
+where
+    S: std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthService")
+            .field("auth", &self.auth)
+            .field("replay", &self.replay)
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S, R, B, RB> ::tower::Service<http::Request<B>> for AuthService<S, R>
@@ -138,9 +158,7 @@ where
                 Ok(prepared) => prepared,
                 Err(error) => return ResponseFuture::failed(error.into()),
             };
-            // A replay needs a service of its own; a clone is made only for a request that
-            // could be replayed.
-            let again = again.map(|copy| (copy, self.inner.clone()));
+            let again = again.map(|copy| (copy, Arc::clone(&self.spare)));
             let call = self.inner.call(request);
             return ResponseFuture {
                 step: Step::Called {
@@ -161,7 +179,7 @@ where
             let token = auth.access_token().await?;
             let (request, again) = prepare(&auth, &replay, &token, request)?;
             let answer = inner.call(request).await.map_err(Into::into)?;
-            answered(auth, token, again.map(|copy| (copy, inner)), answer).await
+            answered(auth, token, again.map(|copy| (copy, Spare::Own(inner))), answer).await
         })
     }
 }
@@ -195,8 +213,8 @@ pin_project_lite::pin_project! {
             call: S::Future,
             auth: Authenticator,
             token: crate::AccessToken,
-            // The copy to send again after an expired answer, and the service to send it with.
-            again: Option<(http::Request<B>, S)>,
+            // The copy to send again after an expired answer, and the service's spare.
+            again: Option<(http::Request<B>, Arc<Mutex<S>>)>,
         },
         Boxed { future: Boxed<RB> },
         /// Refused before anything was sent; `None` once returned.
@@ -227,7 +245,7 @@ where
 
 impl<S, B, RB> Future for ResponseFuture<S, B, RB>
 where
-    S: ::tower::Service<http::Request<B>, Response = http::Response<RB>> + Send + 'static,
+    S: ::tower::Service<http::Request<B>, Response = http::Response<RB>> + Clone + Send + 'static,
     S::Future: Send,
     S::Error: Into<BoxError>,
     B: Send + 'static,
@@ -261,7 +279,8 @@ where
                 {
                     return Poll::Ready(Ok(answer));
                 }
-                Box::pin(answered(auth.clone(), token.clone(), again.take(), answer)) as Boxed<RB>
+                let again = again.take().map(|(copy, spare)| (copy, Spare::Shared(spare)));
+                Box::pin(answered(auth.clone(), token.clone(), again, answer)) as Boxed<RB>
             }
         };
         let polled = next.as_mut().poll(cx);
@@ -325,17 +344,25 @@ fn copy_for_replay<B, R: ReplayBody<B>>(
     })
 }
 
+/// The service a replay is sent with.
+enum Spare<S> {
+    /// The request's own (it waited for a token, and holds a clone of the inner service).
+    Own(S),
+    /// The layer's spare, to clone.
+    Shared(Arc<Mutex<S>>),
+}
+
 /// What follows an answer to a request sent with `token`: an expired one invalidates the token
 /// and, when there is a copy (`again`, with a service to send it), sends it once more with a
 /// renewed token; any other is checked for renewed values (`usage.renewed_by_answers`).
 async fn answered<S, B, RB>(
     auth: Authenticator,
     token: crate::AccessToken,
-    again: Option<(http::Request<B>, S)>,
+    again: Option<(http::Request<B>, Spare<S>)>,
     answer: http::Response<RB>,
 ) -> Result<http::Response<RB>, BoxError>
 where
-    S: ::tower::Service<http::Request<B>, Response = http::Response<RB>>,
+    S: ::tower::Service<http::Request<B>, Response = http::Response<RB>> + Clone,
     S::Error: Into<BoxError>,
 {
     if !auth.is_expired_answer(answer.status().as_u16(), answer.headers()) {
@@ -344,8 +371,13 @@ where
     }
     tracing::debug!(generation = token.generation(), "expired-token answer");
     auth.invalidate(token.generation());
-    let Some((request, mut inner)) = again else {
+    let Some((request, spare)) = again else {
         return Ok(answer);
+    };
+    let mut inner = match spare {
+        Spare::Own(inner) => inner,
+        // A poisoned lock still holds a service as good as any clone.
+        Spare::Shared(spare) => spare.lock().unwrap_or_else(|e| e.into_inner()).clone(),
     };
     replay_once(&auth, &mut inner, &token, request).await
 }

@@ -57,35 +57,33 @@ impl Middleware for AuthMiddleware {
                     .access_token()
                     .await
                     .map_err(reqwest_middleware::Error::middleware)?;
-                match self.prepare(&token, request) {
-                    Ok((request, replay)) => {
-                        self.send(token, request, replay, extensions, next).await
-                    }
-                    Err(error) => Err(error),
-                }
+                let mut request = request;
+                let replay = self.prepare(&token, &mut request)?;
+                self.send(token, request, replay, extensions, next).await
             });
         };
-        match self.prepare(&token, request) {
-            Ok((request, replay)) => Box::pin(self.send(token, request, replay, extensions, next)),
+        let mut request = request;
+        match self.prepare(&token, &mut request) {
+            Ok(replay) => Box::pin(self.send(token, request, replay, extensions, next)),
             Err(error) => Box::pin(std::future::ready(Err(error))),
         }
     }
 }
 
 impl AuthMiddleware {
-    /// `request` with `token` on it, and a copy of it without to send again, if its body can
-    /// be copied (a streaming body cannot be replayed: then an expired answer is returned as
-    /// is).
+    /// Puts `token` on `request`, and returns a copy of it without to send again, if its body
+    /// can be copied (a streaming body cannot be replayed: then an expired answer is returned
+    /// as is). In place: the request is not moved in and out (each move is a copy of it).
     fn prepare(
         &self,
         token: &crate::AccessToken,
-        mut request: reqwest::Request,
-    ) -> reqwest_middleware::Result<(reqwest::Request, Option<reqwest::Request>)> {
-        let replay = replay_copy(&request);
+        request: &mut reqwest::Request,
+    ) -> reqwest_middleware::Result<Option<reqwest::Request>> {
+        let replay = replay_copy(request);
         self.auth
-            .apply(token, &mut request)
+            .apply(token, request)
             .map_err(reqwest_middleware::Error::middleware)?;
-        Ok((request, replay))
+        Ok(replay)
     }
 
     /// Sends `request` (with `token` on it) down the stack, and on an answer that says the

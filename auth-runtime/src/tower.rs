@@ -154,8 +154,9 @@ where
         // The common case, a cached token, is settled here, and the inner service (polled
         // ready) is called at once: the future is the inner call's, unboxed.
         if let Some(token) = self.auth.cached_hit() {
-            let (request, again) = match prepare(&self.auth, &self.replay, &token, request) {
-                Ok(prepared) => prepared,
+            let mut request = request;
+            let again = match prepare(&self.auth, &self.replay, &token, &mut request) {
+                Ok(again) => again,
                 Err(error) => return ResponseFuture::failed(error.into()),
             };
             let again = again.map(|copy| (copy, Arc::clone(&self.spare)));
@@ -177,7 +178,8 @@ where
         let replay = self.replay.clone();
         ResponseFuture::boxed(async move {
             let token = auth.access_token().await?;
-            let (request, again) = prepare(&auth, &replay, &token, request)?;
+            let mut request = request;
+            let again = prepare(&auth, &replay, &token, &mut request)?;
             let answer = inner.call(request).await.map_err(Into::into)?;
             answered(auth, token, again.map(|copy| (copy, Spare::Own(inner))), answer).await
         })
@@ -307,17 +309,17 @@ where
     }
 }
 
-/// `request` with `token` on it, and a copy of it without, to send again if `replay` can copy
-/// its body.
+/// Puts `token` on `request`, and returns a copy of it without, to send again if `replay` can
+/// copy its body. In place: the request is not moved in and out (each move is a copy of it).
 fn prepare<B, R: ReplayBody<B>>(
     auth: &Authenticator,
     replay: &R,
     token: &crate::AccessToken,
-    mut request: http::Request<B>,
-) -> Result<(http::Request<B>, Option<http::Request<B>>), crate::AuthError> {
-    let again = copy_for_replay(replay, &request);
-    auth.apply_http(token, &mut request)?;
-    Ok((request, again))
+    request: &mut http::Request<B>,
+) -> Result<Option<http::Request<B>>, crate::AuthError> {
+    let again = copy_for_replay(replay, request);
+    auth.apply_http(token, request)?;
+    Ok(again)
 }
 
 /// A copy of `request` to send again after an expired answer, when `replay` can copy its body.

@@ -120,7 +120,11 @@ impl AuthMiddleware {
             };
             match ended {
                 Ended::No => {
-                    self.auth.observe_answer(&token, response.headers()).await;
+                    // Boxed and only for a spec that renews values in answers: its state would
+                    // otherwise be carried by every request's future.
+                    if self.auth.observes_answers() {
+                        Box::pin(self.auth.observe_answer(&token, response.headers())).await;
+                    }
                     return Ok(response);
                 }
                 Ended::Expired => {

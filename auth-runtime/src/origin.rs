@@ -39,6 +39,9 @@ pub(crate) struct Written {
     scheme: String,
     authority: String,
     short: Option<String>,
+    /// The origin as `Url` serializes it (`https://host`, the port only when not the
+    /// default): what a parsed URL on this origin starts with.
+    serialized: String,
 }
 
 impl Written {
@@ -52,11 +55,29 @@ impl Written {
             "https" => Some(443),
             _ => None,
         };
+        let short = (default == Some(port)).then(|| host.to_owned());
+        let serialized = match &short {
+            Some(host) => format!("{}://{host}", url.scheme()),
+            None => format!("{}://{host}:{port}", url.scheme()),
+        };
         Some(Self {
             scheme: url.scheme().to_owned(),
             authority: format!("{host}:{port}"),
-            short: (default == Some(port)).then(|| host.to_owned()),
+            short,
+            serialized,
         })
+    }
+
+    /// Whether `url` is plainly on this origin: its serialization starts with this origin's
+    /// and goes on with its path, query or fragment. `false` means "compare the parts to find
+    /// out" (user info, say), never "no".
+    pub(crate) fn holds_url(&self, url: &Url) -> bool {
+        let text = url.as_str();
+        text.starts_with(&self.serialized)
+            && matches!(
+                text.as_bytes().get(self.serialized.len()),
+                None | Some(b'/' | b'?' | b'#')
+            )
     }
 
     /// Whether `uri`, as written, is plainly on this origin: the same scheme, and the same host
@@ -157,7 +178,23 @@ mod tests {
         assert!(local.holds(&"http://127.0.0.1:8080/api".parse().expect("uri")));
         assert!(!local.holds(&"http://127.0.0.1/api".parse().expect("uri")));
         assert!(!local.holds(&"http://127.0.0.1:80/api".parse().expect("uri")));
+        let parsed = |url: &str| written.holds_url(&Url::parse(url).expect("url"));
+        assert!(parsed("https://api.example.com/v1/x?page=2"));
+        assert!(parsed("https://API.example.com:443/v1/x"));
+        assert!(!parsed("http://api.example.com/v1/x"));
+        assert!(!parsed("https://api.example.com:8443/v1/x"));
+        assert!(!parsed("https://example.com/v1/x"));
+        assert!(!parsed("https://api.example.com.evil.example/v1/x"));
+        assert!(!parsed("https://user@api.example.com/v1/x"));
+        assert!(local.holds_url(&Url::parse("http://127.0.0.1:8080/api").expect("url")));
+        assert!(!local.holds_url(&Url::parse("http://127.0.0.1:80/api").expect("url")));
+        // User info that reads like the origin: the text goes on with `@`, not a path.
+        assert!(
+            !local.holds_url(&Url::parse("http://127.0.0.1:8080@evil.example/api").expect("url"))
+        );
         let v6 = Written::of(&Url::parse("http://[::1]:9000").expect("url")).expect("an origin");
+        assert!(v6.holds_url(&Url::parse("http://[::1]:9000/api").expect("url")));
+        assert!(!v6.holds_url(&Url::parse("http://[::1]:9000@evil.example/api").expect("url")));
         assert!(v6.holds(&"http://[::1]:9000/api".parse().expect("uri")));
         assert!(!v6.holds(&"http://[::2]:9000/api".parse().expect("uri")));
     }

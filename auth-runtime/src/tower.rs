@@ -181,7 +181,13 @@ where
             let mut request = request;
             let again = prepare(&auth, &replay, &token, &mut request)?;
             let answer = inner.call(request).await.map_err(Into::into)?;
-            answered(auth, token, again.map(|copy| (copy, Spare::Own(inner))), answer).await
+            answered(
+                auth,
+                token,
+                again.map(|copy| (copy, Spare::Own(inner))),
+                answer,
+            )
+            .await
         })
     }
 }
@@ -281,7 +287,9 @@ where
                 {
                     return Poll::Ready(Ok(answer));
                 }
-                let again = again.take().map(|(copy, spare)| (copy, Spare::Shared(spare)));
+                let again = again
+                    .take()
+                    .map(|(copy, spare)| (copy, Spare::Shared(spare)));
                 Box::pin(answered(auth.clone(), token.clone(), again, answer)) as Boxed<RB>
             }
         };

@@ -160,42 +160,71 @@ mod tests {
     }
 
     #[test]
-    fn a_uri_is_plainly_at_its_origin_only_when_written_as_it() {
-        let origin = Url::parse("https://api.example.com").expect("url");
-        let written = Written::of(&origin).expect("an origin");
-        let at = |uri: &str| written.holds(&uri.parse().expect("uri"));
-        assert!(at("https://api.example.com/v1/x?page=2"));
-        assert!(at("https://API.example.com:443/v1/x"));
-        assert!(!at("http://api.example.com/v1/x"));
-        assert!(!at("https://api.example.com:8443/v1/x"));
-        assert!(!at("https://example.com/v1/x"));
-        assert!(!at("https://api.example.com.evil.example/v1/x"));
-        assert!(!at("https://user@api.example.com/v1/x"));
-        assert!(!at("/v1/x"));
-
-        let local =
-            Written::of(&Url::parse("http://127.0.0.1:8080").expect("url")).expect("an origin");
-        assert!(local.holds(&"http://127.0.0.1:8080/api".parse().expect("uri")));
-        assert!(!local.holds(&"http://127.0.0.1/api".parse().expect("uri")));
-        assert!(!local.holds(&"http://127.0.0.1:80/api".parse().expect("uri")));
-        let parsed = |url: &str| written.holds_url(&Url::parse(url).expect("url"));
-        assert!(parsed("https://api.example.com/v1/x?page=2"));
-        assert!(parsed("https://API.example.com:443/v1/x"));
-        assert!(!parsed("http://api.example.com/v1/x"));
-        assert!(!parsed("https://api.example.com:8443/v1/x"));
-        assert!(!parsed("https://example.com/v1/x"));
-        assert!(!parsed("https://api.example.com.evil.example/v1/x"));
-        assert!(!parsed("https://user@api.example.com/v1/x"));
-        assert!(local.holds_url(&Url::parse("http://127.0.0.1:8080/api").expect("url")));
-        assert!(!local.holds_url(&Url::parse("http://127.0.0.1:80/api").expect("url")));
-        // User info that reads like the origin: the text goes on with `@`, not a path.
-        assert!(
-            !local.holds_url(&Url::parse("http://127.0.0.1:8080@evil.example/api").expect("url"))
-        );
-        let v6 = Written::of(&Url::parse("http://[::1]:9000").expect("url")).expect("an origin");
-        assert!(v6.holds_url(&Url::parse("http://[::1]:9000/api").expect("url")));
-        assert!(!v6.holds_url(&Url::parse("http://[::1]:9000@evil.example/api").expect("url")));
-        assert!(v6.holds(&"http://[::1]:9000/api".parse().expect("uri")));
-        assert!(!v6.holds(&"http://[::2]:9000/api".parse().expect("uri")));
+    fn a_uri_or_url_is_plainly_at_its_origin_only_when_written_as_it() {
+        // (origin, address, on it): each checked as an `http::Uri` (`holds`) and as a parsed
+        // `Url` (`holds_url`).
+        let cases = [
+            (
+                "https://api.example.com",
+                "https://api.example.com/v1/x?page=2",
+                true,
+            ),
+            (
+                "https://api.example.com",
+                "https://API.example.com:443/v1/x",
+                true,
+            ),
+            (
+                "https://api.example.com",
+                "http://api.example.com/v1/x",
+                false,
+            ),
+            (
+                "https://api.example.com",
+                "https://api.example.com:8443/v1/x",
+                false,
+            ),
+            ("https://api.example.com", "https://example.com/v1/x", false),
+            (
+                "https://api.example.com",
+                "https://api.example.com.evil.example/v1/x",
+                false,
+            ),
+            (
+                "https://api.example.com",
+                "https://user@api.example.com/v1/x",
+                false,
+            ),
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080/api", true),
+            ("http://127.0.0.1:8080", "http://127.0.0.1/api", false),
+            ("http://127.0.0.1:8080", "http://127.0.0.1:80/api", false),
+            // User info that reads like the origin: the text goes on with `@`, not a path.
+            (
+                "http://127.0.0.1:8080",
+                "http://127.0.0.1:8080@evil.example/api",
+                false,
+            ),
+            ("http://[::1]:9000", "http://[::1]:9000/api", true),
+            ("http://[::1]:9000", "http://[::2]:9000/api", false),
+            (
+                "http://[::1]:9000",
+                "http://[::1]:9000@evil.example/api",
+                false,
+            ),
+        ];
+        for (origin, address, on) in cases {
+            let written = Written::of(&Url::parse(origin).expect("url")).expect("an origin");
+            let uri: http::Uri = address.parse().expect("uri");
+            assert_eq!(written.holds(&uri), on, "{address} as a URI, at {origin}");
+            let url = Url::parse(address).expect("url");
+            assert_eq!(
+                written.holds_url(&url),
+                on,
+                "{address} as a URL, at {origin}"
+            );
+        }
+        let written =
+            Written::of(&Url::parse("https://api.example.com").expect("url")).expect("an origin");
+        assert!(!written.holds(&"/v1/x".parse().expect("uri")));
     }
 }

@@ -120,10 +120,9 @@ impl AuthMiddleware {
             };
             match ended {
                 Ended::No => {
-                    // Boxed and only for a spec that renews values in answers: its state would
-                    // otherwise be carried by every request's future.
-                    if self.auth.observes_answers() {
-                        Box::pin(self.auth.observe_answer(&token, response.headers())).await;
+                    // Only an answer that renews something waits to take it.
+                    if let Some(renewed) = self.auth.renewed_in(&token, response.headers()) {
+                        self.auth.take_renewed(renewed).await;
                     }
                     return Ok(response);
                 }

@@ -157,7 +157,8 @@ where
             let mut request = request;
             let again = match prepare(&self.auth, &self.replay, &token, &mut request) {
                 Ok(again) => again,
-                Err(error) => return ResponseFuture::failed(error.into()),
+                // Refused before anything was sent (rare): a ready future, boxed.
+                Err(error) => return ResponseFuture::boxed(std::future::ready(Err(error.into()))),
             };
             let again = again.map(|copy| (copy, Arc::clone(&self.spare)));
             let call = self.inner.call(request);
@@ -176,18 +177,17 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let auth = self.auth.clone();
         let replay = self.replay.clone();
+        let spare = Arc::clone(&self.spare);
         ResponseFuture::boxed(async move {
             let token = auth.access_token().await?;
             let mut request = request;
-            let again = prepare(&auth, &replay, &token, &mut request)?;
+            let mut again =
+                prepare(&auth, &replay, &token, &mut request)?.map(|copy| (copy, spare));
             let answer = inner.call(request).await.map_err(Into::into)?;
-            answered(
-                auth,
-                token,
-                again.map(|copy| (copy, Spare::Own(inner))),
-                answer,
-            )
-            .await
+            match judge(&auth, &token, &mut again, answer) {
+                Judged::Done(answer) => Ok(answer),
+                Judged::Later(rest) => rest.await,
+            }
         })
     }
 }
@@ -195,7 +195,7 @@ where
 pin_project_lite::pin_project! {
     /// The future of [`AuthService`]'s calls. With a cached token it is the inner service's
     /// call and the answer's check, and allocates nothing; waiting for a token, a replay after
-    /// an expired answer and renewed values taken from an answer are boxed.
+    /// an expired answer, renewed values taken from an answer and a refusal are boxed.
     #[must_use = "futures do nothing unless polled"]
     pub struct ResponseFuture<S, B, RB>
     where
@@ -225,8 +225,6 @@ pin_project_lite::pin_project! {
             again: Option<(http::Request<B>, Arc<Mutex<S>>)>,
         },
         Boxed { future: Boxed<RB> },
-        /// Refused before anything was sent; `None` once returned.
-        Failed { error: Option<BoxError> },
     }
 }
 
@@ -241,12 +239,6 @@ where
             step: Step::Boxed {
                 future: Box::pin(future),
             },
-        }
-    }
-
-    fn failed(error: BoxError) -> Self {
-        Self {
-            step: Step::Failed { error: Some(error) },
         }
     }
 }
@@ -265,11 +257,6 @@ where
         let mut step = self.project().step;
         let mut next = match step.as_mut().project() {
             StepProj::Boxed { future } => return future.as_mut().poll(cx),
-            StepProj::Failed { error } => {
-                return Poll::Ready(Err(error
-                    .take()
-                    .unwrap_or_else(|| "polled after completion".into())));
-            }
             StepProj::Called {
                 call,
                 auth,
@@ -280,17 +267,10 @@ where
                     Ok(answer) => answer,
                     Err(error) => return Poll::Ready(Err(error.into())),
                 };
-                // Most answers are neither expired nor carry renewed values: decided here,
-                // with nothing boxed.
-                if !auth.is_expired_answer(answer.status().as_u16(), answer.headers())
-                    && !auth.observes_answers()
-                {
-                    return Poll::Ready(Ok(answer));
+                match judge(auth, token, again, answer) {
+                    Judged::Done(answer) => return Poll::Ready(Ok(answer)),
+                    Judged::Later(rest) => rest,
                 }
-                let again = again
-                    .take()
-                    .map(|(copy, spare)| (copy, Spare::Shared(spare)));
-                Box::pin(answered(auth.clone(), token.clone(), again, answer)) as Boxed<RB>
             }
         };
         let polled = next.as_mut().poll(cx);
@@ -309,7 +289,6 @@ where
         let step = match &self.step {
             Step::Called { .. } => "called",
             Step::Boxed { .. } => "boxed",
-            Step::Failed { .. } => "failed",
         };
         f.debug_struct("ResponseFuture")
             .field("step", &step)
@@ -354,42 +333,52 @@ fn copy_for_replay<B, R: ReplayBody<B>>(
     })
 }
 
-/// The service a replay is sent with.
-enum Spare<S> {
-    /// The request's own (it waited for a token, and holds a clone of the inner service).
-    Own(S),
-    /// The layer's spare, to clone.
-    Shared(Arc<Mutex<S>>),
+/// What an answer calls for.
+enum Judged<RB> {
+    /// Nothing more: it goes to the caller. Most answers, decided without a future.
+    Done(http::Response<RB>),
+    /// The rest, boxed: renewed values to take, or an expired token to renew and the copy to
+    /// send once more.
+    Later(Boxed<RB>),
 }
 
-/// What follows an answer to a request sent with `token`: an expired one invalidates the token
-/// and, when there is a copy (`again`, with a service to send it), sends it once more with a
-/// renewed token; any other is checked for renewed values (`usage.renewed_by_answers`).
-async fn answered<S, B, RB>(
-    auth: Authenticator,
-    token: crate::AccessToken,
-    again: Option<(http::Request<B>, Spare<S>)>,
+/// Judges an answer to a request sent with `token`: an expired one invalidates the token and,
+/// when there is a copy (`again`, with the layer's spare service to send it), is replayed once
+/// with a renewed token; any other is checked for renewed values (`usage.renewed_by_answers`).
+fn judge<S, B, RB>(
+    auth: &Authenticator,
+    token: &crate::AccessToken,
+    again: &mut Option<(http::Request<B>, Arc<Mutex<S>>)>,
     answer: http::Response<RB>,
-) -> Result<http::Response<RB>, BoxError>
+) -> Judged<RB>
 where
-    S: ::tower::Service<http::Request<B>, Response = http::Response<RB>> + Clone,
+    S: ::tower::Service<http::Request<B>, Response = http::Response<RB>> + Clone + Send + 'static,
+    S::Future: Send,
     S::Error: Into<BoxError>,
+    B: Send + 'static,
+    RB: Send + 'static,
 {
     if !auth.is_expired_answer(answer.status().as_u16(), answer.headers()) {
-        auth.observe_answer(&token, answer.headers()).await;
-        return Ok(answer);
+        let Some(renewed) = auth.renewed_in(token, answer.headers()) else {
+            return Judged::Done(answer);
+        };
+        let auth = auth.clone();
+        return Judged::Later(Box::pin(async move {
+            auth.take_renewed(renewed).await;
+            Ok(answer)
+        }));
     }
     tracing::debug!(generation = token.generation(), "expired-token answer");
     auth.invalidate(token.generation());
-    let Some((request, spare)) = again else {
-        return Ok(answer);
+    let Some((request, spare)) = again.take() else {
+        return Judged::Done(answer);
     };
-    let mut inner = match spare {
-        Spare::Own(inner) => inner,
+    let (auth, token) = (auth.clone(), token.clone());
+    Judged::Later(Box::pin(async move {
         // A poisoned lock still holds a service as good as any clone.
-        Spare::Shared(spare) => spare.lock().unwrap_or_else(|e| e.into_inner()).clone(),
-    };
-    replay_once(&auth, &mut inner, &token, request).await
+        let mut inner = spare.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        replay_once(&auth, &mut inner, &token, request).await
+    }))
 }
 
 /// Sends `request` (whose first copy went with the stale `token`) once more with a renewed

@@ -14,6 +14,12 @@ use super::Authenticator;
 use crate::error::AuthError;
 use crate::session::{AccessToken, Current, Session};
 
+/// Values an API answer renews, for the session of `generation`.
+pub(crate) struct Renewed {
+    generation: u64,
+    changes: Vec<(SessionSlot, SecretString)>,
+}
+
 /// The new expiry of a renewed access token: `Some((wall, monotonic))`, or `None` to keep the
 /// previous one.
 type RenewedExpiry = Option<(SystemTime, Option<Instant>)>;
@@ -30,9 +36,23 @@ impl Authenticator {
     /// values are ignored (with a warning naming the header, never the value). A failure to
     /// store the new session is logged, and the session is used in memory.
     pub async fn observe_answer(&self, token: &AccessToken, headers: &http::HeaderMap) {
+        if let Some(renewed) = self.renewed_in(token, headers) {
+            self.take_renewed(renewed).await;
+        }
+    }
+
+    /// The values an answer renews, read without waiting: `None` (the common case, decided
+    /// without a future) when the spec declares none or the answer's equal the session's. The
+    /// layers look here first, so that only an answer that renews something goes on to
+    /// [`Self::take_renewed`].
+    pub(crate) fn renewed_in(
+        &self,
+        token: &AccessToken,
+        headers: &http::HeaderMap,
+    ) -> Option<Renewed> {
         let renewals = &self.inner.spec.usage.renewed_by_answers;
         if renewals.is_empty() {
-            return;
+            return None;
         }
         let session = token.session();
         let mut changes: Vec<(SessionSlot, SecretString)> = Vec::new();
@@ -57,20 +77,25 @@ impl Authenticator {
                 changes.push((renewal.value.clone(), SecretString::from(text.to_owned())));
             }
         }
-        if changes.is_empty() {
-            return;
-        }
-        // Boxed: the renewal under the store's lock is a large state that every request's
-        // future would otherwise carry, though a spec without renewals never gets here.
-        if let Err(error) = Box::pin(self.renew_values(token.generation(), changes)).await {
-            tracing::warn!(provider = %self.inner.spec.name, %error, "a renewed value could not be taken");
-        }
+        (!changes.is_empty()).then(|| Renewed {
+            generation: token.generation(),
+            changes,
+        })
     }
 
-    /// Whether [`Self::observe_answer`] has anything to look for: the spec declares values
-    /// renewed by answers. The layers skip it (and the future it is) when not.
-    pub(crate) fn observes_answers(&self) -> bool {
-        !self.inner.spec.usage.renewed_by_answers.is_empty()
+    /// Installs what [`Self::renewed_in`] found, in memory and in the store; a failure is
+    /// logged, not returned (the answer itself was fine). Boxed: the renewal under the store's
+    /// lock is a large state that a caller's future would otherwise carry for every answer.
+    pub(crate) fn take_renewed(
+        &self,
+        renewed: Renewed,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            let result = self.renew_values(renewed.generation, renewed.changes).await;
+            if let Err(error) = result {
+                tracing::warn!(provider = %self.inner.spec.name, %error, "a renewed value could not be taken");
+            }
+        })
     }
 
     /// Replaces values of the session of generation `seen`, under this engine's renewal mutex and

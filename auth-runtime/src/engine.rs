@@ -161,8 +161,8 @@ impl Authenticator {
         }
     }
 
-    /// [`Self::cached`], reported as a cache hit (a TRACE event): what a caller that does not
-    /// wait takes first (the layers; [`AccessTokenFuture`] writes it out).
+    /// [`Self::cached`], reported as a cache hit (a TRACE event): what a caller takes first
+    /// ([`AccessTokenFuture`]'s first poll, the layers).
     #[inline]
     pub(crate) fn cached_hit(&self) -> Option<AccessToken> {
         let token = self.cached()?;
@@ -227,13 +227,10 @@ impl std::future::Future for AccessTokenFuture<'_> {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Self::Output> {
         let this = self.get_mut();
-        if let Step::Cached(auth) = this.step {
-            // `cached_hit`, written out: through that call (even inlined) this poll measured
-            // twice as slow in the `hot_path` benchmark.
-            if let Some(token) = auth.cached() {
-                tracing::trace!(provider = %auth.inner.spec.name, generation = token.generation(), "cached token");
-                return std::task::Poll::Ready(Ok(token));
-            }
+        if let Step::Cached(auth) = this.step
+            && let Some(token) = auth.cached_hit()
+        {
+            return std::task::Poll::Ready(Ok(token));
         }
         this.poll_slow(cx)
     }

@@ -180,8 +180,10 @@ fn hot_path(c: &mut Criterion) {
         b.iter_custom(|iters| {
             two_threads(iters, || {
                 let auth = auth.clone();
-                move || {
-                    let _ = poll_once(auth.access_token()).expect("cached");
+                move |calls| {
+                    awaited(calls, || async {
+                        auth.access_token().await.expect("cached")
+                    });
                 }
             })
         })
@@ -190,14 +192,17 @@ fn hot_path(c: &mut Criterion) {
         b.iter_custom(|iters| {
             two_threads(iters, || {
                 let naive = Arc::clone(&naive);
-                move || {
-                    // Contended, the naive lock may have to wait: spin on try_lock like a waiter would.
-                    loop {
-                        if let Ok(guard) = naive.try_lock() {
-                            let _ = guard.clone();
-                            break;
+                move |calls| {
+                    for _ in 0..calls {
+                        // Contended, the naive lock may have to wait: spin on try_lock like a
+                        // waiter would.
+                        loop {
+                            if let Ok(guard) = naive.try_lock() {
+                                let _ = guard.clone();
+                                break;
+                            }
+                            std::hint::spin_loop();
                         }
-                        std::hint::spin_loop();
                     }
                 }
             })
@@ -227,23 +232,21 @@ fn hot_path(c: &mut Criterion) {
     drop(server);
 }
 
-/// Runs `iters` calls on each of two threads at once; returns the wall time (per-call latency
-/// under contention = time / iters).
+/// Runs `make()`'s batch of `iters` calls on each of two threads at once; returns the wall
+/// time (per-call latency under contention = time / iters).
 fn two_threads<M, F>(iters: u64, make: M) -> Duration
 where
     M: Fn() -> F,
-    F: FnMut() + Send + 'static,
+    F: FnOnce(u64) + Send + 'static,
 {
     let barrier = Arc::new(std::sync::Barrier::new(3));
     let handles: Vec<_> = (0..2)
         .map(|_| {
-            let mut call = make();
+            let calls = make();
             let barrier = Arc::clone(&barrier);
             std::thread::spawn(move || {
                 barrier.wait();
-                for _ in 0..iters {
-                    call();
-                }
+                calls(iters);
             })
         })
         .collect();

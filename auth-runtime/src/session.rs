@@ -139,6 +139,16 @@ pub(crate) struct RenderedUsage {
     pub(crate) query: Vec<(String, String)>,
 }
 
+impl RenderedUsage {
+    /// Puts the headers on a request's map (a reqwest or an `http` request: the same map),
+    /// replacing any of the same name.
+    pub(crate) fn put_headers(&self, headers: &mut http::HeaderMap) {
+        for (name, value) in &self.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+    }
+}
+
 const SHARDS: usize = 16;
 
 thread_local! {

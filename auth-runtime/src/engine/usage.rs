@@ -42,10 +42,7 @@ impl Authenticator {
         }
         let mut fresh = None;
         let rendered = self.usage_for(token, &mut fresh)?;
-        let headers = request.headers_mut();
-        for (name, value) in &rendered.headers {
-            headers.insert(name.clone(), value.clone());
-        }
+        rendered.put_headers(request.headers_mut());
         if !rendered.query.is_empty() {
             let mut query = request.url_mut().query_pairs_mut();
             for (name, value) in &rendered.query {
@@ -82,10 +79,7 @@ impl Authenticator {
         }
         let mut fresh = None;
         let rendered = self.usage_for(token, &mut fresh)?;
-        let headers = request.headers_mut();
-        for (name, value) in &rendered.headers {
-            headers.insert(name.clone(), value.clone());
-        }
+        rendered.put_headers(request.headers_mut());
         if !rendered.query.is_empty() {
             let mut url = match url {
                 Some(url) => url,

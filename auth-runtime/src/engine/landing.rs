@@ -168,9 +168,10 @@ mod tests {
         assert!(poll(landed.as_mut()).is_pending());
         board.announce(Some(AuthError::config("down")));
         match poll(landed.as_mut()) {
-            Poll::Ready(Some(error)) if matches!(error.kind(), AuthErrorKind::Config(_)) => {
-                assert_eq!(error.to_string(), "down")
-            }
+            Poll::Ready(Some(error)) => match error.kind() {
+                AuthErrorKind::Config(detail) => assert_eq!(detail, "down"),
+                other => panic!("expected the failed landing, got {other:?}"),
+            },
             other => panic!("expected the failed landing, got {other:?}"),
         }
     }

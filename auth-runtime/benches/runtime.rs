@@ -15,10 +15,13 @@
 //!   without the auth layer, and with a layer that only passes the request on (what being a
 //!   layer costs before any work of its own).
 //! - `middleware` / `tower`: requests through the auth middleware vs an empty reqwest-middleware
-//!   stack and plain reqwest, and through the tower layer vs the bare hyper-util client it wraps;
-//!   one local server answering at once (its own thread), the client on one thread, 16 in
-//!   flight. Printed: the median of 31 rotating rounds' ratios (drift between rounds cancels
-//!   out), with a control pair of identical clients.
+//!   stack and plain reqwest (all over one `reqwest::Client`'s connection pool), and through the
+//!   tower layer vs the bare hyper-util client it wraps; next to them, layers that do nothing:
+//!   a middleware and a tower layer that pass the request on in a future of their own, and a
+//!   middleware that hands on the next layer's future (what reqwest-middleware costs per layer
+//!   before the layer does anything). One local server answering at once (its own thread), the
+//!   client on one thread, 16 in flight. Printed: the median of 31 rotating rounds' ratios
+//!   (drift between rounds cancels out), with a control pair of identical clients.
 //!
 //! `BENCH_ROUNDS=N` sets how many side-by-side rounds (default 31: the median's noise shrinks
 //! with more); `BENCH_NO_ROUNDS=1` skips them, e.g. to run one benchmark under a profiler with
@@ -514,11 +517,14 @@ fn middleware(c: &mut Criterion) {
     let api = local_api();
     let auth = engine_for(&api.base_url);
     rt.block_on(auth.access_token()).expect("login");
+    // Every client below is this one's clone, sharing its connection pool: the stacks differ
+    // in their layers only, not in which connections they were handed (separate pools made
+    // two identical stacks read 1% apart).
     let plain = reqwest::Client::new();
-    let with_auth = auth.client(reqwest::Client::new());
+    let with_auth = auth.client(plain.clone());
     // reqwest-middleware's own cost, with no middleware in it: what the auth layer adds is
     // measured against this.
-    let empty = reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).build();
+    let empty = reqwest_middleware::ClientBuilder::new(plain.clone()).build();
     let url = format!("{}/api", api.base_url);
     let run_plain = || {
         rt.block_on(batch(COUNT, IN_FLIGHT, || {
@@ -542,29 +548,50 @@ fn middleware(c: &mut Criterion) {
     group.bench_function("with_auth_middleware", |b| {
         b.iter_custom(|iters| (0..iters).map(|_| run_auth()).sum())
     });
-    group.finish();
-
-    let empty2 = reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).build();
-    let run_empty2 = || stack_batch(&rt, &empty2, &url, true);
     // A stack holding one middleware that only passes the request on: what being a
     // reqwest-middleware layer costs, before any work of the layer's own.
-    let pass = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+    let pass = reqwest_middleware::ClientBuilder::new(plain.clone())
         .with(PassOn)
         .build();
     let run_pass = || stack_batch(&rt, &pass, &url, true);
+    group.bench_function("pass_on_middleware", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| run_pass()).sum())
+    });
+    // One that hands on the next layer's future as its own: reqwest-middleware's cost of a
+    // layer, without even the layer's own future (which a layer that looks at the answer
+    // needs).
+    let forward = reqwest_middleware::ClientBuilder::new(plain.clone())
+        .with(Forward)
+        .build();
+    let run_forward = || stack_batch(&rt, &forward, &url, true);
+    group.bench_function("forward_middleware", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| run_forward()).sum())
+    });
+    group.finish();
+
+    let empty2 = reqwest_middleware::ClientBuilder::new(plain.clone()).build();
+    let run_empty2 = || stack_batch(&rt, &empty2, &url, true);
     if no_rounds() {
         return;
     }
     // `empty2`, identical to the empty stack: its ratio to it is what this measurement reads
     // when nothing differs (the noise floor of the other ratios).
-    let times = rotate(&[&run_plain, &run_empty, &run_auth, &run_empty2, &run_pass]);
+    let times = rotate(&[
+        &run_plain,
+        &run_empty,
+        &run_auth,
+        &run_empty2,
+        &run_pass,
+        &run_forward,
+    ]);
     println!(
-        "middleware, median of {} rotating rounds of {COUNT} requests, {IN_FLIGHT} in flight: auth/empty-stack {:.3}, auth/plain {:.3}, empty-stack/plain {:.3}, pass-on-middleware/empty-stack {:.3}, auth/pass-on-middleware {:.3}; control, an identical empty stack/empty-stack {:.3}",
+        "middleware, median of {} rotating rounds of {COUNT} requests, {IN_FLIGHT} in flight: auth/empty-stack {:.3}, auth/plain {:.3}, empty-stack/plain {:.3}, pass-on-middleware/empty-stack {:.3}, forwarding-middleware/empty-stack {:.3}, auth/pass-on-middleware {:.3}; control, an identical empty stack/empty-stack {:.3}",
         rounds(),
         median_ratio(&times[2], &times[1]),
         median_ratio(&times[2], &times[0]),
         median_ratio(&times[1], &times[0]),
         median_ratio(&times[4], &times[1]),
+        median_ratio(&times[5], &times[1]),
         median_ratio(&times[2], &times[4]),
         median_ratio(&times[3], &times[1]),
     );
@@ -582,6 +609,28 @@ impl reqwest_middleware::Middleware for PassOn {
         next: reqwest_middleware::Next<'_>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
         next.run(request, extensions).await
+    }
+}
+
+/// A reqwest middleware whose future is the next layer's: no allocation of its own.
+struct Forward;
+
+impl reqwest_middleware::Middleware for Forward {
+    fn handle<'life0, 'life1, 'life2, 'async_trait>(
+        &'life0 self,
+        request: reqwest::Request,
+        extensions: &'life1 mut http::Extensions,
+        next: reqwest_middleware::Next<'life2>,
+    ) -> std::pin::Pin<
+        Box<dyn Future<Output = reqwest_middleware::Result<reqwest::Response>> + Send + 'async_trait>,
+    >
+    where
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        'life2: 'async_trait,
+        Self: 'async_trait,
+    {
+        next.run(request, extensions)
     }
 }
 
@@ -647,6 +696,9 @@ fn tower_layer(c: &mut Criterion) {
     });
     group.bench_function("with_auth_layer", |b| {
         b.iter_custom(|iters| (0..iters).map(|_| run_layer()).sum())
+    });
+    group.bench_function("pass_on_layer", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| run_pass()).sum())
     });
     group.finish();
 

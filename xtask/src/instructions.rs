@@ -56,6 +56,14 @@ const GROUPS: &[&[Case]] = &[
             once_per_request: REQWEST_SEND,
         },
         Case {
+            bench: "middleware/forward_middleware",
+            once_per_request: REQWEST_SEND,
+        },
+        Case {
+            bench: "middleware/pass_on_middleware",
+            once_per_request: REQWEST_SEND,
+        },
+        Case {
             bench: "middleware/with_auth_middleware",
             once_per_request: REQWEST_SEND,
         },
@@ -63,6 +71,10 @@ const GROUPS: &[&[Case]] = &[
     &[
         Case {
             bench: "tower/bare_hyper_client",
+            once_per_request: HYPER_SEND,
+        },
+        Case {
+            bench: "tower/pass_on_layer",
             once_per_request: HYPER_SEND,
         },
         Case {

@@ -20,11 +20,13 @@
 //!   a middleware and a tower layer that pass the request on in a future of their own, and a
 //!   middleware that hands on the next layer's future (what reqwest-middleware costs per layer
 //!   before the layer does anything). One local server answering at once (its own thread), the
-//!   client on one thread, 16 in flight. Printed: the median of 31 rotating rounds' ratios
+//!   client on one thread, 16 in flight; every request carries the same `Authorization` header,
+//!   put on by the auth layer or by hand. Printed: the median of 401 rotating rounds' ratios
 //!   (drift between rounds cancels out), with a control pair of identical clients.
 //!
-//! `BENCH_ROUNDS=N` sets how many side-by-side rounds (default 31: the median's noise shrinks
-//! with more); `BENCH_NO_ROUNDS=1` skips them, e.g. to run one benchmark under a profiler with
+//! `BENCH_ROUNDS=N` sets how many side-by-side rounds (default 401: with 61, the ratios moved
+//! by 1-2% from run to run, wider than the 0.5% they are checked against; with 401, by about
+//! 0.5%); `BENCH_NO_ROUNDS=1` skips them, e.g. to run one benchmark under a profiler with
 //! criterion's `--profile-time`.
 #![allow(missing_docs)]
 
@@ -375,6 +377,13 @@ where
 /// `200 ok`. Plain hyper on a thread and runtime of its own, so that the server costs the same
 /// for every client compared and keeps nothing per request (wiremock records every request,
 /// and a memory that grows round after round is a drift of its own).
+/// The token the local API's login hands out, and the header the auth layers make of it: the
+/// stacks without an auth layer send this same header by hand, so that every client puts the
+/// same bytes on the wire and the comparison is of the layers' work only.
+const BEARER: &str = "Bearer token-0123456789abcdef";
+const TOKEN: &str = "token-0123456789abcdef";
+const _: () = assert!(BEARER.len() == "Bearer ".len() + TOKEN.len());
+
 struct LocalApi {
     base_url: String,
     _stop: tokio::sync::oneshot::Sender<()>,
@@ -386,6 +395,7 @@ fn local_api() -> LocalApi {
     listener.set_nonblocking(true).expect("non-blocking");
     let base_url = format!("http://{}", listener.local_addr().expect("address"));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let login = bytes::Bytes::from(format!(r#"{{"access_token":"{TOKEN}","expires_in":3600}}"#));
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -399,22 +409,24 @@ fn local_api() -> LocalApi {
                         continue;
                     };
                     let _ = stream.set_nodelay(true);
+                    let login = login.clone();
                     tokio::spawn(async move {
                         let service = hyper::service::service_fn(
-                            |request: http::Request<hyper::body::Incoming>| async move {
-                                let mut answer = http::Response::new(Full::new(
-                                    bytes::Bytes::from_static(b"ok"),
-                                ));
-                                if request.uri().path() == "/login" {
-                                    *answer.body_mut() = Full::new(bytes::Bytes::from_static(
-                                        br#"{"access_token":"token-0123456789abcdef","expires_in":3600}"#,
+                            move |request: http::Request<hyper::body::Incoming>| {
+                                let login = login.clone();
+                                async move {
+                                    let mut answer = http::Response::new(Full::new(
+                                        bytes::Bytes::from_static(b"ok"),
                                     ));
-                                    answer.headers_mut().insert(
-                                        http::header::CONTENT_TYPE,
-                                        http::HeaderValue::from_static("application/json"),
-                                    );
+                                    if request.uri().path() == "/login" {
+                                        *answer.body_mut() = Full::new(login);
+                                        answer.headers_mut().insert(
+                                            http::header::CONTENT_TYPE,
+                                            http::HeaderValue::from_static("application/json"),
+                                        );
+                                    }
+                                    Ok::<_, std::convert::Infallible>(answer)
                                 }
-                                Ok::<_, std::convert::Infallible>(answer)
                             },
                         );
                         let _ = hyper::server::conn::http1::Builder::new()
@@ -478,7 +490,7 @@ fn client_runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-const ROUNDS: usize = 31;
+const ROUNDS: usize = 401;
 const COUNT: usize = 256;
 const IN_FLIGHT: usize = 16;
 
@@ -530,7 +542,7 @@ fn middleware(c: &mut Criterion) {
         rt.block_on(batch(COUNT, IN_FLIGHT, || {
             let (client, url) = (plain.clone(), url.clone());
             async move {
-                let answer = client.get(url).bearer_auth("token").send().await;
+                let answer = client.get(url).bearer_auth(TOKEN).send().await;
                 answer.expect("sent").status().as_u16()
             }
         }))
@@ -622,7 +634,11 @@ impl reqwest_middleware::Middleware for Forward {
         extensions: &'life1 mut http::Extensions,
         next: reqwest_middleware::Next<'life2>,
     ) -> std::pin::Pin<
-        Box<dyn Future<Output = reqwest_middleware::Result<reqwest::Response>> + Send + 'async_trait>,
+        Box<
+            dyn Future<Output = reqwest_middleware::Result<reqwest::Response>>
+                + Send
+                + 'async_trait,
+        >,
     >
     where
         'life0: 'async_trait,
@@ -681,7 +697,7 @@ fn tower_layer(c: &mut Criterion) {
     let request = |authorization: bool| {
         let mut request = http::Request::get(uri.clone());
         if authorization {
-            request = request.header("authorization", "Bearer token");
+            request = request.header("authorization", BEARER);
         }
         request.body(Empty::new()).expect("request")
     };
@@ -728,7 +744,7 @@ fn stack_batch(
         async move {
             let mut request = client.get(url);
             if bearer {
-                request = request.bearer_auth("token");
+                request = request.bearer_auth(TOKEN);
             }
             request.send().await.expect("sent").status().as_u16()
         }
@@ -830,13 +846,13 @@ fn layer_cost(c: &mut Criterion) {
     let mut group = c.benchmark_group("layer_cost");
     group.bench_function("reqwest_middleware_empty", |b| {
         b.iter(|| {
-            let request = empty.get(&url).bearer_auth("token");
+            let request = empty.get(&url).bearer_auth(TOKEN);
             rt.block_on(request.send()).expect("answer")
         })
     });
     group.bench_function("reqwest_middleware_pass_on", |b| {
         b.iter(|| {
-            let request = pass_on.get(&url).bearer_auth("token");
+            let request = pass_on.get(&url).bearer_auth(TOKEN);
             rt.block_on(request.send()).expect("answer")
         })
     });
@@ -851,7 +867,7 @@ fn layer_cost(c: &mut Criterion) {
     group.bench_function("tower_bare", |b| {
         b.iter(|| {
             let request = http::Request::get(uri.clone())
-                .header("authorization", "Bearer token")
+                .header("authorization", BEARER)
                 .body(http_body_util::Empty::new())
                 .expect("request");
             rt.block_on(bare.call(request)).expect("answer")
@@ -861,7 +877,7 @@ fn layer_cost(c: &mut Criterion) {
     group.bench_function("tower_pass_on", |b| {
         b.iter(|| {
             let request = http::Request::get(uri.clone())
-                .header("authorization", "Bearer token")
+                .header("authorization", BEARER)
                 .body(http_body_util::Empty::new())
                 .expect("request");
             rt.block_on(passed.call(request)).expect("answer")

@@ -19,7 +19,8 @@
 //!   tower layer vs the bare hyper-util client it wraps; next to them, layers that do nothing:
 //!   a middleware and a tower layer that pass the request on in a future of their own, and a
 //!   middleware that hands on the next layer's future (what reqwest-middleware costs per layer
-//!   before the layer does anything). One local server answering at once (its own thread), the
+//!   before the layer does anything); and the tower layer without its copy of each request for
+//!   a replay (`without_replay()`: what the copy costs). One local server answering at once (its own thread), the
 //!   client on one thread, 16 in flight; every request carries the same `Authorization` header,
 //!   put on by the auth layer or by hand. Printed: the median of 401 rotating rounds' ratios
 //!   (drift between rounds cancels out), with a control pair of identical clients.
@@ -705,6 +706,11 @@ fn tower_layer(c: &mut Criterion) {
     let pass = PassOnService(bare.clone());
     let run_pass = || service_batch(&rt, &pass, || request(true));
     let run_layer = || service_batch(&rt, &layered, || request(false));
+    // The auth layer without its copy of each request for a replay: what that copy costs.
+    let unreplayed = ServiceBuilder::new()
+        .layer(AuthLayer::new(auth.clone()).without_replay())
+        .service(bare.clone());
+    let run_unreplayed = || service_batch(&rt, &unreplayed, || request(false));
     let mut group = c.benchmark_group("tower");
     group.throughput(criterion::Throughput::Elements(COUNT as u64));
     group.bench_function("bare_hyper_client", |b| {
@@ -716,18 +722,22 @@ fn tower_layer(c: &mut Criterion) {
     group.bench_function("pass_on_layer", |b| {
         b.iter_custom(|iters| (0..iters).map(|_| run_pass()).sum())
     });
+    group.bench_function("auth_layer_without_replay", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| run_unreplayed()).sum())
+    });
     group.finish();
 
     if no_rounds() {
         return;
     }
-    let times = rotate(&[&run_bare, &run_layer, &run_pass]);
+    let times = rotate(&[&run_bare, &run_layer, &run_pass, &run_unreplayed]);
     println!(
-        "tower, median of {} rotating rounds of {COUNT} requests, {IN_FLIGHT} in flight: auth layer/bare hyper client {:.3}, pass-on layer/bare {:.3}, auth layer/pass-on layer {:.3}",
+        "tower, median of {} rotating rounds of {COUNT} requests, {IN_FLIGHT} in flight: auth layer/bare hyper client {:.3}, pass-on layer/bare {:.3}, auth layer/pass-on layer {:.3}, auth layer without replay/bare {:.3}",
         rounds(),
         median_ratio(&times[1], &times[0]),
         median_ratio(&times[2], &times[0]),
         median_ratio(&times[1], &times[2]),
+        median_ratio(&times[3], &times[0]),
     );
 }
 

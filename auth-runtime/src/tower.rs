@@ -99,9 +99,11 @@ impl<S: Clone, R: Clone> ::tower::Layer<S> for AuthLayer<R> {
 
     fn layer(&self, inner: S) -> Self::Service {
         AuthService {
-            auth: self.auth.clone(),
+            shared: Arc::new(Shared {
+                auth: self.auth.clone(),
+                spare: Mutex::new(inner.clone()),
+            }),
             replay: self.replay.clone(),
-            spare: Arc::new(Mutex::new(inner.clone())),
             inner,
         }
     }
@@ -110,13 +112,20 @@ impl<S: Clone, R: Clone> ::tower::Layer<S> for AuthLayer<R> {
 /// The service [`AuthLayer`] makes.
 #[derive(Clone)]
 pub struct AuthService<S, R = CloneBody> {
-    auth: Authenticator,
+    shared: Arc<Shared<S>>,
     replay: R,
     inner: S,
-    /// A clone of the inner service made with this one, cloned again only to send a replay:
-    /// a request's future carries a pointer to it rather than a clone of the inner service
-    /// (which for a hyper-util client is hundreds of bytes, copied with every move).
-    spare: Arc<Mutex<S>>,
+}
+
+/// What a service, its clones and its requests' futures share: one pointer for a future to
+/// carry (and count) rather than one each.
+struct Shared<S> {
+    auth: Authenticator,
+    /// A clone of the inner service made with the layer, cloned again only to send a replay:
+    /// a future carries a pointer to it rather than a clone of the inner service (which for a
+    /// hyper-util client is hundreds of bytes, copied with every move). Behind a lock so that
+    /// the inner service need not be `Sync`.
+    spare: Mutex<S>,
 }
 
 impl<S, R> std::fmt::Debug for AuthService<S, R>
@@ -126,7 +135,7 @@ where
 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthService")
-            .field("auth", &self.auth)
+            .field("auth", &self.shared.auth)
             .field("replay", &self.replay)
             .field("inner", &self.inner)
             .finish_non_exhaustive()
@@ -150,22 +159,19 @@ where
         self.inner.poll_ready(cx).map_err(Into::into)
     }
 
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         // The common case, a cached token, is settled here, and the inner service (polled
         // ready) is called at once: the future is the inner call's, unboxed.
-        if let Some(token) = self.auth.cached_hit() {
-            let mut request = request;
-            let again = match prepare(&self.auth, &self.replay, &token, &mut request) {
+        if let Some(token) = self.shared.auth.cached_hit() {
+            let again = match prepare(&self.shared.auth, &self.replay, &token, &mut request) {
                 Ok(again) => again,
                 // Refused before anything was sent (rare): a ready future, boxed.
                 Err(error) => return ResponseFuture::boxed(std::future::ready(Err(error.into()))),
             };
-            let again = again.map(|copy| (copy, Arc::clone(&self.spare)));
-            let call = self.inner.call(request);
             return ResponseFuture {
                 step: Step::Called {
-                    call,
-                    auth: self.auth.clone(),
+                    call: self.inner.call(request),
+                    shared: Arc::clone(&self.shared),
                     token,
                     again,
                 },
@@ -175,16 +181,13 @@ where
         // waits for its turn.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let auth = self.auth.clone();
+        let shared = Arc::clone(&self.shared);
         let replay = self.replay.clone();
-        let spare = Arc::clone(&self.spare);
         ResponseFuture::boxed(async move {
-            let token = auth.access_token().await?;
-            let mut request = request;
-            let mut again =
-                prepare(&auth, &replay, &token, &mut request)?.map(|copy| (copy, spare));
+            let token = shared.auth.access_token().await?;
+            let mut again = prepare(&shared.auth, &replay, &token, &mut request)?;
             let answer = inner.call(request).await.map_err(Into::into)?;
-            match judge(&auth, &token, &mut again, answer) {
+            match judge(&shared, &token, &mut again, answer) {
                 Judged::Done(answer) => Ok(answer),
                 Judged::Later(rest) => rest.await,
             }
@@ -219,10 +222,10 @@ pin_project_lite::pin_project! {
         Called {
             #[pin]
             call: S::Future,
-            auth: Authenticator,
+            shared: Arc<Shared<S>>,
             token: crate::AccessToken,
-            // The copy to send again after an expired answer, and the service's spare.
-            again: Option<(http::Request<B>, Arc<Mutex<S>>)>,
+            // The copy to send again after an expired answer.
+            again: Option<Replay<B>>,
         },
         Boxed { future: Boxed<RB> },
     }
@@ -259,7 +262,7 @@ where
             StepProj::Boxed { future } => return future.as_mut().poll(cx),
             StepProj::Called {
                 call,
-                auth,
+                shared,
                 token,
                 again,
             } => {
@@ -267,7 +270,7 @@ where
                     Ok(answer) => answer,
                     Err(error) => return Poll::Ready(Err(error.into())),
                 };
-                match judge(auth, token, again, answer) {
+                match judge(shared, token, again, answer) {
                     Judged::Done(answer) => return Poll::Ready(Ok(answer)),
                     Judged::Later(rest) => rest,
                 }
@@ -303,34 +306,57 @@ fn prepare<B, R: ReplayBody<B>>(
     replay: &R,
     token: &crate::AccessToken,
     request: &mut http::Request<B>,
-) -> Result<Option<http::Request<B>>, crate::AuthError> {
-    let again = copy_for_replay(replay, request);
+) -> Result<Option<Replay<B>>, crate::AuthError> {
+    let again = Replay::of(replay, request);
     auth.apply_http(token, request)?;
     Ok(again)
 }
 
-/// A copy of `request` to send again after an expired answer, when `replay` can copy its body.
-fn copy_for_replay<B, R: ReplayBody<B>>(
-    replay: &R,
-    request: &http::Request<B>,
-) -> Option<http::Request<B>> {
-    replay.try_clone(request.body()).map(|body| {
-        let mut copy = http::Request::new(body);
-        *copy.method_mut() = request.method().clone();
-        *copy.uri_mut() = request.uri().clone();
-        *copy.version_mut() = request.version();
-        // A new request's maps are empty already: most API calls' extensions, and the headers
-        // of many, need no copy.
-        if !request.headers().is_empty() {
-            *copy.headers_mut() = request.headers().clone();
+/// What a replay needs of a request, kept as its parts until it is sent: most requests are
+/// never replayed, and a whole `http::Request` for each would be built from defaults that are
+/// overwritten at once, and dropped again, per request.
+struct Replay<B> {
+    method: http::Method,
+    uri: http::Uri,
+    version: http::Version,
+    /// `None` when the request had none (most API calls' extensions, and the headers of many):
+    /// nothing to copy, nothing to drop.
+    headers: Option<http::HeaderMap>,
+    extensions: Option<http::Extensions>,
+    body: B,
+}
+
+impl<B> Replay<B> {
+    /// A copy of `request` to send again after an expired answer, when `replay` can copy its
+    /// body.
+    fn of<R: ReplayBody<B>>(replay: &R, request: &http::Request<B>) -> Option<Self> {
+        let body = replay.try_clone(request.body())?;
+        Some(Self {
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            version: request.version(),
+            headers: (!request.headers().is_empty()).then(|| request.headers().clone()),
+            // What the stack put there (tonic's and hyper's per-request settings) goes with the
+            // replay too.
+            extensions: (!request.extensions().is_empty()).then(|| request.extensions().clone()),
+            body,
+        })
+    }
+
+    /// The request to send.
+    fn into_request(self) -> http::Request<B> {
+        let mut request = http::Request::new(self.body);
+        *request.method_mut() = self.method;
+        *request.uri_mut() = self.uri;
+        *request.version_mut() = self.version;
+        if let Some(headers) = self.headers {
+            *request.headers_mut() = headers;
         }
-        // What the stack put there (tonic's and hyper's per-request settings) goes with the
-        // replay too.
-        if !request.extensions().is_empty() {
-            *copy.extensions_mut() = request.extensions().clone();
+        if let Some(extensions) = self.extensions {
+            *request.extensions_mut() = extensions;
         }
-        copy
-    })
+        request
+    }
 }
 
 /// What an answer calls for.
@@ -343,12 +369,13 @@ enum Judged<RB> {
 }
 
 /// Judges an answer to a request sent with `token`: an expired one invalidates the token and,
-/// when there is a copy (`again`, with the layer's spare service to send it), is replayed once
-/// with a renewed token; any other is checked for renewed values (`usage.renewed_by_answers`).
+/// when there is a copy (`again`), is replayed once with a renewed token through a clone of
+/// the layer's spare service; any other is checked for renewed values
+/// (`usage.renewed_by_answers`).
 fn judge<S, B, RB>(
-    auth: &Authenticator,
+    shared: &Arc<Shared<S>>,
     token: &crate::AccessToken,
-    again: &mut Option<(http::Request<B>, Arc<Mutex<S>>)>,
+    again: &mut Option<Replay<B>>,
     answer: http::Response<RB>,
 ) -> Judged<RB>
 where
@@ -358,6 +385,7 @@ where
     B: Send + 'static,
     RB: Send + 'static,
 {
+    let auth = &shared.auth;
     if !auth.is_expired_answer(answer.status().as_u16(), answer.headers()) {
         let Some(renewed) = auth.renewed_in(token, answer.headers()) else {
             return Judged::Done(answer);
@@ -370,14 +398,18 @@ where
     }
     tracing::debug!(generation = token.generation(), "expired-token answer");
     auth.invalidate(token.generation());
-    let Some((request, spare)) = again.take() else {
+    let Some(request) = again.take() else {
         return Judged::Done(answer);
     };
-    let (auth, token) = (auth.clone(), token.clone());
+    let (shared, token) = (Arc::clone(shared), token.clone());
     Judged::Later(Box::pin(async move {
         // A poisoned lock still holds a service as good as any clone.
-        let mut inner = spare.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        replay_once(&auth, &mut inner, &token, request).await
+        let mut inner = shared
+            .spare
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        replay_once(&shared.auth, &mut inner, &token, request.into_request()).await
     }))
 }
 
@@ -417,7 +449,7 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::{CloneBody, NoReplay, copy_for_replay};
+    use super::{CloneBody, NoReplay, Replay};
 
     #[derive(Debug, Clone, PartialEq)]
     struct Mark(u32);
@@ -441,7 +473,9 @@ mod tests {
     fn the_copy_carries_the_whole_request() {
         for decorated in [true, false] {
             let original = request(decorated);
-            let copy = copy_for_replay(&CloneBody, &original).expect("copied");
+            let copy = Replay::of(&CloneBody, &original)
+                .expect("copied")
+                .into_request();
             assert_eq!(copy.method(), original.method());
             assert_eq!(copy.uri(), original.uri());
             assert_eq!(copy.version(), original.version());
@@ -456,6 +490,6 @@ mod tests {
 
     #[test]
     fn no_copy_without_a_replayable_body() {
-        assert!(copy_for_replay(&NoReplay, &request(true)).is_none());
+        assert!(Replay::of(&NoReplay, &request(true)).is_none());
     }
 }

@@ -81,6 +81,10 @@ const GROUPS: &[&[Case]] = &[
             bench: "tower/with_auth_layer",
             once_per_request: HYPER_SEND,
         },
+        Case {
+            bench: "tower/auth_layer_without_replay",
+            once_per_request: HYPER_SEND,
+        },
     ],
 ];
 

@@ -168,14 +168,12 @@ where
                 // Refused before anything was sent (rare): a ready future, boxed.
                 Err(error) => return ResponseFuture::boxed(std::future::ready(Err(error.into()))),
             };
-            return ResponseFuture {
-                step: Step::Called {
-                    call: self.inner.call(request),
-                    shared: Arc::clone(&self.shared),
-                    token,
-                    again,
-                },
-            };
+            return ResponseFuture::called(
+                self.inner.call(request),
+                Arc::clone(&self.shared),
+                token,
+                again,
+            );
         }
         // Waiting for a token: the clone that was polled ready goes into the future, this one
         // waits for its turn.
@@ -185,12 +183,9 @@ where
         let replay = self.replay.clone();
         ResponseFuture::boxed(async move {
             let token = shared.auth.access_token().await?;
-            let mut again = prepare(&shared.auth, &replay, &token, &mut request)?;
-            let answer = inner.call(request).await.map_err(Into::into)?;
-            match judge(&shared, &token, &mut again, answer) {
-                Judged::Done(answer) => Ok(answer),
-                Judged::Later(rest) => rest.await,
-            }
+            let again = prepare(&shared.auth, &replay, &token, &mut request)?;
+            // From here on, as with a cached token.
+            ResponseFuture::called(inner.call(request), shared, token, again).await
         })
     }
 }
@@ -235,6 +230,23 @@ impl<S, B, RB> ResponseFuture<S, B, RB>
 where
     S: ::tower::Service<http::Request<B>, Response = http::Response<RB>>,
 {
+    /// The inner `call` of a request sent with `token`, whose answer is then judged.
+    fn called(
+        call: S::Future,
+        shared: Arc<Shared<S>>,
+        token: crate::AccessToken,
+        again: Option<Replay<B>>,
+    ) -> Self {
+        Self {
+            step: Step::Called {
+                call,
+                shared,
+                token,
+                again,
+            },
+        }
+    }
+
     fn boxed(
         future: impl Future<Output = Result<http::Response<RB>, BoxError>> + Send + 'static,
     ) -> Self {
@@ -319,10 +331,11 @@ struct Replay<B> {
     method: http::Method,
     uri: http::Uri,
     version: http::Version,
-    /// `None` when the request had none (most API calls' extensions, and the headers of many):
-    /// nothing to copy, nothing to drop.
+    /// `None` when the request had none (many API calls): nothing to copy, nothing to drop.
     headers: Option<http::HeaderMap>,
-    extensions: Option<http::Extensions>,
+    /// What the stack put there (tonic's and hyper's per-request settings) goes with the
+    /// replay too; an empty map's copy is a null pointer.
+    extensions: http::Extensions,
     body: B,
 }
 
@@ -336,9 +349,7 @@ impl<B> Replay<B> {
             uri: request.uri().clone(),
             version: request.version(),
             headers: (!request.headers().is_empty()).then(|| request.headers().clone()),
-            // What the stack put there (tonic's and hyper's per-request settings) goes with the
-            // replay too.
-            extensions: (!request.extensions().is_empty()).then(|| request.extensions().clone()),
+            extensions: request.extensions().clone(),
             body,
         })
     }
@@ -352,9 +363,7 @@ impl<B> Replay<B> {
         if let Some(headers) = self.headers {
             *request.headers_mut() = headers;
         }
-        if let Some(extensions) = self.extensions {
-            *request.extensions_mut() = extensions;
-        }
+        *request.extensions_mut() = self.extensions;
         request
     }
 }

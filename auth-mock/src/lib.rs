@@ -40,6 +40,10 @@
 //!   a renewed value replaces the old one (which no longer works), a renewed access token is a
 //!   new token with a full lifetime.
 //!
+//! It speaks HTTP/1 and HTTP/2 (by prior knowledge, as gRPC clients do without TLS) on the same
+//! port; a gRPC call (`content-type: application/grpc`) to `/__protected` gets its answer in
+//! gRPC's framing.
+//!
 //! `GET /__stats` counts logins, refreshes and rejections; `POST /__expire` makes every access
 //! token expired (to see the expired-token signal and a replay); `POST /__end_session` ends every
 //! session. It is a test double: state lives in memory and it listens on loopback only.
@@ -54,6 +58,7 @@ use auth_spec::ProviderSpec;
 use serde::Serialize;
 
 mod answer;
+mod grpc;
 mod judged;
 mod requested;
 mod seen;
@@ -207,12 +212,23 @@ impl MockServer {
                         tokio::spawn(async move {
                             let service = hyper::service::service_fn(move |request| {
                                 let state = Arc::clone(&state);
-                                async move { Ok::<_, Infallible>(state.handle(request).await) }
+                                let grpc = grpc::wants(&request);
+                                async move {
+                                    let answer = state.handle(request).await;
+                                    Ok::<_, Infallible>(if grpc {
+                                        grpc::framed(answer).await
+                                    } else {
+                                        grpc::plain(answer)
+                                    })
+                                }
                             });
                             let io = hyper_util::rt::TokioIo::new(stream);
-                            let _ = hyper::server::conn::http1::Builder::new()
-                                .serve_connection(io, service)
-                                .await;
+                            // HTTP/1, or HTTP/2 by prior knowledge (gRPC clients).
+                            let _ = hyper_util::server::conn::auto::Builder::new(
+                                hyper_util::rt::TokioExecutor::new(),
+                            )
+                            .serve_connection(io, service)
+                            .await;
                         });
                     }
                 }

@@ -23,10 +23,25 @@
 //! ```
 //!
 //! With tonic: its `Interceptor` is synchronous, so it cannot wait for a login or refresh; wrap
-//! the `Channel` in this layer instead (`ServiceBuilder::new().layer(AuthLayer::new(auth)
-//! .without_replay()).service(channel)`, as gRPC bodies are streams). A gRPC "unauthenticated"
-//! status travels in trailers, which this layer does not read: declare it in the spec as an
-//! HTTP status only if the server sends one. Answers whose expiry is only in the body
+//! the `Channel` in this layer instead, without replay (gRPC bodies are streams). A client made
+//! with `new(channel)` sends URIs that name no origin (the channel adds its endpoint's), so say
+//! where they go with [`AuthLayer::relative_to`] (or make the client `with_origin`):
+//!
+//! ```no_run
+//! # async fn run(auth: auth_runtime::Authenticator) -> Result<(), Box<dyn std::error::Error>> {
+//! use auth_runtime::tower::AuthLayer;
+//! # let endpoint = "https://api.example.com";
+//! let channel = tonic::transport::Channel::from_static("https://api.example.com").connect().await?;
+//! let layer = AuthLayer::new(auth).without_replay().relative_to(endpoint)?;
+//! let channel = tower::ServiceBuilder::new().layer(layer).service(channel);
+//! // let client = MyServiceClient::new(channel);
+//! # Ok(()) }
+//! ```
+//!
+//! An expired token's "unauthenticated" status is read where the server puts it in the
+//! headers: an HTTP status (`expired: { status: [401] }`), or a gRPC "trailers-only" answer
+//! (`expired: { status: [200], headers: { grpc-status: "16" } }`); a status that comes in the
+//! trailers after a message is not read. Answers whose expiry is only in the body
 //! (`usage.expired.body`) need the reqwest middleware, which can read the body.
 
 use std::future::Future;
@@ -72,6 +87,8 @@ impl<B> ReplayBody<B> for NoReplay {
 pub struct AuthLayer<R = CloneBody> {
     auth: Authenticator,
     replay: R,
+    /// Whether a request whose URI names no origin may get the token: its origin was checked.
+    relative: bool,
 }
 
 impl AuthLayer {
@@ -80,6 +97,7 @@ impl AuthLayer {
         Self {
             auth,
             replay: CloneBody,
+            relative: false,
         }
     }
 }
@@ -90,7 +108,22 @@ impl<R> AuthLayer<R> {
         AuthLayer {
             auth: self.auth,
             replay: NoReplay,
+            relative: self.relative,
         }
+    }
+
+    /// The same layer, also putting the token on requests whose URI names no origin
+    /// (`/package.Service/Method`): they are taken to go to `origin`, which must be the base
+    /// URL's origin or an allowed one ([`AuthErrorKind::TokenOriginRefused`](crate::AuthErrorKind::TokenOriginRefused)
+    /// otherwise). For an inner service that adds the origin itself, as a tonic `Channel` does
+    /// for the clients made with `new(channel)`: the layer cannot see where such a request
+    /// goes, so it is refused unless told. Requests with an origin are checked as always.
+    pub fn relative_to(self, origin: &str) -> Result<Self, crate::AuthError> {
+        self.auth.check_origin(origin)?;
+        Ok(Self {
+            relative: true,
+            ..self
+        })
     }
 }
 
@@ -101,6 +134,7 @@ impl<S: Clone, R: Clone> ::tower::Layer<S> for AuthLayer<R> {
         AuthService {
             shared: Arc::new(Shared {
                 auth: self.auth.clone(),
+                relative: self.relative,
                 spare: Mutex::new(inner.clone()),
             }),
             replay: self.replay.clone(),
@@ -121,6 +155,8 @@ pub struct AuthService<S, R = CloneBody> {
 /// carry (and count) rather than one each.
 struct Shared<S> {
     auth: Authenticator,
+    /// The layer's [`AuthLayer::relative_to`].
+    relative: bool,
     /// A clone of the inner service made with the layer, cloned again only to send a replay:
     /// a future carries a pointer to it rather than a clone of the inner service (which for a
     /// hyper-util client is hundreds of bytes, copied with every move). Behind a lock so that
@@ -163,7 +199,7 @@ where
         // The common case, a cached token, is settled here, and the inner service (polled
         // ready) is called at once: the future is the inner call's, unboxed.
         if let Some(token) = self.shared.auth.cached_hit() {
-            let again = match prepare(&self.shared.auth, &self.replay, &token, &mut request) {
+            let again = match prepare(&self.shared, &self.replay, &token, &mut request) {
                 Ok(again) => again,
                 // Refused before anything was sent (rare): a ready future, boxed.
                 Err(error) => return ResponseFuture::boxed(std::future::ready(Err(error.into()))),
@@ -183,7 +219,7 @@ where
         let replay = self.replay.clone();
         ResponseFuture::boxed(async move {
             let token = shared.auth.access_token().await?;
-            let again = prepare(&shared.auth, &replay, &token, &mut request)?;
+            let again = prepare(&shared, &replay, &token, &mut request)?;
             // From here on, as with a cached token.
             ResponseFuture::called(inner.call(request), shared, token, again).await
         })
@@ -313,14 +349,16 @@ where
 
 /// Puts `token` on `request`, and returns a copy of it without, to send again if `replay` can
 /// copy its body. In place: the request is not moved in and out (each move is a copy of it).
-fn prepare<B, R: ReplayBody<B>>(
-    auth: &Authenticator,
+fn prepare<S, B, R: ReplayBody<B>>(
+    shared: &Shared<S>,
     replay: &R,
     token: &crate::AccessToken,
     request: &mut http::Request<B>,
 ) -> Result<Option<Replay<B>>, crate::AuthError> {
     let again = Replay::of(replay, request);
-    auth.apply_http(token, request)?;
+    shared
+        .auth
+        .apply_http_from(token, request, shared.relative)?;
     Ok(again)
 }
 
@@ -418,14 +456,14 @@ where
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        replay_once(&shared.auth, &mut inner, &token, request.into_request()).await
+        replay_once(&shared, &mut inner, &token, request.into_request()).await
     }))
 }
 
 /// Sends `request` (whose first copy went with the stale `token`) once more with a renewed
 /// token, under an `auth.replay` span.
 async fn replay_once<S, B, RB>(
-    auth: &Authenticator,
+    shared: &Shared<S>,
     inner: &mut S,
     token: &crate::AccessToken,
     mut request: http::Request<B>,
@@ -435,6 +473,7 @@ where
     S::Error: Into<BoxError>,
 {
     use tracing::Instrument as _;
+    let auth = &shared.auth;
     let span = crate::stats::replay_span(&auth.spec().name, token.generation());
     async {
         let span = tracing::Span::current();
@@ -442,7 +481,7 @@ where
             span.record("outcome", e.label());
         })?;
         span.record("generation", fresh.generation());
-        auth.apply_http(&fresh, &mut request)?;
+        auth.apply_http_from(&fresh, &mut request, shared.relative)?;
         std::future::poll_fn(|cx| inner.poll_ready(cx))
             .await
             .map_err(Into::into)?;

@@ -493,3 +493,21 @@ fn api_answers_judged_by_their_body() {
     assert_eq!(failed.means, FailureMeaning::Error);
     assert!(judge(&s.usage.failures, &answer(r#"{"result": {"code": 0}}"#)).is_none());
 }
+
+/// gRPC's "trailers-only" answer: HTTP 200 whose headers carry `grpc-status: 16`
+/// (UNAUTHENTICATED). The 200 is expired only with that header; a plain 200, or a 200 with
+/// `grpc-status: 0`, is a success.
+#[test]
+fn grpc_unauthenticated_is_a_200_narrowed_by_its_header() {
+    let s = load("grpc_unauthenticated.yaml");
+    let signal = s.usage.expired.as_ref().expect("an expired signal");
+    assert_eq!(signal.status, vec![200]);
+    assert!(signal.matches(200, [("grpc-status", "16")]));
+    assert!(signal.matches(200, [("Grpc-Status", " 16 ")]));
+    assert!(!signal.matches(200, [("grpc-status", "0")]));
+    assert!(!signal.matches(200, [("content-type", "application/grpc")]));
+    assert!(
+        !signal.matches(401, [("grpc-status", "16")]),
+        "only a listed status"
+    );
+}

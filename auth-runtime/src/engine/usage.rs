@@ -45,50 +45,83 @@ impl Authenticator {
     }
 
     /// [`Self::apply`] for an `http::Request` (tower, hyper, tonic stacks): the same headers and
-    /// query entries, under the same destination check.
+    /// query entries, under the same destination check. A URI that names no origin (`/path`, as
+    /// a tonic client made with `new(channel)` sends) is refused: the tower layer takes such
+    /// requests only when told where they go ([`crate::tower::AuthLayer::relative_to`]).
     pub fn apply_http<B>(
         &self,
         token: &AccessToken,
         request: &mut http::Request<B>,
     ) -> Result<(), AuthError> {
-        let refused = |detail: String| AuthError::config(format!("the request's URI {detail}"));
-        let parse = |uri: &http::Uri| {
-            Url::parse(&uri.to_string())
-                .map_err(|e| refused(format!("is not an absolute URL ({e})")))
-        };
+        self.apply_http_from(token, request, false)
+    }
+
+    /// [`Self::apply_http`]; with `relative`, a request whose URI names no origin is taken to go
+    /// to an origin the caller already checked ([`Self::check_origin`]), and keeps its URI
+    /// relative.
+    pub(crate) fn apply_http_from<B>(
+        &self,
+        token: &AccessToken,
+        request: &mut http::Request<B>,
+        relative: bool,
+    ) -> Result<(), AuthError> {
         // The common case, a request to an allowed origin, is decided on the URI as written:
         // no string is built and no URL parsed.
         let mut url = None;
+        let mut keep_relative = false;
         if !self
             .inner
             .written_origins
             .iter()
             .any(|o| o.holds(request.uri()))
         {
-            let parsed = parse(request.uri())?;
-            self.check_destination(&parsed)?;
-            url = Some(parsed);
+            let uri = request.uri();
+            if relative && uri.scheme().is_none() && uri.authority().is_none() {
+                // Its origin was checked when the layer was made.
+                keep_relative = true;
+            } else {
+                let parsed = parse_absolute(uri)?;
+                self.check_destination(&parsed)?;
+                url = Some(parsed);
+            }
         }
         let mut fresh = None;
         let rendered = self.usage_for(token, &mut fresh)?;
         rendered.put_headers(request.headers_mut());
-        if !rendered.query.is_empty() {
+        if rendered.query.is_empty() {
+            return Ok(());
+        }
+        let written = if keep_relative {
+            // Appended to the path and query as they are, which stay relative.
+            let pairs = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&rendered.query)
+                .finish();
+            match request.uri().path_and_query() {
+                Some(p) if p.query().is_some_and(|q| !q.is_empty()) => format!("{p}&{pairs}"),
+                Some(p) => format!("{}?{pairs}", p.path()),
+                None => format!("/?{pairs}"),
+            }
+        } else {
             let mut url = match url {
                 Some(url) => url,
-                None => parse(request.uri())?,
+                None => parse_absolute(request.uri())?,
             };
-            {
-                let mut query = url.query_pairs_mut();
-                for (name, value) in &rendered.query {
-                    query.append_pair(name, value);
-                }
-            }
-            *request.uri_mut() = url
-                .as_str()
-                .parse()
-                .map_err(|e| refused(format!("cannot carry the token's query ({e})")))?;
-        }
+            url.query_pairs_mut().extend_pairs(&rendered.query);
+            String::from(url)
+        };
+        *request.uri_mut() = written
+            .parse()
+            .map_err(|e| refused(format!("cannot carry the token's query ({e})")))?;
         Ok(())
+    }
+
+    /// Whether the token may go to `origin` (its scheme, host and port): the check a layer
+    /// makes once for the origin it sends relative URIs to.
+    pub(crate) fn check_origin(&self, origin: &str) -> Result<(), AuthError> {
+        let url = Url::parse(origin).map_err(|e| {
+            AuthError::config(format!("the origin for relative URIs is not a URL ({e})"))
+        })?;
+        self.check_destination(&url)
     }
 
     /// The origins the token may go to: the base URL's, then the allowed ones.
@@ -254,4 +287,21 @@ impl Authenticator {
         };
         signal.matches_body(&answer)
     }
+}
+
+fn refused(detail: String) -> AuthError {
+    AuthError::config(format!("the request's URI {detail}"))
+}
+
+/// An absolute request URI as a URL; one that names no origin is refused with what to do.
+fn parse_absolute(uri: &http::Uri) -> Result<Url, AuthError> {
+    if uri.scheme().is_none() && uri.authority().is_none() {
+        return Err(refused(
+            "names no origin (scheme and host), so it cannot be checked against the allowed \
+             ones: give the client its origin (tonic: `with_origin`), or tell the tower layer \
+             where such requests go (`AuthLayer::relative_to`)"
+                .to_owned(),
+        ));
+    }
+    Url::parse(&uri.to_string()).map_err(|e| refused(format!("is not an absolute URL ({e})")))
 }

@@ -61,7 +61,11 @@ impl Lowerer<'_> {
             }
             let body: Vec<BodyCondition> =
                 e.body.iter().filter_map(|c| self.condition(c)).collect();
+            // A header or challenge condition narrows a 2xx as a body condition does: a gRPC
+            // vendor's "trailers-only" answer is a 200 with `grpc-status: 16`.
             if e.body.is_empty()
+                && e.headers.is_empty()
+                && e.www_authenticate_error.is_none()
                 && let Some(ok) = e
                     .status
                     .iter()
@@ -71,10 +75,10 @@ impl Lowerer<'_> {
                 self.error(
                     ok.referenced,
                     format!(
-                        "`expired.status` lists {} without a `body` condition: every successful API call would count as expired",
+                        "`expired.status` lists {} without a `body` or `headers` condition: every successful API call would count as expired",
                         ok.value
                     ),
-                    Some("add `body: [{ path: $.status.code, equals: \"TOKEN_EXPIRED\" }]` (what the vendor's envelope says), or list only error statuses".into()),
+                    Some("add `body: [{ path: $.status.code, equals: \"TOKEN_EXPIRED\" }]` (what the vendor's envelope says), `headers: { grpc-status: \"16\" }` (a gRPC answer), or list only error statuses".into()),
                 );
             }
             ExpiredSignal {

@@ -21,7 +21,7 @@ use crate::clock::Clock;
 use crate::credentials::Credentials;
 use crate::error::AuthError;
 use crate::policy::{self, Action};
-use crate::session::{AccessToken, Current};
+use crate::session::{AccessToken, Current, Shard};
 use crate::store::TokenStore;
 
 mod answers;
@@ -171,16 +171,36 @@ impl Authenticator {
     pub(crate) fn cached_hit(&self) -> Option<AccessToken> {
         let token = self.cached()?;
         if tracing::level_enabled!(tracing::Level::TRACE) {
-            self.trace_hit(&token);
+            self.trace_hit(token.generation());
         }
         Some(token)
+    }
+
+    /// [`Self::cached_hit`] lent rather than handed out: `f` reads the token while the engine's
+    /// view of it is held, and nothing is counted (no `Arc` clone, no drop). For the tower
+    /// layer, which needs the token only to write it on a request.
+    #[inline]
+    pub(crate) fn with_cached_hit<R>(&self, f: impl FnOnce(&Arc<Shard>) -> R) -> Option<R> {
+        let current = self.inner.current.load();
+        let current = current.as_ref().filter(|c| c.is_fresh())?;
+        let shard = current.shard();
+        if tracing::level_enabled!(tracing::Level::TRACE) {
+            self.trace_hit(shard.session.generation);
+        }
+        Some(f(shard))
+    }
+
+    /// Whether API answers may carry renewed values (`usage.renewed_by_answers`): then an
+    /// answer is compared with the token its request was sent with.
+    pub(crate) fn renews_from_answers(&self) -> bool {
+        !self.inner.spec.usage.renewed_by_answers.is_empty()
     }
 
     /// The cache hit's TRACE event.
     #[cold]
     #[inline(never)]
-    fn trace_hit(&self, token: &AccessToken) {
-        tracing::trace!(provider = %self.inner.spec.name, generation = token.generation(), "cached token");
+    fn trace_hit(&self, generation: u64) {
+        tracing::trace!(provider = %self.inner.spec.name, generation, "cached token");
     }
 
     fn decide(&self, current: Option<&Current>) -> Action {

@@ -212,6 +212,12 @@ impl Current {
 
     /// A handle for the calling thread.
     #[inline]
+    /// A handle to read the token through while this view is held (a borrow: nothing is
+    /// counted). Reads do not contend, so any shard will do.
+    pub(crate) fn shard(&self) -> &Arc<Shard> {
+        &self.shards[0]
+    }
+
     pub(crate) fn token(&self) -> AccessToken {
         let shard = SHARD.with(|s| *s);
         AccessToken(Arc::clone(&self.shards[shard]))

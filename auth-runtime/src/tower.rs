@@ -197,19 +197,35 @@ where
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         // The common case, a cached token, is settled here, and the inner service (polled
-        // ready) is called at once: the future is the inner call's, unboxed.
-        if let Some(token) = self.shared.auth.cached_hit() {
-            let again = match prepare(&self.shared, &self.replay, &token, &mut request) {
-                Ok(again) => again,
-                // Refused before anything was sent (rare): a ready future, boxed.
-                Err(error) => return ResponseFuture::boxed(std::future::ready(Err(error.into()))),
-            };
-            return ResponseFuture::called(
-                self.inner.call(request),
-                Arc::clone(&self.shared),
-                token,
-                again,
-            );
+        // ready) is called at once: the future is the inner call's, unboxed. The token is only
+        // lent to write it on the request; the future keeps its generation (and the token itself
+        // only when answers may renew it).
+        let shared = &self.shared;
+        // Written in place, where the future is built: each move of it is a copy.
+        let mut again = None;
+        let applied = shared.auth.with_cached_hit(|token| {
+            again = Replay::of(&self.replay, &request);
+            shared
+                .auth
+                .apply_http_from(token, &mut request, shared.relative)
+                .map(|()| Sent::of(&shared.auth, token))
+        });
+        match applied {
+            Some(Ok(sent)) => {
+                return ResponseFuture {
+                    step: Step::Called {
+                        call: self.inner.call(request),
+                        shared: Arc::clone(&self.shared),
+                        sent,
+                        again,
+                    },
+                };
+            }
+            // Refused before anything was sent (rare): a ready future, boxed.
+            Some(Err(error)) => {
+                return ResponseFuture::boxed(std::future::ready(Err(error.into())));
+            }
+            None => {}
         }
         // Waiting for a token: the clone that was polled ready goes into the future, this one
         // waits for its turn.
@@ -219,10 +235,29 @@ where
         let replay = self.replay.clone();
         ResponseFuture::boxed(async move {
             let token = shared.auth.access_token().await?;
-            let again = prepare(&shared, &replay, &token, &mut request)?;
+            let again = prepare(&shared, &replay, &token.0, &mut request)?;
+            let sent = Sent::of(&shared.auth, &token.0);
             // From here on, as with a cached token.
-            ResponseFuture::called(inner.call(request), shared, token, again).await
+            ResponseFuture::called(inner.call(request), shared, sent, again).await
         })
+    }
+}
+
+/// What an answer is judged against: the generation of the token its request carried, and the
+/// token itself when answers may renew it (`usage.renewed_by_answers`), to compare.
+struct Sent {
+    generation: u64,
+    token: Option<crate::AccessToken>,
+}
+
+impl Sent {
+    fn of(auth: &Authenticator, token: &Arc<crate::session::Shard>) -> Self {
+        Self {
+            generation: token.session.generation,
+            token: auth
+                .renews_from_answers()
+                .then(|| crate::AccessToken(Arc::clone(token))),
+        }
     }
 }
 
@@ -254,7 +289,7 @@ pin_project_lite::pin_project! {
             #[pin]
             call: S::Future,
             shared: Arc<Shared<S>>,
-            token: crate::AccessToken,
+            sent: Sent,
             // The copy to send again after an expired answer.
             again: Option<Replay<B>>,
         },
@@ -270,14 +305,14 @@ where
     fn called(
         call: S::Future,
         shared: Arc<Shared<S>>,
-        token: crate::AccessToken,
+        sent: Sent,
         again: Option<Replay<B>>,
     ) -> Self {
         Self {
             step: Step::Called {
                 call,
                 shared,
-                token,
+                sent,
                 again,
             },
         }
@@ -311,14 +346,14 @@ where
             StepProj::Called {
                 call,
                 shared,
-                token,
+                sent,
                 again,
             } => {
                 let answer = match std::task::ready!(call.poll(cx)) {
                     Ok(answer) => answer,
                     Err(error) => return Poll::Ready(Err(error.into())),
                 };
-                match judge(shared, token, again, answer) {
+                match judge(shared, sent, again, answer) {
                     Judged::Done(answer) => return Poll::Ready(Ok(answer)),
                     Judged::Later(rest) => rest,
                 }
@@ -352,7 +387,7 @@ where
 fn prepare<S, B, R: ReplayBody<B>>(
     shared: &Shared<S>,
     replay: &R,
-    token: &crate::AccessToken,
+    token: &crate::session::Shard,
     request: &mut http::Request<B>,
 ) -> Result<Option<Replay<B>>, crate::AuthError> {
     let again = Replay::of(replay, request);
@@ -415,13 +450,13 @@ enum Judged<RB> {
     Later(Boxed<RB>),
 }
 
-/// Judges an answer to a request sent with `token`: an expired one invalidates the token and,
-/// when there is a copy (`again`), is replayed once with a renewed token through a clone of
-/// the layer's spare service; any other is checked for renewed values
+/// Judges an answer to a request sent with a token (`sent`): an expired one invalidates the
+/// token and, when there is a copy (`again`), is replayed once with a renewed token through a
+/// clone of the layer's spare service; any other is checked for renewed values
 /// (`usage.renewed_by_answers`).
 fn judge<S, B, RB>(
     shared: &Arc<Shared<S>>,
-    token: &crate::AccessToken,
+    sent: &Sent,
     again: &mut Option<Replay<B>>,
     answer: http::Response<RB>,
 ) -> Judged<RB>
@@ -434,7 +469,11 @@ where
 {
     let auth = &shared.auth;
     if !auth.is_expired_answer(answer.status().as_u16(), answer.headers()) {
-        let Some(renewed) = auth.renewed_in(token, answer.headers()) else {
+        let Some(renewed) = sent
+            .token
+            .as_ref()
+            .and_then(|token| auth.renewed_in(token, answer.headers()))
+        else {
             return Judged::Done(answer);
         };
         let auth = auth.clone();
@@ -443,12 +482,13 @@ where
             Ok(answer)
         }));
     }
-    tracing::debug!(generation = token.generation(), "expired-token answer");
-    auth.invalidate(token.generation());
+    let generation = sent.generation;
+    tracing::debug!(generation, "expired-token answer");
+    auth.invalidate(generation);
     let Some(request) = again.take() else {
         return Judged::Done(answer);
     };
-    let (shared, token) = (Arc::clone(shared), token.clone());
+    let shared = Arc::clone(shared);
     Judged::Later(Box::pin(async move {
         // A poisoned lock still holds a service as good as any clone.
         let mut inner = shared
@@ -456,16 +496,16 @@ where
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        replay_once(&shared, &mut inner, &token, request.into_request()).await
+        replay_once(&shared, &mut inner, generation, request.into_request()).await
     }))
 }
 
-/// Sends `request` (whose first copy went with the stale `token`) once more with a renewed
-/// token, under an `auth.replay` span.
+/// Sends `request` (whose first copy went with the stale token of `generation`) once more with
+/// a renewed token, under an `auth.replay` span.
 async fn replay_once<S, B, RB>(
     shared: &Shared<S>,
     inner: &mut S,
-    token: &crate::AccessToken,
+    generation: u64,
     mut request: http::Request<B>,
 ) -> Result<http::Response<RB>, BoxError>
 where
@@ -474,14 +514,14 @@ where
 {
     use tracing::Instrument as _;
     let auth = &shared.auth;
-    let span = crate::stats::replay_span(&auth.spec().name, token.generation());
+    let span = crate::stats::replay_span(&auth.spec().name, generation);
     async {
         let span = tracing::Span::current();
         let fresh = auth.access_token().await.inspect_err(|e| {
             span.record("outcome", e.label());
         })?;
         span.record("generation", fresh.generation());
-        auth.apply_http_from(&fresh, &mut request, shared.relative)?;
+        auth.apply_http_from(&fresh.0, &mut request, shared.relative)?;
         std::future::poll_fn(|cx| inner.poll_ready(cx))
             .await
             .map_err(Into::into)?;

@@ -6,7 +6,7 @@ use url::Url;
 use crate::error::{AuthError, AuthErrorKind};
 use crate::origin;
 use crate::request::TemplateContext;
-use crate::session::{AccessToken, RenderedUsage, Session};
+use crate::session::{AccessToken, RenderedUsage, Session, Shard};
 
 use super::{Authenticator, unknown};
 
@@ -33,7 +33,7 @@ impl Authenticator {
     ) -> Result<(), AuthError> {
         self.check_destination(request.url())?;
         let mut fresh = None;
-        let rendered = self.usage_for(token, &mut fresh)?;
+        let rendered = self.usage_for(&token.0, &mut fresh)?;
         rendered.put_headers(request.headers_mut());
         if !rendered.query.is_empty() {
             let mut query = request.url_mut().query_pairs_mut();
@@ -53,7 +53,7 @@ impl Authenticator {
         token: &AccessToken,
         request: &mut http::Request<B>,
     ) -> Result<(), AuthError> {
-        self.apply_http_from(token, request, false)
+        self.apply_http_from(&token.0, request, false)
     }
 
     /// [`Self::apply_http`]; with `relative`, a request whose URI names no origin is taken to go
@@ -61,7 +61,7 @@ impl Authenticator {
     /// relative.
     pub(crate) fn apply_http_from<B>(
         &self,
-        token: &AccessToken,
+        token: &Shard,
         request: &mut http::Request<B>,
         relative: bool,
     ) -> Result<(), AuthError> {
@@ -133,20 +133,20 @@ impl Authenticator {
     /// for each request when it names the time or a computed credential (then in `fresh`).
     fn usage_for<'a>(
         &self,
-        token: &'a AccessToken,
+        token: &'a Shard,
         fresh: &'a mut Option<RenderedUsage>,
     ) -> Result<&'a RenderedUsage, AuthError> {
         if self.inner.spec.usage.unknown {
             return Err(unknown::usage_unknown(&self.inner.spec));
         }
-        if let Some(rendered) = token.0.usage.get() {
+        if let Some(rendered) = token.usage.get() {
             return Ok(rendered);
         }
-        let rendered = self.render_usage(&token.0.session)?;
+        let rendered = self.render_usage(&token.session)?;
         if self.usage_is_timed() {
             return Ok(fresh.insert(rendered));
         }
-        Ok(token.0.usage.get_or_init(|| rendered))
+        Ok(token.usage.get_or_init(|| rendered))
     }
 
     /// Whether the token may go to `url`: its origin is the base URL's or an allowed one.

@@ -204,22 +204,16 @@ where
         // Written in place, where the future is built: each move of it is a copy.
         let mut again = None;
         let applied = shared.auth.with_cached_hit(|token| {
-            again = Replay::of(&self.replay, &request);
-            shared
-                .auth
-                .apply_http_from(token, &mut request, shared.relative)
-                .map(|()| Sent::of(&shared.auth, token))
+            prepare(shared, &self.replay, token, &mut request, &mut again)
         });
         match applied {
             Some(Ok(sent)) => {
-                return ResponseFuture {
-                    step: Step::Called {
-                        call: self.inner.call(request),
-                        shared: Arc::clone(&self.shared),
-                        sent,
-                        again,
-                    },
-                };
+                return ResponseFuture::called(
+                    self.inner.call(request),
+                    Arc::clone(&self.shared),
+                    sent,
+                    again,
+                );
             }
             // Refused before anything was sent (rare): a ready future, boxed.
             Some(Err(error)) => {
@@ -235,8 +229,8 @@ where
         let replay = self.replay.clone();
         ResponseFuture::boxed(async move {
             let token = shared.auth.access_token().await?;
-            let again = prepare(&shared, &replay, &token.0, &mut request)?;
-            let sent = Sent::of(&shared.auth, &token.0);
+            let mut again = None;
+            let sent = prepare(&shared, &replay, &token.0, &mut request, &mut again)?;
             // From here on, as with a cached token.
             ResponseFuture::called(inner.call(request), shared, sent, again).await
         })
@@ -301,7 +295,8 @@ impl<S, B, RB> ResponseFuture<S, B, RB>
 where
     S: ::tower::Service<http::Request<B>, Response = http::Response<RB>>,
 {
-    /// The inner `call` of a request sent with `token`, whose answer is then judged.
+    /// The inner `call` of a request sent with a token (`sent`), whose answer is then judged.
+    #[inline(always)]
     fn called(
         call: S::Future,
         shared: Arc<Shared<S>>,
@@ -382,19 +377,21 @@ where
     }
 }
 
-/// Puts `token` on `request`, and returns a copy of it without, to send again if `replay` can
-/// copy its body. In place: the request is not moved in and out (each move is a copy of it).
+/// Puts `token` on `request`, after writing a copy of it without into `again`, to send again if
+/// `replay` can copy its body; returns what its answer is judged against. In place: neither the
+/// request nor the copy is moved in and out (each move is a copy of it).
 fn prepare<S, B, R: ReplayBody<B>>(
     shared: &Shared<S>,
     replay: &R,
-    token: &crate::session::Shard,
+    token: &Arc<crate::session::Shard>,
     request: &mut http::Request<B>,
-) -> Result<Option<Replay<B>>, crate::AuthError> {
-    let again = Replay::of(replay, request);
+    again: &mut Option<Replay<B>>,
+) -> Result<Sent, crate::AuthError> {
+    *again = Replay::of(replay, request);
     shared
         .auth
         .apply_http_from(token, request, shared.relative)?;
-    Ok(again)
+    Ok(Sent::of(&shared.auth, token))
 }
 
 /// What a replay needs of a request, kept as its parts until it is sent: most requests are

@@ -399,7 +399,7 @@ fn prepare<S, B, R: ReplayBody<B>>(
 /// overwritten at once, and dropped again, per request.
 struct Replay<B> {
     method: http::Method,
-    uri: http::Uri,
+    uri: UriCopy,
     version: http::Version,
     /// `None` when the request had none (many API calls): nothing to copy, nothing to drop.
     headers: Option<http::HeaderMap>,
@@ -416,7 +416,7 @@ impl<B> Replay<B> {
         let body = replay.try_clone(request.body())?;
         Some(Self {
             method: request.method().clone(),
-            uri: request.uri().clone(),
+            uri: UriCopy::of(request.uri()),
             version: request.version(),
             headers: (!request.headers().is_empty()).then(|| request.headers().clone()),
             extensions: request.extensions().clone(),
@@ -425,16 +425,73 @@ impl<B> Replay<B> {
     }
 
     /// The request to send.
-    fn into_request(self) -> http::Request<B> {
+    fn into_request(self) -> Result<http::Request<B>, crate::AuthError> {
         let mut request = http::Request::new(self.body);
         *request.method_mut() = self.method;
-        *request.uri_mut() = self.uri;
+        *request.uri_mut() = self.uri.into_uri()?;
         *request.version_mut() = self.version;
         if let Some(headers) = self.headers {
             *request.headers_mut() = headers;
         }
         *request.extensions_mut() = self.extensions;
-        request
+        Ok(request)
+    }
+}
+
+/// A request's URI kept for a replay. A `Uri`'s parts are shared buffers: a clone counts a
+/// reference on each (an atomic operation, and another when it is dropped), which every request
+/// would pay for a replay that almost never comes. A URI that fits is copied as text instead,
+/// and parsed again only when replayed.
+enum UriCopy {
+    /// The URI as written (`scheme://authority/path?query`, or `/path?query`).
+    Text { len: u8, text: [u8; URI_TEXT] },
+    /// A longer or unusual URI, cloned.
+    Whole(http::Uri),
+}
+
+/// How many bytes of URI text a copy holds: about what a `Uri` itself takes, so the copy is
+/// no larger than a clone.
+const URI_TEXT: usize = 86;
+
+impl UriCopy {
+    fn of(uri: &http::Uri) -> Self {
+        let path = uri.path_and_query().map_or("", |p| p.as_str());
+        let parts: [&str; 4] = match (uri.scheme_str(), uri.authority()) {
+            // An authority cannot hold `/`, `?` or `#`: the path starts where it says.
+            (Some(scheme), Some(authority)) if path.is_empty() || path.starts_with('/') => {
+                [scheme, "://", authority.as_str(), path]
+            }
+            (None, None) if path.starts_with('/') => ["", "", "", path],
+            _ => return Self::Whole(uri.clone()),
+        };
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let Ok(short) = u8::try_from(len) else {
+            return Self::Whole(uri.clone());
+        };
+        if len > URI_TEXT {
+            return Self::Whole(uri.clone());
+        }
+        let mut text = [0; URI_TEXT];
+        let mut at = 0;
+        for part in parts {
+            text[at..at + part.len()].copy_from_slice(part.as_bytes());
+            at += part.len();
+        }
+        Self::Text { len: short, text }
+    }
+
+    fn into_uri(self) -> Result<http::Uri, crate::AuthError> {
+        match self {
+            Self::Whole(uri) => Ok(uri),
+            // The text of a valid URI, written back as it was: it parses.
+            Self::Text { len, text } => {
+                http::Uri::try_from(&text[..usize::from(len)]).map_err(|e| {
+                    crate::AuthError::config(format!(
+                        "the request's URI could not be copied for a replay ({e})"
+                    ))
+                })
+            }
+        }
     }
 }
 
@@ -493,7 +550,7 @@ where
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        replay_once(&shared, &mut inner, generation, request.into_request()).await
+        replay_once(&shared, &mut inner, generation, request.into_request()?).await
     }))
 }
 
@@ -560,7 +617,8 @@ mod tests {
             let original = request(decorated);
             let copy = Replay::of(&CloneBody, &original)
                 .expect("copied")
-                .into_request();
+                .into_request()
+                .expect("a request");
             assert_eq!(copy.method(), original.method());
             assert_eq!(copy.uri(), original.uri());
             assert_eq!(copy.version(), original.version());
@@ -570,6 +628,30 @@ mod tests {
                 original.extensions().get::<Mark>()
             );
             assert_eq!(copy.body(), original.body());
+        }
+    }
+
+    #[test]
+    fn a_uri_is_copied_as_it_is_written() {
+        let long = format!("https://api.example.com/v1/{}?page=2", "x".repeat(200));
+        for uri in [
+            "https://api.example.com/v1/things?page=2",
+            "http://127.0.0.1:8080/",
+            "http://[::1]:8080/a?b=c#",
+            "HTTPS://API.example.com:443/v1",
+            "/package.Service/Method",
+            "/?token=1",
+            "https://api.example.com",
+            "*",
+            long.as_str(),
+        ] {
+            let original: http::Uri = uri.parse().expect(uri);
+            let copy = super::UriCopy::of(&original);
+            let text = matches!(copy, super::UriCopy::Text { .. });
+            assert_eq!(text, uri != "*" && uri != long, "{uri}: kept as text");
+            let back = copy.into_uri().expect("parses");
+            assert_eq!(back, original, "{uri}");
+            assert_eq!(back.to_string(), original.to_string(), "{uri}");
         }
     }
 

@@ -200,20 +200,18 @@ where
         // ready) is called at once: the future is the inner call's, unboxed. The token is only
         // lent to write it on the request; the future keeps its generation (and the token itself
         // only when answers may renew it).
-        let shared = &self.shared;
+        // Counted first: an atomic operation waits for the stores before it to drain, and
+        // after the inner call (which writes a whole request and more) that wait was most of
+        // what this layer cost per request.
+        let shared = Arc::clone(&self.shared);
         // Written in place, where the future is built: each move of it is a copy.
         let mut again = None;
         let applied = shared.auth.with_cached_hit(|token| {
-            prepare(shared, &self.replay, token, &mut request, &mut again)
+            prepare(&shared, &self.replay, token, &mut request, &mut again)
         });
         match applied {
             Some(Ok(sent)) => {
-                return ResponseFuture::called(
-                    self.inner.call(request),
-                    Arc::clone(&self.shared),
-                    sent,
-                    again,
-                );
+                return ResponseFuture::called(self.inner.call(request), shared, sent, again);
             }
             // Refused before anything was sent (rare): a ready future, boxed.
             Some(Err(error)) => {
@@ -225,7 +223,6 @@ where
         // waits for its turn.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let shared = Arc::clone(&self.shared);
         let replay = self.replay.clone();
         ResponseFuture::boxed(async move {
             let token = shared.auth.access_token().await?;

@@ -5,7 +5,8 @@
 //! (criterion's `--profile-time`). The difference between the two runs' instruction totals,
 //! divided by the difference in requests, is the cost of one request: the setup both runs share
 //! (engines, clients, servers) cancels out. Requests are counted as calls of a function that
-//! runs once per request.
+//! runs once per request. Next to each count, the atomic read-modify-write instructions among
+//! them (`locked`): one instruction each to callgrind, tens of cycles each on the machine.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -102,25 +103,30 @@ pub fn measure(root: &Path) -> Result<(), String> {
         }
     }
     let bench = bench_binary(root)?;
+    let atomic = crate::locked::addresses(&bench)?;
     let out = root.join("target/instructions");
     std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     println!(
-        "instructions per request (callgrind; runs of {SHORT} s and {LONG} s, the difference)"
+        "instructions per request (callgrind; runs of {SHORT} s and {LONG} s, the difference), and the atomic ones among them"
     );
     for group in GROUPS {
         let mut baseline = None;
         for case in *group {
-            let per_request = per_request(&bench, &out, case)?;
+            let (per_request, locked) = per_request(&bench, &atomic, &out, case)?;
             match baseline {
                 None => {
-                    println!("  {:<40} {per_request:>8.0}", case.bench);
-                    baseline = Some(per_request);
+                    println!(
+                        "  {:<40} {per_request:>8.0}                  locked {locked:>5.1}",
+                        case.bench
+                    );
+                    baseline = Some((per_request, locked));
                 }
-                Some(base) => println!(
-                    "  {:<40} {per_request:>8.0}  {:+.0} ({:+.2}%)",
+                Some((base, base_locked)) => println!(
+                    "  {:<40} {per_request:>8.0}  {:>+6.0} ({:+.2}%)  locked {locked:>5.1} ({:+.1})",
                     case.bench,
                     per_request - base,
-                    (per_request - base) / base * 100.0
+                    (per_request - base) / base * 100.0,
+                    locked - base_locked
                 ),
             }
         }
@@ -163,13 +169,20 @@ fn bench_binary(root: &Path) -> Result<PathBuf, String> {
         .ok_or_else(|| "cargo did not name the benchmark's executable".to_owned())
 }
 
-/// The instructions of one request of `case`: the slope between a short and a long run.
-fn per_request(bench: &Path, out: &Path, case: &Case) -> Result<f64, String> {
+/// The instructions of one request of `case`, and the atomic ones among them: the slope
+/// between a short and a long run.
+fn per_request(
+    bench: &Path,
+    atomic: &std::collections::HashSet<u64>,
+    out: &Path,
+    case: &Case,
+) -> Result<(f64, f64), String> {
     let mut runs = Vec::new();
     for seconds in [SHORT, LONG] {
         let file = out.join(format!("{}.{seconds}", case.bench.replace('/', "_")));
         let status = Command::new("valgrind")
             .arg("--tool=callgrind")
+            .arg("--dump-instr=yes")
             .arg(format!("--callgrind-out-file={}", file.display()))
             .arg(bench)
             .args(["--bench", "--profile-time", &seconds.to_string()])
@@ -182,16 +195,25 @@ fn per_request(bench: &Path, out: &Path, case: &Case) -> Result<f64, String> {
         if !status.success() {
             return Err(format!("valgrind failed on {}", case.bench));
         }
-        runs.push((total(&file)?, calls(&file, case.once_per_request)?));
+        runs.push((
+            total(&file)?,
+            calls(&file, case.once_per_request)?,
+            crate::locked::count(&file, atomic)?,
+        ));
     }
-    let ((short_total, short_calls), (long_total, long_calls)) = (runs[0], runs[1]);
+    let ((short_total, short_calls, short_locked), (long_total, long_calls, long_locked)) =
+        (runs[0], runs[1]);
     if long_calls <= short_calls {
         return Err(format!(
             "{}: the longer run made no more requests",
             case.bench
         ));
     }
-    Ok((long_total - short_total) as f64 / (long_calls - short_calls) as f64)
+    let requests = (long_calls - short_calls) as f64;
+    Ok((
+        (long_total - short_total) as f64 / requests,
+        long_locked.saturating_sub(short_locked) as f64 / requests,
+    ))
 }
 
 fn annotate(file: &Path, args: &[&str]) -> Result<String, String> {

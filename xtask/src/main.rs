@@ -15,6 +15,7 @@
 mod bench;
 mod docs;
 mod instructions;
+mod locked;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};

@@ -8,7 +8,10 @@
 mod common;
 
 use auth_mock::{MockOptions, MockServer, PROTECTED_PATH};
+use std::sync::Arc;
+
 use auth_runtime::Authenticator;
+use auth_runtime::auth_spec::ProviderSpec;
 use auth_runtime::tower::{AuthLayer, AuthService, NoReplay};
 use bytes::{Buf as _, BufMut as _, Bytes};
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
@@ -52,14 +55,31 @@ impl Decoder for Raw {
     }
 }
 
-async fn engine(mock: &MockServer) -> Authenticator {
-    Authenticator::builder(
-        common::spec("intergiro"),
-        mock.credentials().into_iter().collect(),
-    )
-    .base_url(mock.base_url())
-    .build()
-    .expect("builds")
+/// A simulator of `spec`, an engine for it, and a tonic channel (HTTP/2) to it.
+async fn vendor(spec: Arc<ProviderSpec>) -> (MockServer, Authenticator, tonic::transport::Channel) {
+    let mock = MockServer::start(spec.clone(), MockOptions::default())
+        .await
+        .expect("simulator");
+    let auth = Authenticator::builder(spec, mock.credentials().into_iter().collect())
+        .base_url(mock.base_url())
+        .build()
+        .expect("builds");
+    let channel = tonic::transport::Channel::from_shared(mock.base_url())
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("HTTP/2 connection to the simulator");
+    (mock, auth, channel)
+}
+
+/// A tonic client made with `new(channel)` (its URIs name no origin), through the layer told
+/// that such requests go to the simulator.
+fn client(mock: &MockServer, auth: &Authenticator, channel: tonic::transport::Channel) -> Client {
+    let layer = AuthLayer::new(auth.clone())
+        .without_replay()
+        .relative_to(&mock.base_url())
+        .expect("the base URL's origin is allowed");
+    tonic::client::Grpc::new(tower::ServiceBuilder::new().layer(layer).service(channel))
 }
 
 /// A tonic client over the layered channel.
@@ -83,24 +103,8 @@ async fn call(client: &mut Client) -> Result<serde_json::Value, Status> {
 
 #[tokio::test]
 async fn a_tonic_channel_gets_the_token_and_an_expired_answer_renews_the_next_call() {
-    let mock = MockServer::start(common::spec("intergiro"), MockOptions::default())
-        .await
-        .expect("simulator");
-    let auth = engine(&mock).await;
-    let channel = tonic::transport::Channel::from_shared(mock.base_url())
-        .expect("endpoint")
-        .connect()
-        .await
-        .expect("HTTP/2 connection to the simulator");
-    let layer = AuthLayer::new(auth.clone())
-        .without_replay()
-        .relative_to(&mock.base_url())
-        .expect("the base URL's origin is allowed");
-    let mut client = tonic::client::Grpc::new(
-        tower::ServiceBuilder::new()
-            .layer(layer)
-            .service(channel.clone()),
-    );
+    let (mock, auth, channel) = vendor(common::spec("intergiro")).await;
+    let mut client = client(&mock, &auth, channel);
 
     for _ in 0..3 {
         let answer = call(&mut client).await.expect("accepted");
@@ -123,15 +127,7 @@ async fn a_tonic_channel_gets_the_token_and_an_expired_answer_renews_the_next_ca
 
 #[tokio::test]
 async fn without_relative_to_a_uri_with_no_origin_is_refused_before_it_is_sent() {
-    let mock = MockServer::start(common::spec("intergiro"), MockOptions::default())
-        .await
-        .expect("simulator");
-    let auth = engine(&mock).await;
-    let channel = tonic::transport::Channel::from_shared(mock.base_url())
-        .expect("endpoint")
-        .connect()
-        .await
-        .expect("HTTP/2 connection to the simulator");
+    let (mock, auth, channel) = vendor(common::spec("intergiro")).await;
     let mut client = tonic::client::Grpc::new(
         tower::ServiceBuilder::new()
             .layer(AuthLayer::new(auth).without_replay())
@@ -147,10 +143,7 @@ async fn without_relative_to_a_uri_with_no_origin_is_refused_before_it_is_sent()
 
 #[tokio::test]
 async fn relative_to_a_foreign_origin_is_refused_when_the_layer_is_made() {
-    let mock = MockServer::start(common::spec("intergiro"), MockOptions::default())
-        .await
-        .expect("simulator");
-    let auth = engine(&mock).await;
+    let (_mock, auth, _channel) = vendor(common::spec("intergiro")).await;
     let error = AuthLayer::new(auth)
         .without_replay()
         .relative_to("http://127.0.0.1:9")
@@ -169,30 +162,10 @@ async fn relative_to_a_foreign_origin_is_refused_when_the_layer_is_made() {
 /// with every entry as `usage` sends it.
 #[tokio::test]
 async fn query_entries_go_on_a_relative_uri() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../auth-spec/tests/valid/plain_text_token.yaml");
-    let spec = std::sync::Arc::new(
-        auth_runtime::auth_spec::parse_file(&path).unwrap_or_else(|d| panic!("{d}")),
-    );
+    let spec = common::fixture("plain_text_token");
     assert!(!spec.usage.query.is_empty(), "the fixture sends a query");
-    let mock = MockServer::start(spec.clone(), MockOptions::default())
-        .await
-        .expect("simulator");
-    let auth = Authenticator::builder(spec, mock.credentials().into_iter().collect())
-        .base_url(mock.base_url())
-        .build()
-        .expect("builds");
-    let channel = tonic::transport::Channel::from_shared(mock.base_url())
-        .expect("endpoint")
-        .connect()
-        .await
-        .expect("HTTP/2 connection to the simulator");
-    let layer = AuthLayer::new(auth)
-        .without_replay()
-        .relative_to(&mock.base_url())
-        .expect("allowed");
-    let mut client =
-        tonic::client::Grpc::new(tower::ServiceBuilder::new().layer(layer).service(channel));
+    let (mock, auth, channel) = vendor(spec).await;
+    let mut client = client(&mock, &auth, channel);
     let answer = call(&mut client).await.expect("accepted");
     assert_eq!(answer["ok"], true, "{answer}");
     assert_eq!(mock.stats().api_calls, 1);
@@ -204,29 +177,8 @@ async fn query_entries_go_on_a_relative_uri() {
 /// renews; the 200s with a message are successes.
 #[tokio::test]
 async fn a_trailers_only_unauthenticated_answer_renews_the_next_call() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../auth-spec/tests/valid/grpc_unauthenticated.yaml");
-    let spec = std::sync::Arc::new(
-        auth_runtime::auth_spec::parse_file(&path).unwrap_or_else(|d| panic!("{d}")),
-    );
-    let mock = MockServer::start(spec.clone(), MockOptions::default())
-        .await
-        .expect("simulator");
-    let auth = Authenticator::builder(spec, mock.credentials().into_iter().collect())
-        .base_url(mock.base_url())
-        .build()
-        .expect("builds");
-    let channel = tonic::transport::Channel::from_shared(mock.base_url())
-        .expect("endpoint")
-        .connect()
-        .await
-        .expect("HTTP/2 connection to the simulator");
-    let layer = AuthLayer::new(auth)
-        .without_replay()
-        .relative_to(&mock.base_url())
-        .expect("allowed");
-    let mut client =
-        tonic::client::Grpc::new(tower::ServiceBuilder::new().layer(layer).service(channel));
+    let (mock, auth, channel) = vendor(common::fixture("grpc_unauthenticated")).await;
+    let mut client = client(&mock, &auth, channel);
     assert_eq!(call(&mut client).await.expect("accepted")["ok"], true);
     mock.expire_tokens();
     let expired = call(&mut client).await.expect_err("expired");

@@ -171,11 +171,7 @@ async fn the_token_goes_to_the_base_urls_origin_however_it_is_written_and_nowher
 
 #[tokio::test]
 async fn a_value_renewed_in_an_answer_is_taken_and_sent_from_then_on() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../auth-spec/tests/valid/session_values.yaml");
-    let spec = std::sync::Arc::new(
-        auth_runtime::auth_spec::parse_file(&path).unwrap_or_else(|d| panic!("{d}")),
-    );
+    let spec = common::fixture("session_values");
     let mock = MockServer::start(spec.clone(), MockOptions::default())
         .await
         .expect("simulator");

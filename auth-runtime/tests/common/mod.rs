@@ -22,6 +22,14 @@ pub fn spec(name: &str) -> Arc<ProviderSpec> {
     Arc::new(auth_spec::parse_file(&path).unwrap_or_else(|d| panic!("{d}")))
 }
 
+/// An invented vendor from `auth-spec/tests/valid/` (a feature of the language, in one file).
+pub fn fixture(name: &str) -> Arc<ProviderSpec> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../auth-spec/tests/valid")
+        .join(format!("{name}.yaml"));
+    Arc::new(auth_spec::parse_file(&path).unwrap_or_else(|d| panic!("{d}")))
+}
+
 /// An unsigned JWT with these claims (clients read `exp` without verifying).
 pub fn jwt(claims: serde_json::Value) -> String {
     let enc = base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -21,7 +21,7 @@ use crate::clock::Clock;
 use crate::credentials::Credentials;
 use crate::error::AuthError;
 use crate::policy::{self, Action};
-use crate::session::{AccessToken, Current, Shard};
+use crate::session::{AccessToken, Current};
 use crate::store::TokenStore;
 
 mod answers;
@@ -179,8 +179,12 @@ impl Authenticator {
     /// [`Self::cached_hit`] lent rather than handed out: `f` reads the token while the engine's
     /// view of it is held, and nothing is counted (no `Arc` clone, no drop). For the tower
     /// layer, which needs the token only to write it on a request.
+    #[cfg(feature = "tower")]
     #[inline]
-    pub(crate) fn with_cached_hit<R>(&self, f: impl FnOnce(&Arc<Shard>) -> R) -> Option<R> {
+    pub(crate) fn with_cached_hit<R>(
+        &self,
+        f: impl FnOnce(&Arc<crate::session::Shard>) -> R,
+    ) -> Option<R> {
         let current = self.inner.current.load();
         let current = current.as_ref().filter(|c| c.is_fresh())?;
         let shard = current.shard();
@@ -192,6 +196,7 @@ impl Authenticator {
 
     /// Whether API answers may carry renewed values (`usage.renewed_by_answers`): then an
     /// answer is compared with the token its request was sent with.
+    #[cfg(feature = "tower")]
     pub(crate) fn renews_from_answers(&self) -> bool {
         !self.inner.spec.usage.renewed_by_answers.is_empty()
     }

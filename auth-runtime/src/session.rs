@@ -214,6 +214,7 @@ impl Current {
     #[inline]
     /// A handle to read the token through while this view is held (a borrow: nothing is
     /// counted). Reads do not contend, so any shard will do.
+    #[cfg(feature = "tower")]
     pub(crate) fn shard(&self) -> &Arc<Shard> {
         &self.shards[0]
     }

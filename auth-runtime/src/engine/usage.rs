@@ -46,8 +46,8 @@ impl Authenticator {
 
     /// [`Self::apply`] for an `http::Request` (tower, hyper, tonic stacks): the same headers and
     /// query entries, under the same destination check. A URI that names no origin (`/path`, as
-    /// a tonic client made with `new(channel)` sends) is refused: the tower layer takes such
-    /// requests only when told where they go ([`crate::tower::AuthLayer::relative_to`]).
+    /// a tonic client made with `new(channel)` sends) is refused: the tower layer (feature
+    /// `tower`) takes such requests only when told where they go (`AuthLayer::relative_to`).
     pub fn apply_http<B>(
         &self,
         token: &AccessToken,
@@ -117,6 +117,7 @@ impl Authenticator {
 
     /// Whether the token may go to `origin` (its scheme, host and port): the check a layer
     /// makes once for the origin it sends relative URIs to.
+    #[cfg(feature = "tower")]
     pub(crate) fn check_origin(&self, origin: &str) -> Result<(), AuthError> {
         let url = Url::parse(origin).map_err(|e| {
             AuthError::config(format!("the origin for relative URIs is not a URL ({e})"))

@@ -155,8 +155,15 @@ impl Authenticator {
     /// clock task flags the token once it is due), one `Arc` clone.
     #[inline]
     pub fn cached(&self) -> Option<AccessToken> {
+        self.with_fresh(Current::token)
+    }
+
+    /// `f` on the engine's view of the session while it is held, if its token can be used as
+    /// is: what [`Self::cached`] hands out and [`Self::with_cached_hit`] lends.
+    #[inline]
+    fn with_fresh<R>(&self, f: impl FnOnce(&Current) -> R) -> Option<R> {
         match &*self.inner.current.load() {
-            Some(current) if current.is_fresh() => Some(current.token()),
+            Some(current) if current.is_fresh() => Some(f(current)),
             _ => None,
         }
     }
@@ -185,13 +192,13 @@ impl Authenticator {
         &self,
         f: impl FnOnce(&Arc<crate::session::Shard>) -> R,
     ) -> Option<R> {
-        let current = self.inner.current.load();
-        let current = current.as_ref().filter(|c| c.is_fresh())?;
-        let shard = current.shard();
-        if tracing::level_enabled!(tracing::Level::TRACE) {
-            self.trace_hit(shard.session.generation);
-        }
-        Some(f(shard))
+        self.with_fresh(|current| {
+            let shard = current.shard();
+            if tracing::level_enabled!(tracing::Level::TRACE) {
+                self.trace_hit(shard.session.generation);
+            }
+            f(shard)
+        })
     }
 
     /// Whether API answers may carry renewed values (`usage.renewed_by_answers`): then an

@@ -210,8 +210,6 @@ impl Current {
         !self.invalidated && !self.due.load(Ordering::Acquire)
     }
 
-    /// A handle for the calling thread.
-    #[inline]
     /// A handle to read the token through while this view is held (a borrow: nothing is
     /// counted). Reads do not contend, so any shard will do.
     #[cfg(feature = "tower")]
@@ -219,6 +217,8 @@ impl Current {
         &self.shards[0]
     }
 
+    /// A handle for the calling thread.
+    #[inline]
     pub(crate) fn token(&self) -> AccessToken {
         let shard = SHARD.with(|s| *s);
         AccessToken(Arc::clone(&self.shards[shard]))

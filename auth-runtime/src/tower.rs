@@ -178,9 +178,10 @@ where
         // ready) is called at once: the future is the inner call's, unboxed. The token is only
         // lent to write it on the request; the future keeps its generation (and the token itself
         // only when answers may renew it).
-        // Counted first: an atomic operation waits for the stores before it to drain, and
-        // after the inner call (which writes a whole request and more) that wait was most of
-        // what this layer cost per request.
+        //
+        // The future's `Arc` is counted first: an atomic operation waits for the stores before
+        // it to drain, and after the inner call (which writes a whole request) that wait was
+        // most of what this layer cost per request.
         let shared = Arc::clone(&self.shared);
         // Written in place, where the future is built: each move of it is a copy.
         let mut again = None;

@@ -100,12 +100,9 @@ impl UriCopy {
             _ => return Self::Whole(uri.clone()),
         };
         let len: usize = parts.iter().map(|p| p.len()).sum();
-        let Ok(short) = u8::try_from(len) else {
+        let Some(short) = u8::try_from(len).ok().filter(|_| len <= URI_TEXT) else {
             return Self::Whole(uri.clone());
         };
-        if len > URI_TEXT {
-            return Self::Whole(uri.clone());
-        }
         let mut text = [0; URI_TEXT];
         let mut at = 0;
         for part in parts {

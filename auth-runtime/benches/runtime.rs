@@ -19,8 +19,10 @@
 //!   tower layer vs the bare hyper-util client it wraps; next to them, layers that do nothing:
 //!   a middleware and a tower layer that pass the request on in a future of their own, and a
 //!   middleware that hands on the next layer's future (what reqwest-middleware costs per layer
-//!   before the layer does anything); and the tower layer without its copy of each request for
-//!   a replay (`without_replay()`: what the copy costs). One local server answering at once (its own thread), the
+//!   before the layer does anything); a tower layer whose own unboxed future looks at each
+//!   answer's status and does nothing else (what being a layer that judges answers costs, as
+//!   the auth layer must); and the tower layer without its copy of each request for a replay
+//!   (`without_replay()`: what the copy costs). One local server answering at once (its own thread), the
 //!   client on one thread, 16 in flight; every request carries the same `Authorization` header,
 //!   put on by the auth layer or by hand. Printed: the median of 401 rotating rounds' ratios
 //!   (drift between rounds cancels out), with a control pair of identical clients.
@@ -677,6 +679,54 @@ where
     }
 }
 
+/// A tower layer's service whose future is its own, unboxed, and looks at the answer's status
+/// when it comes, doing nothing else: the least a layer that judges answers costs (the auth
+/// layer's future is built the same way).
+#[derive(Clone)]
+struct WatchService<S>(S);
+
+impl<S, Req, RB> tower::Service<Req> for WatchService<S>
+where
+    S: tower::Service<Req, Response = http::Response<RB>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Watch<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Req) -> Self::Future {
+        Watch {
+            call: self.0.call(request),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// [`WatchService`]'s future.
+    struct Watch<F> {
+        #[pin]
+        call: F,
+    }
+}
+
+impl<F, RB, E> Future for Watch<F>
+where
+    F: Future<Output = Result<http::Response<RB>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let answer = std::task::ready!(self.project().call.poll(cx));
+        if let Ok(answer) = &answer {
+            std::hint::black_box(answer.status());
+        }
+        Poll::Ready(answer)
+    }
+}
+
 fn tower_layer(c: &mut Criterion) {
     use auth_runtime::tower::AuthLayer;
     use http_body_util::Empty;
@@ -706,6 +756,8 @@ fn tower_layer(c: &mut Criterion) {
     let pass = PassOnService(bare.clone());
     let run_pass = || service_batch(&rt, &pass, || request(true));
     let run_layer = || service_batch(&rt, &layered, || request(false));
+    let watch = WatchService(bare.clone());
+    let run_watch = || service_batch(&rt, &watch, || request(true));
     // The auth layer without its copy of each request for a replay: what that copy costs.
     let unreplayed = ServiceBuilder::new()
         .layer(AuthLayer::new(auth.clone()).without_replay())
@@ -725,19 +777,30 @@ fn tower_layer(c: &mut Criterion) {
     group.bench_function("auth_layer_without_replay", |b| {
         b.iter_custom(|iters| (0..iters).map(|_| run_unreplayed()).sum())
     });
+    group.bench_function("watching_layer", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| run_watch()).sum())
+    });
     group.finish();
 
     if no_rounds() {
         return;
     }
-    let times = rotate(&[&run_bare, &run_layer, &run_pass, &run_unreplayed]);
+    let times = rotate(&[
+        &run_bare,
+        &run_layer,
+        &run_pass,
+        &run_unreplayed,
+        &run_watch,
+    ]);
     println!(
-        "tower, median of {} rotating rounds of {COUNT} requests, {IN_FLIGHT} in flight: auth layer/bare hyper client {:.3}, pass-on layer/bare {:.3}, auth layer/pass-on layer {:.3}, auth layer without replay/bare {:.3}",
+        "tower, median of {} rotating rounds of {COUNT} requests, {IN_FLIGHT} in flight: auth layer/bare hyper client {:.3}, pass-on layer/bare {:.3}, auth layer/pass-on layer {:.3}, auth layer without replay/bare {:.3}, watching layer/bare {:.3}, auth layer/watching layer {:.3}",
         rounds(),
         median_ratio(&times[1], &times[0]),
         median_ratio(&times[2], &times[0]),
         median_ratio(&times[1], &times[2]),
         median_ratio(&times[3], &times[0]),
+        median_ratio(&times[4], &times[0]),
+        median_ratio(&times[1], &times[4]),
     );
 }
 

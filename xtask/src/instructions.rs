@@ -86,6 +86,10 @@ const GROUPS: &[&[Case]] = &[
             bench: "tower/auth_layer_without_replay",
             once_per_request: HYPER_SEND,
         },
+        Case {
+            bench: "tower/watching_layer",
+            once_per_request: HYPER_SEND,
+        },
     ],
 ];
 

@@ -210,18 +210,18 @@ impl Current {
         !self.invalidated && !self.due.load(Ordering::Acquire)
     }
 
-    /// A handle to read the token through while this view is held (a borrow: nothing is
-    /// counted). Reads do not contend, so any shard will do.
-    #[cfg(feature = "tower")]
+    /// The calling thread's handle to the token, borrowed while this view is held. Threads
+    /// use different handles, so that a clone of one (a token kept by a request in flight)
+    /// counts on a cache line no other thread writes.
+    #[inline]
     pub(crate) fn shard(&self) -> &Arc<Shard> {
-        &self.shards[0]
+        &self.shards[SHARD.with(|s| *s)]
     }
 
     /// A handle for the calling thread.
     #[inline]
     pub(crate) fn token(&self) -> AccessToken {
-        let shard = SHARD.with(|s| *s);
-        AccessToken(Arc::clone(&self.shards[shard]))
+        AccessToken(Arc::clone(self.shard()))
     }
 }
 

@@ -199,10 +199,11 @@ fn per_request(
         if !status.success() {
             return Err(format!("valgrind failed on {}", case.bench));
         }
+        let executed = crate::locked::count(&file, atomic)?;
         runs.push((
-            total(&file)?,
+            executed.instructions,
             calls(&file, case.once_per_request)?,
-            crate::locked::count(&file, atomic)?,
+            executed.atomic,
         ));
     }
     let ((short_total, short_calls, short_locked), (long_total, long_calls, long_locked)) =
@@ -231,15 +232,6 @@ fn annotate(file: &Path, args: &[&str]) -> Result<String, String> {
 
 fn number(text: &str) -> Option<u64> {
     text.replace(',', "").parse().ok()
-}
-
-/// The instructions the whole run executed.
-fn total(file: &Path) -> Result<u64, String> {
-    annotate(file, &[])?
-        .lines()
-        .find(|line| line.contains("PROGRAM TOTALS"))
-        .and_then(|line| number(line.split_whitespace().next()?))
-        .ok_or_else(|| format!("{}: no total", file.display()))
 }
 
 /// How many times `function` was called (the largest count among its callers' lines).

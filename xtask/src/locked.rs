@@ -1,7 +1,8 @@
-//! Atomic read-modify-write instructions (`lock`-prefixed, and `xchg` with memory) executed, from
-//! a callgrind profile with per-instruction counts. callgrind counts each as one instruction, but
-//! each costs tens of cycles: a reference count cloned and dropped, a lock taken. Two layers with
-//! the same instruction count can differ in time by these alone.
+//! Instructions executed, and the atomic read-modify-write ones among them (`lock`-prefixed,
+//! and `xchg` with memory), from a callgrind profile with per-instruction counts. callgrind
+//! counts an atomic instruction as one, but each costs tens of cycles: a reference count cloned
+//! and dropped, a lock taken. Two layers with the same instruction count can differ in time by
+//! these alone.
 
 use std::collections::HashSet;
 use std::io::BufRead as _;
@@ -35,19 +36,19 @@ fn atomic_at(line: &str) -> Option<u64> {
     atomic.then(|| u64::from_str_radix(address, 16).ok())?
 }
 
-/// How many atomic instructions (at `atomic` addresses) a profile made with
-/// `--dump-instr=yes` executed.
+/// What a profile made with `--dump-instr=yes` executed: all its instructions (callgrind's
+/// program total), and the atomic ones (at `atomic` addresses) among them.
 ///
 /// The format (callgrind's "position" lines): each cost line starts with one field per
 /// position named in the `positions:` header (the instruction's address first, written in
 /// full as `0x…`, relative as `+n` / `-n`, or `*` for the same), then the costs, `Ir` first.
 /// The line after `calls=` is a call's inclusive cost, not an instruction's own: skipped.
-pub fn count(profile: &Path, atomic: &HashSet<u64>) -> Result<u64, String> {
+pub fn count(profile: &Path, atomic: &HashSet<u64>) -> Result<Executed, String> {
     let file = std::fs::File::open(profile).map_err(|e| format!("{}: {e}", profile.display()))?;
     let mut positions = 1;
     let mut address: u64 = 0;
     let mut after_call = false;
-    let mut executed = 0;
+    let mut executed = Executed::default();
     for line in std::io::BufReader::new(file).lines() {
         let line = line.map_err(|e| format!("{}: {e}", profile.display()))?;
         if let Some(names) = line.strip_prefix("positions:") {
@@ -76,11 +77,22 @@ pub fn count(profile: &Path, atomic: &HashSet<u64>) -> Result<u64, String> {
         if std::mem::take(&mut after_call) {
             continue;
         }
+        let cost = cost.unwrap_or(0);
+        executed.instructions += cost;
         if atomic.contains(&address) {
-            executed += cost.unwrap_or(0);
+            executed.atomic += cost;
         }
     }
     Ok(executed)
+}
+
+/// Instructions a profile executed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Executed {
+    /// All of them: callgrind's program total.
+    pub instructions: u64,
+    /// The atomic ones among them.
+    pub atomic: u64,
 }
 
 /// A position field applied to the previous address.
@@ -130,7 +142,9 @@ mod tests {
         .expect("write");
         // 0x12 ran 7 times; 0x14 is a call line (its 100 is the callee's); 0x16 ran once.
         let atomic: HashSet<u64> = [0x12, 0x14, 0x16].into_iter().collect();
-        assert_eq!(count(&file, &atomic).expect("counted"), 8);
+        let executed = count(&file, &atomic).expect("counted");
+        assert_eq!(executed.atomic, 8);
+        assert_eq!(executed.instructions, 5 + 7 + 1);
         std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 }

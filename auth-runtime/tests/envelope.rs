@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -17,8 +16,7 @@ use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn spec() -> Arc<auth_runtime::auth_spec::ProviderSpec> {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../auth-spec/tests/valid/envelope.yaml");
-    Arc::new(auth_runtime::auth_spec::parse_file(&file).unwrap_or_else(|d| panic!("{d}")))
+    common::fixture("envelope")
 }
 
 fn envelope(code: u32, data: serde_json::Value) -> ResponseTemplate {

@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -16,13 +15,6 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 /// 2026-05-01T10:00:00Z.
 const START: u64 = 1_777_629_600;
-
-fn fixture(name: &str) -> Arc<auth_runtime::auth_spec::ProviderSpec> {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../auth-spec/tests/valid")
-        .join(name);
-    Arc::new(auth_runtime::auth_spec::parse_file(&file).unwrap_or_else(|d| panic!("{d}")))
-}
 
 fn engine(
     spec: Arc<auth_runtime::auth_spec::ProviderSpec>,
@@ -83,7 +75,7 @@ async fn offsets_with_hours_only_are_read_as_the_instant_they_name() {
         .respond_with(HoursOffsetBank(Arc::clone(&clock)))
         .mount(&server)
         .await;
-    let auth = engine(fixture("hours_only_offset.yaml"), &server, &clock);
+    let auth = engine(common::fixture("hours_only_offset"), &server, &clock);
     assert_eq!(auth.access_token().await.expect("login").generation(), 1);
     let session = auth
         .status()
@@ -146,7 +138,7 @@ async fn each_revision_of_the_answer_yields_its_token_and_lifetime() {
         .respond_with(MigratingBank(Default::default()))
         .mount(&server)
         .await;
-    let auth = engine(fixture("alternative_paths.yaml"), &server, &clock);
+    let auth = engine(common::fixture("alternative_paths"), &server, &clock);
     let mut seen = Vec::new();
     for _ in 0..3 {
         let token = auth.access_token().await.expect("token");
@@ -193,7 +185,7 @@ async fn the_lifetime_the_login_asked_for_is_the_tokens_lifetime() {
         )
         .mount(&server)
         .await;
-    let auth = engine(fixture("requested_lifetime.yaml"), &server, &clock);
+    let auth = engine(common::fixture("requested_lifetime"), &server, &clock);
     auth.access_token().await.expect("login");
     let session = auth
         .status()
@@ -260,7 +252,7 @@ async fn expiry_times_of_a_vendor_whose_clock_is_off_are_read_on_ours() {
             })
             .mount(&server)
             .await;
-        let auth = engine(fixture("server_time.yaml"), &server, &clock);
+        let auth = engine(common::fixture("server_time"), &server, &clock);
         auth.access_token().await.expect("login");
         let session = auth
             .status()
@@ -353,7 +345,7 @@ async fn an_idle_session_is_kept_alive_or_logged_into_again_never_used_dead() {
         .respond_with(Shared(Arc::clone(&bank)))
         .mount(&server)
         .await;
-    let auth = engine(fixture("idle_session.yaml"), &server, &clock);
+    let auth = engine(common::fixture("idle_session"), &server, &clock);
     let client = auth.client(reqwest::Client::new());
     let call = || async {
         client
@@ -419,7 +411,7 @@ async fn a_caller_behind_a_keep_alive_logs_in_once_it_ends() {
         .respond_with(SlowPing(Arc::clone(&bank), Duration::from_millis(400)))
         .mount(&server)
         .await;
-    let auth = engine(fixture("idle_session.yaml"), &server, &clock);
+    let auth = engine(common::fixture("idle_session"), &server, &clock);
     let first = auth.access_token().await.expect("login");
     // 12 minutes without a call, the last quarter of 15: the next caller pings first.
     clock.advance(Duration::from_secs(720));

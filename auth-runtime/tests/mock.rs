@@ -199,10 +199,7 @@ async fn apiax_and_idissuer_simulators_answer_in_their_shapes() {
 #[tokio::test]
 async fn envelope_simulator_answers_failures_and_expiry_in_the_spec_s_body_shapes() {
     use std::sync::Arc;
-    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../auth-spec/tests/valid/envelope.yaml");
-    let spec =
-        Arc::new(auth_runtime::auth_spec::parse_file(&file).unwrap_or_else(|d| panic!("{d}")));
+    let spec = common::fixture("envelope");
     let mock = MockServer::start(Arc::clone(&spec), MockOptions::default())
         .await
         .expect("starts");
@@ -261,10 +258,8 @@ async fn envelope_simulator_answers_failures_and_expiry_in_the_spec_s_body_shape
 /// item 13).
 #[tokio::test]
 async fn simulator_accepts_a_json_string_refresh_body_and_rejects_a_bare_one() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../auth-spec/tests/valid/bare_body.yaml");
-    let spec = auth_runtime::auth_spec::parse_file(&path).unwrap_or_else(|d| panic!("{d}"));
-    let mock = MockServer::start(std::sync::Arc::new(spec), MockOptions::default())
+    let spec = common::fixture("bare_body");
+    let mock = MockServer::start(spec, MockOptions::default())
         .await
         .expect("starts");
     let base = mock.base_url();

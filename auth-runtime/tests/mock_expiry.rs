@@ -1,5 +1,7 @@
 //! The simulator enforces and produces the expiry shapes of issue 9, item 9: a test per rule.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -79,16 +81,9 @@ async fn the_simulator_writes_offsets_with_hours_only_and_the_engine_reads_them(
     );
 }
 
-fn fixture(name: &str) -> Arc<ProviderSpec> {
-    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../auth-spec/tests/valid")
-        .join(name);
-    Arc::new(auth_spec::parse_file(&file).unwrap_or_else(|d| panic!("{d}")))
-}
-
 #[tokio::test]
 async fn the_simulator_answers_in_each_revision_in_turn_and_the_engine_reads_them_all() {
-    let spec = fixture("alternative_paths.yaml");
+    let spec = common::fixture("alternative_paths");
     let mock = MockServer::start(Arc::clone(&spec), MockOptions::default())
         .await
         .expect("starts");
@@ -206,7 +201,7 @@ async fn the_simulator_grants_the_lifetime_the_request_asked_for() {
 #[tokio::test]
 async fn a_simulated_vendor_clock_ahead_is_corrected_by_the_server_time() {
     use auth_runtime::auth_spec::timefmt::TimeFormat;
-    let spec = fixture("server_time.yaml");
+    let spec = common::fixture("server_time");
     let mock = MockServer::start(Arc::clone(&spec), MockOptions::default())
         .await
         .expect("starts");

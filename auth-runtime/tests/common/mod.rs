@@ -16,16 +16,18 @@ use base64::Engine as _;
 
 /// A provider spec from the repository's `providers/` folder.
 pub fn spec(name: &str) -> Arc<ProviderSpec> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../providers")
-        .join(format!("{name}.yaml"));
-    Arc::new(auth_spec::parse_file(&path).unwrap_or_else(|d| panic!("{d}")))
+    parsed("../providers", name)
 }
 
 /// An invented vendor from `auth-spec/tests/valid/` (a feature of the language, in one file).
 pub fn fixture(name: &str) -> Arc<ProviderSpec> {
+    parsed("../auth-spec/tests/valid", name)
+}
+
+/// `name.yaml` in `folder` (relative to this crate), parsed.
+fn parsed(folder: &str, name: &str) -> Arc<ProviderSpec> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../auth-spec/tests/valid")
+        .join(folder)
         .join(format!("{name}.yaml"));
     Arc::new(auth_spec::parse_file(&path).unwrap_or_else(|d| panic!("{d}")))
 }

@@ -42,6 +42,7 @@ mod usage;
 
 pub use builder::{AuthenticatorBuilder, DEFAULT_MAX_LOGIN_WAIT, store_key};
 pub use logout::LogoutOutcome;
+pub(crate) use rolling::Sent;
 pub use status::{SessionStatus, Status};
 
 /// Gets and keeps valid tokens for one provider, as its spec says.
@@ -184,9 +185,8 @@ impl Authenticator {
     }
 
     /// [`Self::cached_hit`] lent rather than handed out: `f` reads the token while the engine's
-    /// view of it is held, and nothing is counted (no `Arc` clone, no drop). For the tower
-    /// layer, which needs the token only to write it on a request.
-    #[cfg(feature = "tower")]
+    /// view of it is held, and nothing is counted (no `Arc` clone, no drop). For the layers,
+    /// which need the token only to write it on a request.
     #[inline]
     pub(crate) fn with_cached_hit<R>(
         &self,
@@ -201,11 +201,19 @@ impl Authenticator {
         })
     }
 
-    /// Whether API answers may carry renewed values (`usage.renewed_by_answers`): then an
-    /// answer is compared with the token its request was sent with.
-    #[cfg(feature = "tower")]
-    pub(crate) fn renews_from_answers(&self) -> bool {
-        !self.inner.spec.usage.renewed_by_answers.is_empty()
+    /// Whether an API answer can call for its request to be sent again: the spec says how an
+    /// expired token is answered (`usage.expired`), or, where the body is read (`body`: the
+    /// reqwest middleware), that an answer can end the session (`usage.failures`). Otherwise
+    /// the layers keep no copy of a request for a replay that cannot come.
+    #[inline]
+    pub(crate) fn answers_may_replay(&self, body: bool) -> bool {
+        let usage = &self.inner.spec.usage;
+        usage.expired.is_some()
+            || (body
+                && usage
+                    .failures
+                    .iter()
+                    .any(|r| r.means == auth_spec::judge::FailureMeaning::SessionOver))
     }
 
     /// The cache hit's TRACE event.

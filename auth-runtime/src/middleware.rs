@@ -7,7 +7,7 @@ use reqwest_middleware::{Middleware, Next};
 
 use tracing::Instrument as _;
 
-use crate::engine::Authenticator;
+use crate::engine::{Authenticator, Sent};
 use crate::stats::Event;
 
 /// Authenticates requests made through a `reqwest_middleware::ClientWithMiddleware`.
@@ -50,44 +50,53 @@ impl Middleware for AuthMiddleware {
         'life2: 'async_trait,
         Self: 'async_trait,
     {
-        let Some(token) = self.auth.cached_hit() else {
-            return Box::pin(async move {
+        let mut request = request;
+        // The token is only lent to write it on the request: the future keeps its generation
+        // (and the token itself only when answers may renew it).
+        let mut replay = None;
+        let hit = self
+            .auth
+            .with_cached_hit(|token| self.prepare(token, &mut request, &mut replay));
+        match hit {
+            Some(Ok(sent)) => Box::pin(self.send(sent, request, replay, extensions, next)),
+            Some(Err(error)) => Box::pin(std::future::ready(Err(error))),
+            None => Box::pin(async move {
                 let token = self
                     .auth
                     .access_token()
                     .await
                     .map_err(reqwest_middleware::Error::middleware)?;
-                let mut request = request;
-                let replay = self.prepare(&token, &mut request)?;
-                self.send(token, request, replay, extensions, next).await
-            });
-        };
-        let mut request = request;
-        match self.prepare(&token, &mut request) {
-            Ok(replay) => Box::pin(self.send(token, request, replay, extensions, next)),
-            Err(error) => Box::pin(std::future::ready(Err(error))),
+                let mut replay = None;
+                let sent = self.prepare(&token.0, &mut request, &mut replay)?;
+                self.send(sent, request, replay, extensions, next).await
+            }),
         }
     }
 }
 
 impl AuthMiddleware {
-    /// Puts `token` on `request`, and returns a copy of it without to send again, if its body
-    /// can be copied (a streaming body cannot be replayed: then an expired answer is returned
-    /// as is). In place: the request is not moved in and out (each move is a copy of it).
+    /// Puts `token` on `request`, after writing into `replay` a copy of it without, to send
+    /// again, when an answer can call for that and its body can be copied (a streaming body
+    /// cannot be replayed: then an expired answer is returned as is); returns what the answer
+    /// is judged against. In place: the request is not moved in and out (each move is a copy
+    /// of it).
     fn prepare(
         &self,
-        token: &crate::AccessToken,
+        token: &std::sync::Arc<crate::session::Shard>,
         request: &mut reqwest::Request,
-    ) -> reqwest_middleware::Result<Option<reqwest::Request>> {
-        let replay = replay_copy(request);
+        replay: &mut Option<reqwest::Request>,
+    ) -> reqwest_middleware::Result<Sent> {
+        if self.auth.answers_may_replay(true) {
+            *replay = replay_copy(request);
+        }
         self.auth
-            .apply(token, request)
+            .apply_from(token, request)
             .map_err(reqwest_middleware::Error::middleware)?;
-        Ok(replay)
+        Ok(self.auth.sent(token))
     }
 
-    /// Sends `request` (with `token` on it) down the stack, and on an answer that says the
-    /// token expired or the session is over, renews and sends `replay` once.
+    /// Sends `request` (with a token on it, as `sent` says) down the stack, and on an answer
+    /// that says the token expired or the session is over, renews and sends `replay` once.
     ///
     /// A block rather than an `async fn`, which would keep a second copy of each argument in
     /// its state.
@@ -97,7 +106,7 @@ impl AuthMiddleware {
     )]
     fn send<'a>(
         &'a self,
-        token: crate::AccessToken,
+        sent: Sent,
         request: reqwest::Request,
         replay: Option<reqwest::Request>,
         extensions: &'a mut Extensions,
@@ -121,38 +130,45 @@ impl AuthMiddleware {
             match ended {
                 Ended::No => {
                     // Only an answer that renews something waits to take it.
-                    if let Some(renewed) = self.auth.renewed_in(&token, response.headers()) {
+                    if let Some(renewed) = self.auth.renewed_after(&sent, response.headers()) {
                         self.auth.take_renewed(renewed).await;
                     }
                     return Ok(response);
                 }
                 Ended::Expired => {
-                    tracing::debug!(generation = token.generation(), "expired-token answer");
-                    self.auth.invalidate(token.generation());
+                    tracing::debug!(generation = sent.generation, "expired-token answer");
+                    self.auth.invalidate(sent.generation);
                 }
                 Ended::SessionOver => {
-                    tracing::debug!(generation = token.generation(), "session-over answer");
-                    self.auth.end_session(token.generation());
+                    tracing::debug!(generation = sent.generation, "session-over answer");
+                    self.auth.end_session(sent.generation);
                 }
             }
             let Some(replay) = replay else {
                 return Ok(response);
             };
-            Box::pin(replay_once(&self.auth, &token, replay, extensions, next)).await
+            Box::pin(replay_once(
+                &self.auth,
+                sent.generation,
+                replay,
+                extensions,
+                next,
+            ))
+            .await
         }
     }
 }
 
-/// Sends `replay` (whose first copy went with the stale `token`) once more with a renewed
-/// token, under an `auth.replay` span.
+/// Sends `replay` (whose first copy went with the stale token of `generation`) once more with
+/// a renewed token, under an `auth.replay` span.
 async fn replay_once(
     auth: &Authenticator,
-    token: &crate::AccessToken,
+    generation: u64,
     mut replay: reqwest::Request,
     extensions: &mut Extensions,
     next: Next<'_>,
 ) -> reqwest_middleware::Result<reqwest::Response> {
-    let span = crate::stats::replay_span(&auth.spec().name, token.generation());
+    let span = crate::stats::replay_span(&auth.spec().name, generation);
     async {
         let fresh = auth.access_token().await.map_err(|e| {
             tracing::Span::current().record("outcome", e.label());
@@ -329,6 +345,77 @@ mod tests {
                 copy.body().and_then(|b| b.as_bytes()),
                 expected.body().and_then(|b| b.as_bytes())
             );
+        }
+    }
+
+    /// The engine for `api_failures` (it answers an expired token with 401, and ends a
+    /// session with code 12 in the body), with or without those two rules, and a token handle
+    /// of it.
+    fn engine(
+        expired: bool,
+        session_over: bool,
+    ) -> (crate::Authenticator, std::sync::Arc<crate::session::Shard>) {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../auth-spec/tests/valid/api_failures.yaml"
+        );
+        let mut source = std::fs::read_to_string(path).expect("fixture");
+        if !expired {
+            // A known lifetime instead, as the language asks of a spec without the signal.
+            source = source
+                .replace("  expired: { status: [401] }\n", "")
+                .replace(
+                    "access_token_expiry: []",
+                    "access_token_expiry: [ { lifetime: 1800s } ]",
+                );
+        }
+        if !session_over {
+            source = source.replace("means: session_over", "means: error");
+        }
+        let spec = auth_spec::parse("api_failures.yaml", &source).expect("valid");
+        let auth = crate::Authenticator::builder(
+            std::sync::Arc::new(spec),
+            crate::Credentials::new().with("api_key", "k"),
+        )
+        .allow_origin("https://api.example.com")
+        .build()
+        .expect("builds");
+        assert_eq!(auth.spec().usage.expired.is_some(), expired);
+        let now = std::time::SystemTime::now();
+        let session = crate::Session {
+            access_token: "s-1".to_owned().into(),
+            refresh_token: None,
+            access_expires_at: None,
+            refresh_expires_at: None,
+            issued_at: now,
+            login_at: now,
+            generation: 1,
+            last_response: None,
+            last_flow: crate::Flow::Login,
+            values: Default::default(),
+            response_headers: Default::default(),
+        };
+        let current =
+            crate::session::Current::new(std::sync::Arc::new(session), None, None, None, false);
+        let shard = std::sync::Arc::clone(current.shard());
+        (auth, shard)
+    }
+
+    #[test]
+    fn a_request_is_copied_only_when_an_answer_can_call_for_a_replay() {
+        for (expired, session_over) in [(true, true), (false, true), (true, false), (false, false)]
+        {
+            let (auth, token) = engine(expired, session_over);
+            let middleware = super::AuthMiddleware::new(auth);
+            let mut original = request(None, None);
+            let mut replay = None;
+            let sent = middleware
+                .prepare(&token, &mut original, &mut replay)
+                .expect("prepared");
+            let what = format!("expired: {expired}, session_over: {session_over}");
+            assert_eq!(sent.generation, 1, "{what}");
+            assert_eq!(replay.is_some(), expired || session_over, "{what}");
+            assert_eq!(original.headers()["x-session"], "s-1", "{what}");
         }
     }
 

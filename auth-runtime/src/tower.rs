@@ -49,7 +49,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use crate::engine::Authenticator;
+use crate::engine::{Authenticator, Sent};
 use crate::stats::Event;
 
 mod replay;
@@ -213,24 +213,6 @@ where
     }
 }
 
-/// What an answer is judged against: the generation of the token its request carried, and the
-/// token itself when answers may renew it (`usage.renewed_by_answers`), to compare.
-struct Sent {
-    generation: u64,
-    token: Option<crate::AccessToken>,
-}
-
-impl Sent {
-    fn of(auth: &Authenticator, token: &Arc<crate::session::Shard>) -> Self {
-        Self {
-            generation: token.session.generation,
-            token: auth
-                .renews_from_answers()
-                .then(|| crate::AccessToken(Arc::clone(token))),
-        }
-    }
-}
-
 pin_project_lite::pin_project! {
     /// The future of [`AuthService`]'s calls. With a cached token it is the inner service's
     /// call and the answer's check, and allocates nothing; waiting for a token, a replay after
@@ -354,7 +336,8 @@ where
 }
 
 /// Puts `token` on `request`, after writing a copy of it without into `again`, to send again if
-/// `replay` can copy its body; returns what its answer is judged against. In place: neither the
+/// an answer can call for that (the spec declares `usage.expired`) and `replay` can copy its
+/// body; returns what its answer is judged against. In place: neither the
 /// request nor the copy is moved in and out (each move is a copy of it).
 fn prepare<S, B, R: ReplayBody<B>>(
     shared: &Shared<S>,
@@ -363,11 +346,13 @@ fn prepare<S, B, R: ReplayBody<B>>(
     request: &mut http::Request<B>,
     again: &mut Option<Replay<B>>,
 ) -> Result<Sent, crate::AuthError> {
-    *again = Replay::of(replay, request);
+    if shared.auth.answers_may_replay(false) {
+        *again = Replay::of(replay, request);
+    }
     shared
         .auth
         .apply_http_from(token, request, shared.relative)?;
-    Ok(Sent::of(&shared.auth, token))
+    Ok(shared.auth.sent(token))
 }
 
 /// What an answer calls for.
@@ -398,11 +383,7 @@ where
 {
     let auth = &shared.auth;
     if !auth.is_expired_answer(answer.status().as_u16(), answer.headers()) {
-        let Some(renewed) = sent
-            .token
-            .as_ref()
-            .and_then(|token| auth.renewed_in(token, answer.headers()))
-        else {
+        let Some(renewed) = auth.renewed_after(sent, answer.headers()) else {
             return Judged::Done(answer);
         };
         let auth = auth.clone();

@@ -348,10 +348,7 @@ async fn simulator_ends_the_session_a_login_carries() {
     let mock = MockServer::start(spec.clone(), MockOptions::default())
         .await
         .expect("starts");
-    let auth = auth_runtime::Authenticator::builder(spec, mock.credentials().into_iter().collect())
-        .base_url(mock.base_url())
-        .build()
-        .expect("builds");
+    let auth = common::engine(&mock, spec);
     let first = auth.access_token().await.expect("first login");
     assert_eq!(mock.stats().sessions_replaced, 0, "nothing to replace yet");
     // The engine logs in again (the first token counted as expired here), carrying it.

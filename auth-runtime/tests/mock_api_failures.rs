@@ -2,11 +2,12 @@
 //! session has ended, an API call with its token gets the `session_over` rule's envelope, and
 //! the engine behind the middleware logs in again and replays.
 
+mod common;
+
 use std::sync::Arc;
 
 use auth_mock::PROTECTED_PATH;
 use auth_mock::{MockOptions, MockServer};
-use auth_runtime::Authenticator;
 use auth_runtime::auth_spec::{self, ProviderSpec};
 
 fn spec() -> Arc<ProviderSpec> {
@@ -22,10 +23,7 @@ async fn an_ended_session_is_answered_with_the_session_over_envelope() {
     let mock = MockServer::start(Arc::clone(&spec), MockOptions::default())
         .await
         .expect("starts");
-    let auth = Authenticator::builder(spec, mock.credentials().into_iter().collect())
-        .base_url(mock.base_url())
-        .build()
-        .expect("builds");
+    let auth = common::engine(&mock, spec);
     let token = auth.access_token().await.expect("login");
     let api = format!("{}{PROTECTED_PATH}", mock.base_url());
     let http = reqwest::Client::new();

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use auth_mock::{MockOptions, MockServer};
-use auth_runtime::Authenticator;
 use auth_runtime::auth_spec::{self, ProviderSpec};
 
 fn parse(yaml: &str) -> Arc<ProviderSpec> {
@@ -59,10 +58,7 @@ async fn the_simulator_writes_offsets_with_hours_only_and_the_engine_reads_them(
     let answer = login_answer(&mock, "/login", serde_json::json!({ "key": key })).await;
     let until = answer["until"].as_str().expect("text");
     assert!(until.ends_with("-05"), "{until}");
-    let auth = Authenticator::builder(Arc::clone(&spec), mock.credentials().into_iter().collect())
-        .base_url(mock.base_url())
-        .build()
-        .expect("builds");
+    let auth = common::engine(&mock, Arc::clone(&spec));
     auth.access_token().await.expect("login");
     let at = auth
         .status()
@@ -117,10 +113,7 @@ async fn the_simulator_answers_in_each_revision_in_turn_and_the_engine_reads_the
         "each of the gateway, 1.x and 2.0 answers once"
     );
     // The engine logs in again after each expiry, whatever revision answers.
-    let auth = Authenticator::builder(Arc::clone(&spec), mock.credentials().into_iter().collect())
-        .base_url(mock.base_url())
-        .build()
-        .expect("builds");
+    let auth = common::engine(&mock, Arc::clone(&spec));
     let client = auth.client(reqwest::Client::new());
     let api = format!("{}{}", mock.base_url(), auth_mock::PROTECTED_PATH);
     for _ in 0..3 {
@@ -179,10 +172,7 @@ async fn the_simulator_grants_the_lifetime_the_request_asked_for() {
         "not asked: the vendor's default"
     );
     // The engine sends the declared 7 s, as a number.
-    let auth = Authenticator::builder(Arc::clone(&spec), mock.credentials().into_iter().collect())
-        .base_url(mock.base_url())
-        .build()
-        .expect("builds");
+    let auth = common::engine(&mock, Arc::clone(&spec));
     auth.access_token().await.expect("login");
     let session = auth
         .status()
@@ -236,10 +226,7 @@ async fn a_simulated_vendor_clock_ahead_is_corrected_by_the_server_time() {
         "{lifetime:?}"
     );
     // The engine reads the expiry on its own clock: about `ttl` from now, not 10 minutes more.
-    let auth = Authenticator::builder(Arc::clone(&spec), mock.credentials().into_iter().collect())
-        .base_url(mock.base_url())
-        .build()
-        .expect("builds");
+    let auth = common::engine(&mock, Arc::clone(&spec));
     auth.access_token().await.expect("login");
     let at = auth
         .status()

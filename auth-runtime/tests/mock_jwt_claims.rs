@@ -2,6 +2,8 @@
 //! the claims the templates name (with the example token's values), and an API call whose claim
 //! header does not match its token is refused.
 
+mod common;
+
 use std::sync::Arc;
 
 use auth_mock::PROTECTED_PATH;
@@ -42,10 +44,7 @@ async fn simulator_tokens_carry_the_named_claims_and_calls_must_repeat_them() {
     let mock = MockServer::start(spec.clone(), MockOptions::default())
         .await
         .expect("starts");
-    let auth = auth_runtime::Authenticator::builder(spec, mock.credentials().into_iter().collect())
-        .base_url(mock.base_url())
-        .build()
-        .expect("builds");
+    let auth = common::engine(&mock, spec);
     let token = auth.access_token().await.expect("login");
     let secret = token.secret().expose_secret().to_owned();
     assert_eq!(

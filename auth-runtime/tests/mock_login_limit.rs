@@ -2,11 +2,13 @@
 //! past `login_limit`, or sooner than `min_login_interval` after the last, is answered 429 with
 //! `Retry-After`; the engine, which counts its requests in its store, never gets that far.
 
+mod common;
+
 use std::sync::Arc;
 
 use auth_mock::{MockOptions, MockServer};
+use auth_runtime::AuthErrorKind;
 use auth_runtime::auth_spec::{self, ProviderSpec};
-use auth_runtime::{AuthErrorKind, Authenticator};
 
 fn spec(policy: &str) -> Arc<ProviderSpec> {
     let yaml = format!(
@@ -98,10 +100,7 @@ async fn the_engine_stays_within_the_simulated_budget() {
     let mock = MockServer::start(Arc::clone(&spec), MockOptions::default())
         .await
         .expect("starts");
-    let auth = Authenticator::builder(spec, mock.credentials().into_iter().collect())
-        .base_url(mock.base_url())
-        .build()
-        .expect("builds");
+    let auth = common::engine(&mock, spec);
     for _ in 0..2 {
         auth.access_token().await.expect("within the budget");
         auth.logout().await.expect("logout");

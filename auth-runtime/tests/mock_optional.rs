@@ -2,10 +2,11 @@
 //! optional value need not be sent, any complete set is accepted, and a login with none is
 //! rejected. One test per rule.
 
+mod common;
+
 use std::sync::Arc;
 
 use auth_mock::{MockOptions, MockServer};
-use auth_runtime::Authenticator;
 use auth_runtime::auth_spec::{self, ProviderSpec};
 use serde_json::{Value, json};
 
@@ -73,10 +74,7 @@ async fn login(mock: &MockServer, body: Value, tenant: Option<&str>) -> u16 {
 #[tokio::test]
 async fn the_engine_logs_in_with_the_first_set() {
     let mock = mock().await;
-    let auth = Authenticator::builder(spec(), mock.credentials().into_iter().collect())
-        .base_url(mock.base_url())
-        .build()
-        .expect("builds");
+    let auth = common::engine(&mock, spec());
     auth.access_token().await.expect("logs in");
     assert_eq!(mock.stats().logins, 1);
 }

@@ -3,6 +3,8 @@
 //! renews a declared value in an API answer (`usage.renewed_by_answers`), after which only the
 //! new value works.
 
+mod common;
+
 use std::sync::Arc;
 
 use auth_mock::PROTECTED_PATH;
@@ -57,10 +59,7 @@ async fn simulator_answers_requires_and_renews_named_values() {
     let mock = MockServer::start(spec.clone(), MockOptions::default())
         .await
         .expect("starts");
-    let auth = auth_runtime::Authenticator::builder(spec, mock.credentials().into_iter().collect())
-        .base_url(mock.base_url())
-        .build()
-        .expect("builds");
+    let auth = common::engine(&mock, spec);
     let token = auth.access_token().await.expect("login");
     let session = token.session();
     let account = session.values["account_token"].expose_secret().to_owned();

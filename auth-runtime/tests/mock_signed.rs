@@ -2,12 +2,13 @@
 //! assertion that verifies with the simulated key, has an `exp` neither past nor beyond the
 //! declared lifetime, and carries the spec's claims. One test per rule.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use auth_mock::{MockOptions, MockServer};
-use auth_runtime::Authenticator;
 use auth_runtime::auth_spec::{self, ProviderSpec};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
@@ -124,11 +125,7 @@ async fn the_engines_assertion_is_accepted_for_each_algorithm() {
             MockServer::start_with_credentials(spec(algorithm), MockOptions::default(), given)
                 .await
                 .expect("starts");
-        let auth =
-            Authenticator::builder(spec(algorithm), mock.credentials().into_iter().collect())
-                .base_url(mock.base_url())
-                .build()
-                .expect("builds");
+        let auth = common::engine(&mock, spec(algorithm));
         auth.access_token()
             .await
             .unwrap_or_else(|e| panic!("{algorithm}: {e}"));
@@ -228,11 +225,7 @@ async fn without_a_key_given_the_simulator_offers_its_published_one() {
             .find(|(env, _)| env.ends_with("SIGNING_KEY"))
             .expect("the signing key's test value");
         assert!(key.starts_with("-----BEGIN"), "{algorithm}: a PEM key");
-        let auth =
-            Authenticator::builder(spec(algorithm), mock.credentials().into_iter().collect())
-                .base_url(mock.base_url())
-                .build()
-                .expect("builds");
+        let auth = common::engine(&mock, spec(algorithm));
         auth.access_token()
             .await
             .unwrap_or_else(|e| panic!("{algorithm}: {e}"));

@@ -3,11 +3,12 @@
 //! into the future, so after the access token expires the engine refreshes instead of logging
 //! in again (issue 8, item 22).
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use auth_mock::{MockOptions, MockServer};
-use auth_runtime::Authenticator;
 use auth_runtime::auth_spec::{self, ProviderSpec};
 
 /// How the refresh token's expiry is written, with a past example value (2026-01-02).
@@ -109,8 +110,7 @@ async fn run(
     let mock = MockServer::start(Arc::clone(&spec), options)
         .await
         .map_err(|e| format!("{kind}: {e}"))?;
-    let auth = Authenticator::builder(spec, mock.credentials().into_iter().collect())
-        .base_url(mock.base_url())
+    let auth = common::builder(&mock, spec)
         .build()
         .map_err(|e| format!("{kind}: {e}"))?;
     let before = SystemTime::now();

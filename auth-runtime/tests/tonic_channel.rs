@@ -60,10 +60,7 @@ async fn vendor(spec: Arc<ProviderSpec>) -> (MockServer, Authenticator, tonic::t
     let mock = MockServer::start(spec.clone(), MockOptions::default())
         .await
         .expect("simulator");
-    let auth = Authenticator::builder(spec, mock.credentials().into_iter().collect())
-        .base_url(mock.base_url())
-        .build()
-        .expect("builds");
+    let auth = common::engine(&mock, spec);
     let channel = tonic::transport::Channel::from_shared(mock.base_url())
         .expect("endpoint")
         .connect()

@@ -16,10 +16,7 @@ use hyper_util::rt::TokioExecutor;
 use tower::{Service, ServiceBuilder};
 
 async fn engine(mock: &MockServer, name: &str) -> Authenticator {
-    Authenticator::builder(common::spec(name), mock.credentials().into_iter().collect())
-        .base_url(mock.base_url())
-        .build()
-        .expect("builds")
+    common::engine(mock, common::spec(name))
 }
 
 async fn send<S>(client: &mut S, request: http::Request<Full<Bytes>>) -> Result<u16, BoxError>
@@ -175,10 +172,7 @@ async fn a_value_renewed_in_an_answer_is_taken_and_sent_from_then_on() {
     let mock = MockServer::start(spec.clone(), MockOptions::default())
         .await
         .expect("simulator");
-    let auth = Authenticator::builder(spec, mock.credentials().into_iter().collect())
-        .base_url(mock.base_url())
-        .build()
-        .expect("builds");
+    let auth = common::engine(&mock, spec);
     let http = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let mut client = ServiceBuilder::new()
         .layer(AuthLayer::new(auth.clone()))
@@ -215,4 +209,87 @@ async fn a_value_renewed_in_an_answer_is_taken_and_sent_from_then_on() {
     );
     assert_eq!(mock.stats().logins, 1);
     assert_eq!(mock.stats().expired_answers, 0);
+}
+
+/// A request body that counts its copies.
+struct Counted(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Clone for Counted {
+    fn clone(&self) -> Self {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Self(self.0.clone())
+    }
+}
+
+/// An inner service that answers every request with `status`, sending nothing.
+#[derive(Clone)]
+struct Answers(u16);
+
+impl Service<http::Request<Counted>> for Answers {
+    type Response = http::Response<()>;
+    type Error = BoxError;
+    type Future = std::future::Ready<Result<http::Response<()>, BoxError>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), BoxError>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: http::Request<Counted>) -> Self::Future {
+        let mut answer = http::Response::new(());
+        *answer.status_mut() = http::StatusCode::from_u16(self.0).expect("status");
+        std::future::ready(Ok(answer))
+    }
+}
+
+#[tokio::test]
+async fn a_request_is_copied_for_a_replay_only_when_an_answer_can_call_for_one() {
+    // `alternative_paths` says how an expired token is answered (401), `bare_body` says nothing:
+    // there, no answer can call for a replay, and a 401 is only a 401.
+    for (fixture, expired) in [("alternative_paths", true), ("bare_body", false)] {
+        let spec = common::fixture(fixture);
+        let mock = MockServer::start(spec.clone(), MockOptions::default())
+            .await
+            .expect("simulator");
+        let auth = common::engine(&mock, spec);
+        let copies = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let request = || {
+            http::Request::post(format!("{}/things", mock.base_url()))
+                .body(Counted(copies.clone()))
+                .expect("request")
+        };
+        let mut ok = ServiceBuilder::new()
+            .layer(AuthLayer::new(auth.clone()))
+            .service(Answers(200));
+        for _ in 0..3 {
+            std::future::poll_fn(|cx| ok.poll_ready(cx))
+                .await
+                .expect("ready");
+            let answer = ok.call(request()).await.expect("answered");
+            assert_eq!(answer.status(), 200);
+        }
+        let copied = copies.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(copied, if expired { 3 } else { 0 }, "{fixture}");
+
+        let generation = auth.access_token().await.expect("token").generation();
+        let mut refused = ServiceBuilder::new()
+            .layer(AuthLayer::new(auth.clone()))
+            .service(Answers(401));
+        let answer = refused.call(request()).await.expect("answered");
+        assert_eq!(answer.status(), 401, "{fixture}: the answer goes back");
+        let after = auth.cached().map(|t| t.generation());
+        let renewals = mock.stats().logins + mock.stats().refreshes;
+        if expired {
+            // Renewed and replayed once; the replay's 401 goes back as it is.
+            assert_eq!(after, Some(generation + 1), "{fixture}: renewed");
+            assert_eq!(auth.stats().replays, 1, "{fixture}: replayed once");
+            assert_eq!(renewals, 2, "{fixture}");
+        } else {
+            assert_eq!(after, Some(generation), "{fixture}: the token stays");
+            assert_eq!(auth.stats().replays, 0, "{fixture}");
+            assert_eq!(renewals, 1, "{fixture}");
+        }
+    }
 }

@@ -12,12 +12,22 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::Authenticator;
 use crate::error::AuthError;
-use crate::session::{AccessToken, Current, Session};
+use crate::session::{AccessToken, Current, Session, Shard};
 
 /// Values an API answer renews, for the session of `generation`.
 pub(crate) struct Renewed {
     generation: u64,
     changes: Vec<(SessionSlot, SecretString)>,
+}
+
+/// What the layers judge an answer against: the generation of the token its request carried,
+/// and that token itself only when answers may renew it (`usage.renewed_by_answers`), to
+/// compare. Most specs renew nothing: then a request in flight holds no handle to the token
+/// (whose clone and drop are two atomic operations per request).
+pub(crate) struct Sent {
+    /// The generation of the token the request carried.
+    pub(crate) generation: u64,
+    token: Option<AccessToken>,
 }
 
 /// The new expiry of a renewed access token: `Some((wall, monotonic))`, or `None` to keep the
@@ -81,6 +91,22 @@ impl Authenticator {
             generation: token.generation(),
             changes,
         })
+    }
+
+    /// What an answer to a request sent with `token` is judged against.
+    #[inline]
+    pub(crate) fn sent(&self, token: &Arc<Shard>) -> Sent {
+        Sent {
+            generation: token.session.generation,
+            token: (!self.inner.spec.usage.renewed_by_answers.is_empty())
+                .then(|| AccessToken(Arc::clone(token))),
+        }
+    }
+
+    /// [`Self::renewed_in`] for an answer to a request that was `sent`.
+    #[inline]
+    pub(crate) fn renewed_after(&self, sent: &Sent, headers: &http::HeaderMap) -> Option<Renewed> {
+        self.renewed_in(sent.token.as_ref()?, headers)
     }
 
     /// Installs what [`Self::renewed_in`] found, in memory and in the store; a failure is

@@ -31,9 +31,18 @@ impl Authenticator {
         token: &AccessToken,
         request: &mut reqwest::Request,
     ) -> Result<(), AuthError> {
+        self.apply_from(&token.0, request)
+    }
+
+    /// [`Self::apply`] with a token lent by the engine (the middleware's cache hit).
+    pub(crate) fn apply_from(
+        &self,
+        token: &Shard,
+        request: &mut reqwest::Request,
+    ) -> Result<(), AuthError> {
         self.check_destination(request.url())?;
         let mut fresh = None;
-        let rendered = self.usage_for(&token.0, &mut fresh)?;
+        let rendered = self.usage_for(token, &mut fresh)?;
         rendered.put_headers(request.headers_mut());
         if !rendered.query.is_empty() {
             let mut query = request.url_mut().query_pairs_mut();

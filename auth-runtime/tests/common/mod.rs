@@ -104,3 +104,20 @@ pub async fn join_every<T: 'static>(mut tasks: tokio::task::JoinSet<T>) -> Vec<T
     tokio::task::yield_now().await;
     outputs
 }
+
+/// An engine builder for `spec` against the simulator `mock`: its credentials, its base URL.
+pub fn builder(
+    mock: &auth_mock::MockServer,
+    spec: Arc<ProviderSpec>,
+) -> auth_runtime::AuthenticatorBuilder {
+    auth_runtime::Authenticator::builder(spec, mock.credentials().into_iter().collect())
+        .base_url(mock.base_url())
+}
+
+/// [`builder`], built.
+pub fn engine(
+    mock: &auth_mock::MockServer,
+    spec: Arc<ProviderSpec>,
+) -> auth_runtime::Authenticator {
+    builder(mock, spec).build().expect("builds")
+}

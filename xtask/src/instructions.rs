@@ -93,12 +93,35 @@ const GROUPS: &[&[Case]] = &[
     ],
 ];
 
+/// A group's name: what its cases' names start with, before `/`.
+fn group_name(group: &[Case]) -> &'static str {
+    group
+        .first()
+        .and_then(|c| c.bench.split('/').next())
+        .unwrap_or_default()
+}
+
 /// The two run lengths, in seconds of criterion's `--profile-time`.
 const SHORT: u32 = 2;
 const LONG: u32 = 6;
 
-/// Counts each case's instructions per request and prints them by group.
-pub fn measure(root: &Path) -> Result<(), String> {
+/// Counts each case's instructions per request and prints them by group: all groups, or the
+/// one named `only` (the part of its cases' names before `/`).
+pub fn measure(root: &Path, only: Option<&str>) -> Result<(), String> {
+    let groups: Vec<&[Case]> = GROUPS
+        .iter()
+        .copied()
+        .filter(|g| only.is_none_or(|name| group_name(g) == name))
+        .collect();
+    if groups.is_empty() {
+        let mut names: Vec<&str> = GROUPS.iter().map(|g| group_name(g)).collect();
+        names.dedup();
+        return Err(format!(
+            "no group `{}`: the groups are {}",
+            only.unwrap_or_default(),
+            names.join(", ")
+        ));
+    }
     for tool in ["valgrind", "callgrind_annotate"] {
         if Command::new(tool).arg("--version").output().is_err() {
             return Err(format!(
@@ -113,9 +136,9 @@ pub fn measure(root: &Path) -> Result<(), String> {
     println!(
         "instructions per request (callgrind; runs of {SHORT} s and {LONG} s, the difference), and the atomic ones among them"
     );
-    for group in GROUPS {
+    for group in groups {
         let mut baseline = None;
-        for case in *group {
+        for case in group {
             let (per_request, locked) = per_request(&bench, &atomic, &out, case)?;
             match baseline {
                 None => {
@@ -246,4 +269,25 @@ fn calls(file: &Path, function: &str) -> Result<u64, String> {
         })
         .max()
         .ok_or_else(|| format!("{}: no calls of {function}", file.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn each_group_is_named_by_all_its_cases() {
+        let names: Vec<&str> = super::GROUPS.iter().map(|g| super::group_name(g)).collect();
+        // The layers' own work without network (reqwest-middleware, then tower), then each
+        // layer group through a loopback server.
+        assert_eq!(names, ["layer_cost", "layer_cost", "middleware", "tower"]);
+        for group in super::GROUPS {
+            let name = super::group_name(group);
+            for case in *group {
+                assert!(
+                    case.bench.starts_with(&format!("{name}/")),
+                    "{}",
+                    case.bench
+                );
+            }
+        }
+    }
 }

@@ -9,8 +9,8 @@
 //!   pages checked for links left unresolved (rustdoc does not report those).
 //! - `bench`: measure code generation: macro expansion time and `providers` build time for the
 //!   three vendors and for 50 generated copies of them.
-//! - `instructions`: the auth layers' cost per request in instructions (callgrind), next to the
-//!   same request without them.
+//! - `instructions [GROUP]`: the auth layers' cost per request in instructions (callgrind), next
+//!   to the same request without them; one group (`layer_cost`, `middleware`, `tower`) or all.
 
 mod bench;
 mod docs;
@@ -29,7 +29,10 @@ fn main() -> ExitCode {
         Some("snapshots") => snapshots(&root),
         Some("bench") => exit_code(bench::measure(&root)),
         Some("docs") => docs::run(&root),
-        Some("instructions") => exit_code(instructions::measure(&root)),
+        Some("instructions") => exit_code(instructions::measure(
+            &root,
+            args.get(1).map(String::as_str),
+        )),
         Some("help" | "--help" | "-h") | None => {
             eprintln!("{USAGE}");
             if args.is_empty() {
@@ -53,7 +56,8 @@ commands:
   snapshots            regenerate every snapshot and drop orphaned ones
   bench                measure macro expansion and build time (3 vendors, 50 copies)
   docs                 cargo doc, failing on any link that does not resolve (generated modules too)
-  instructions         the auth layers' cost per request in instructions (needs valgrind)";
+  instructions [GROUP]  the auth layers' cost per request in instructions (needs valgrind);
+                       GROUP: layer_cost, middleware or tower (default: all three)";
 
 /// Success, or the error printed and a failure.
 fn exit_code(result: Result<(), String>) -> ExitCode {

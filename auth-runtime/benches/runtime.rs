@@ -7,13 +7,18 @@
 //!   async block, as a caller's `async fn` awaits them, polled once with a no-op waker: all
 //!   complete without waiting, so this measures the cache and nothing else. Printed: the median
 //!   ratio of rotating rounds of the first two, side by side.
+//!   `put_token_1_thread` / `put_token_2_threads`: the cached token put on a request
+//!   (`apply_http`) and dropped with it, per call, on one thread and on two at once (where
+//!   threads that shared a reference count would contend).
 //! - `herd`: 10,000 tasks asking at once for a token that is not there yet, against a local
 //!   vendor that takes 50 ms to answer (a realistic token endpoint); compared with one caller.
 //!   Requests sent are counted and printed.
 //! - `layer_cost`: the auth layers' own work per request, with no network: the same request
 //!   through a reqwest-middleware stack, and a tower service, that answer at once, with and
 //!   without the auth layer, and with a layer that only passes the request on (what being a
-//!   layer costs before any work of its own).
+//!   layer costs before any work of its own); and the tower service with and without the
+//!   layer on two threads at once, each with its own clone of the service (what the threads
+//!   contend on).
 //! - `middleware` / `tower`: requests through the auth middleware vs an empty reqwest-middleware
 //!   stack and plain reqwest (all over one `reqwest::Client`'s connection pool), and through the
 //!   tower layer vs the bare hyper-util client it wraps; next to them, layers that do nothing:
@@ -212,6 +217,34 @@ fn hot_path(c: &mut Criterion) {
                             std::hint::spin_loop();
                         }
                     }
+                }
+            })
+        })
+    });
+    // Putting the cached token on a request, as both layers do for each one: the token's
+    // header value is cloned onto the request and dropped with it. Each thread parses its own
+    // URI: clones of one would share its reference counts.
+    let url = format!("{}/api", server.uri());
+    let put = |auth: &Authenticator, uri: &http::Uri, calls: u64| {
+        called(calls, || {
+            let mut request = http::Request::new(());
+            *request.uri_mut() = uri.clone();
+            let token = auth.cached().expect("cached");
+            auth.apply_http(&token, &mut request).expect("applied");
+            request
+        })
+    };
+    group.bench_function("put_token_1_thread", |b| {
+        let uri: http::Uri = url.parse().expect("uri");
+        b.iter_custom(|calls| put(&auth, &uri, calls))
+    });
+    group.bench_function("put_token_2_threads", |b| {
+        b.iter_custom(|iters| {
+            two_threads(iters, || {
+                let auth = auth.clone();
+                let uri: http::Uri = url.parse().expect("uri");
+                move |calls| {
+                    put(&auth, &uri, calls);
                 }
             })
         })
@@ -962,6 +995,47 @@ fn layer_cost(c: &mut Criterion) {
                 .body(http_body_util::Empty::new())
                 .expect("request");
             rt.block_on(layered.call(request)).expect("answer")
+        })
+    });
+    // On two threads at once, each with its own clone of the service (as each task of a
+    // server holds one) and its own URI: what the threads contend on.
+    type Caller = Box<dyn FnMut(http::Uri) + Send>;
+    let on_two_threads = |iters: u64, service: &dyn Fn() -> Caller| {
+        two_threads(iters, || {
+            let mut call = service();
+            let uri: http::Uri = url.parse().expect("uri");
+            move |calls| {
+                for _ in 0..calls {
+                    call(uri.clone());
+                }
+            }
+        })
+    };
+    group.bench_function("tower_bare_2_threads", |b| {
+        b.iter_custom(|iters| {
+            on_two_threads(iters, &|| {
+                let mut service = Canned;
+                Box::new(move |uri| {
+                    let request = http::Request::get(uri)
+                        .header("authorization", BEARER)
+                        .body(http_body_util::Empty::new())
+                        .expect("request");
+                    std::hint::black_box(poll_once(service.call(request)).expect("answer"));
+                })
+            })
+        })
+    });
+    group.bench_function("tower_auth_2_threads", |b| {
+        b.iter_custom(|iters| {
+            on_two_threads(iters, &|| {
+                let mut service = layered.clone();
+                Box::new(move |uri| {
+                    let request = http::Request::get(uri)
+                        .body(http_body_util::Empty::new())
+                        .expect("request");
+                    std::hint::black_box(poll_once(service.call(request)).expect("answer"));
+                })
+            })
         })
     });
     group.finish();

@@ -41,6 +41,8 @@ pub mod retry;
 pub mod session;
 pub mod stats;
 pub mod store;
+#[cfg(test)]
+mod testing;
 #[cfg(feature = "tower")]
 pub mod tower;
 pub mod typed;

@@ -348,18 +348,13 @@ mod tests {
         }
     }
 
-    /// The engine for `api_failures` (it answers an expired token with 401, and ends a
-    /// session with code 12 in the body), with or without those two rules, and a token handle
-    /// of it.
+    /// `api_failures` (it answers an expired token with 401, and ends a session with code 12
+    /// in the body), with or without those two rules.
     fn engine(
         expired: bool,
         session_over: bool,
     ) -> (crate::Authenticator, std::sync::Arc<crate::session::Shard>) {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../auth-spec/tests/valid/api_failures.yaml"
-        );
-        let mut source = std::fs::read_to_string(path).expect("fixture");
+        let mut source = crate::testing::fixture("api_failures");
         if !expired {
             // A known lifetime instead, as the language asks of a spec without the signal.
             source = source
@@ -372,33 +367,10 @@ mod tests {
         if !session_over {
             source = source.replace("means: session_over", "means: error");
         }
-        let spec = auth_spec::parse("api_failures.yaml", &source).expect("valid");
-        let auth = crate::Authenticator::builder(
-            std::sync::Arc::new(spec),
-            crate::Credentials::new().with("api_key", "k"),
-        )
-        .allow_origin("https://api.example.com")
-        .build()
-        .expect("builds");
+        let auth = crate::testing::engine(&source);
         assert_eq!(auth.spec().usage.expired.is_some(), expired);
-        let now = std::time::SystemTime::now();
-        let session = crate::Session {
-            access_token: "s-1".to_owned().into(),
-            refresh_token: None,
-            access_expires_at: None,
-            refresh_expires_at: None,
-            issued_at: now,
-            login_at: now,
-            generation: 1,
-            last_response: None,
-            last_flow: crate::Flow::Login,
-            values: Default::default(),
-            response_headers: Default::default(),
-        };
-        let current =
-            crate::session::Current::new(std::sync::Arc::new(session), None, None, None, false);
-        let shard = std::sync::Arc::clone(current.shard());
-        (auth, shard)
+        let token = std::sync::Arc::clone(crate::testing::current("s-1").shard());
+        (auth, token)
     }
 
     #[test]

@@ -129,8 +129,11 @@ pub(crate) struct Idle {
 #[repr(align(128))]
 pub(crate) struct Shard {
     pub(crate) session: Arc<Session>,
-    /// The headers and query parameters `usage` puts on API calls, rendered once per token.
-    pub(crate) usage: Arc<OnceLock<RenderedUsage>>,
+    /// The headers and query parameters `usage` puts on API calls, rendered once per token on
+    /// each handle: a request carries a clone of a header value, and each handle's values
+    /// count their references on their own cache line, so that threads putting the token on
+    /// requests do not contend on one count.
+    pub(crate) usage: OnceLock<RenderedUsage>,
 }
 
 /// What [`crate::Authenticator::apply`] adds to a request, computed once per token.
@@ -149,7 +152,14 @@ impl RenderedUsage {
     }
 }
 
-const SHARDS: usize = 16;
+/// How many handles a value read by every thread gets (the token's, the tower layer's).
+pub(crate) const SHARDS: usize = 16;
+
+/// Which of [`SHARDS`] handles the calling thread uses.
+#[inline]
+pub(crate) fn shard_index() -> usize {
+    SHARD.with(|s| *s)
+}
 
 thread_local! {
     /// Which shard this thread clones, assigned round-robin on first use.
@@ -167,12 +177,11 @@ impl Current {
         refresh_deadline: Option<Instant>,
         invalidated: bool,
     ) -> Self {
-        let usage = Arc::new(OnceLock::new());
         let shards = (0..SHARDS)
             .map(|_| {
                 Arc::new(Shard {
                     session: Arc::clone(&session),
-                    usage: Arc::clone(&usage),
+                    usage: OnceLock::new(),
                 })
             })
             .collect();
@@ -215,7 +224,7 @@ impl Current {
     /// counts on a cache line no other thread writes.
     #[inline]
     pub(crate) fn shard(&self) -> &Arc<Shard> {
-        &self.shards[SHARD.with(|s| *s)]
+        &self.shards[shard_index()]
     }
 
     /// A handle for the calling thread.
@@ -259,5 +268,29 @@ impl fmt::Debug for AccessToken {
             .field("generation", &self.generation())
             .field("expires_at", &self.expires_at())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn each_handle_puts_a_header_value_of_its_own() {
+        let auth = crate::testing::engine(&crate::testing::fixture("alternative_paths"));
+        let current = crate::testing::current("t-1");
+        let mut seen = Vec::new();
+        for shard in current.shards.iter() {
+            let mut request = http::Request::new(());
+            *request.uri_mut() = http::Uri::from_static("https://api.example.com/x");
+            auth.apply_http_from(shard, &mut request, false)
+                .expect("applied");
+            let value = request.headers()["authorization"].clone();
+            assert_eq!(value, "Bearer t-1");
+            assert!(value.is_sensitive());
+            seen.push(value.as_bytes().as_ptr());
+        }
+        seen.sort();
+        seen.dedup();
+        // Shared bytes would share one reference count, which every request changes twice.
+        assert_eq!(seen.len(), super::SHARDS, "one value per handle");
     }
 }

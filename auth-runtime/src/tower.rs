@@ -109,12 +109,18 @@ impl<S: Clone, R: Clone> ::tower::Layer<S> for AuthLayer<R> {
     type Service = AuthService<S, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
+        let spare = Arc::new(Mutex::new(inner.clone()));
+        let handles = (0..crate::session::SHARDS)
+            .map(|_| {
+                Arc::new(Shared {
+                    auth: self.auth.clone(),
+                    relative: self.relative,
+                    spare: Arc::clone(&spare),
+                })
+            })
+            .collect();
         AuthService {
-            shared: Arc::new(Shared {
-                auth: self.auth.clone(),
-                relative: self.relative,
-                spare: Mutex::new(inner.clone()),
-            }),
+            handles: Arc::new(handles),
             replay: self.replay.clone(),
             inner,
         }
@@ -124,13 +130,18 @@ impl<S: Clone, R: Clone> ::tower::Layer<S> for AuthLayer<R> {
 /// The service [`AuthLayer`] makes.
 #[derive(Clone)]
 pub struct AuthService<S, R = CloneBody> {
-    shared: Arc<Shared<S>>,
+    /// Equal handles to what the service's futures need, one per thread slot: each future
+    /// counts a reference on its thread's handle, so threads sending requests through clones
+    /// of one service do not contend on one count.
+    handles: Arc<Box<[Arc<Shared<S>>]>>,
     replay: R,
     inner: S,
 }
 
 /// What a service, its clones and its requests' futures share: one pointer for a future to
-/// carry (and count) rather than one each.
+/// carry (and count) rather than one each. Aligned so that two handles' counts never share a
+/// cache line.
+#[repr(align(128))]
 struct Shared<S> {
     auth: Authenticator,
     /// The layer's [`AuthLayer::relative_to`].
@@ -139,7 +150,7 @@ struct Shared<S> {
     /// a future carries a pointer to it rather than a clone of the inner service (which for a
     /// hyper-util client is hundreds of bytes, copied with every move). Behind a lock so that
     /// the inner service need not be `Sync`.
-    spare: Mutex<S>,
+    spare: Arc<Mutex<S>>,
 }
 
 impl<S, R> std::fmt::Debug for AuthService<S, R>
@@ -149,7 +160,7 @@ where
 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthService")
-            .field("auth", &self.shared.auth)
+            .field("auth", &self.handles[0].auth)
             .field("replay", &self.replay)
             .field("inner", &self.inner)
             .finish_non_exhaustive()
@@ -182,7 +193,7 @@ where
         // The future's `Arc` is counted first: an atomic operation waits for the stores before
         // it to drain, and after the inner call (which writes a whole request) that wait was
         // most of what this layer cost per request.
-        let shared = Arc::clone(&self.shared);
+        let shared = Arc::clone(&self.handles[crate::session::shard_index()]);
         // Written in place, where the future is built: each move of it is a copy.
         let mut again = None;
         let applied = shared.auth.with_cached_hit(|token| {
@@ -443,4 +454,29 @@ where
     }
     .instrument(span)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    #[test]
+    fn each_thread_slot_counts_on_a_handle_of_its_own() {
+        let auth = crate::testing::engine(&crate::testing::fixture("alternative_paths"));
+        let service = ::tower::Layer::layer(&super::AuthLayer::new(auth), ());
+        let handles = &service.handles;
+        assert_eq!(handles.len(), crate::session::SHARDS);
+        for (i, handle) in handles.iter().enumerate() {
+            // Its own allocation, on cache lines no other handle's count is on.
+            assert_eq!(Arc::as_ptr(handle) as usize % 128, 0, "handle {i}");
+            for other in &handles[..i] {
+                assert!(!Arc::ptr_eq(handle, other), "handle {i}");
+            }
+            // One spare service for all.
+            assert!(Arc::ptr_eq(&handle.spare, &handles[0].spare));
+        }
+        // Clones of the service share the handles.
+        let clone = service.clone();
+        assert!(Arc::ptr_eq(&clone.handles, &service.handles));
+    }
 }

@@ -219,7 +219,7 @@ impl Authenticator {
             let Some(value) = ctx.render_entry(template).map_err(missing)? else {
                 continue;
             };
-            let mut value = http::HeaderValue::from_str(&value).map_err(|_| {
+            let mut value = header_value(value).map_err(|_| {
                 AuthError::config(format!(
                     "{}: header {name} has a value that is not valid in a header",
                     self.inner.spec.name
@@ -314,4 +314,22 @@ fn parse_absolute(uri: &http::Uri) -> Result<Url, AuthError> {
         ));
     }
     Url::parse(&uri.to_string()).map_err(|e| refused(format!("is not an absolute URL ({e})")))
+}
+
+/// A header value for a token handle, whose bytes count their references on a cache line of
+/// their own: a request carries a clone of it (one count up, one down), and two handles'
+/// counts sharing a line would make the threads that use them contend as if they shared one.
+fn header_value(text: String) -> Result<http::HeaderValue, http::header::InvalidHeaderValue> {
+    http::HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(OwnLine(text.into_bytes())))
+}
+
+/// Bytes kept in an allocation aligned to (and a multiple of) 128 bytes: `Bytes::from_owner`
+/// puts its reference count next to its owner, in one allocation.
+#[repr(align(128))]
+struct OwnLine(Vec<u8>);
+
+impl AsRef<[u8]> for OwnLine {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
 }

@@ -17,8 +17,8 @@
 //!   through a reqwest-middleware stack, and a tower service, that answer at once, with and
 //!   without the auth layer, and with a layer that only passes the request on (what being a
 //!   layer costs before any work of its own); and the tower service with and without the
-//!   layer on two threads at once, each with its own clone of the service (what the threads
-//!   contend on).
+//!   layer polled in place, on one thread and on two at once, each with its own clone of the
+//!   service (`tower_{bare,auth}_{1_thread,2_threads}`: what the threads contend on).
 //! - `middleware` / `tower`: requests through the auth middleware vs an empty reqwest-middleware
 //!   stack and plain reqwest (all over one `reqwest::Client`'s connection pool), and through the
 //!   tower layer vs the bare hyper-util client it wraps; next to them, layers that do nothing:
@@ -997,47 +997,56 @@ fn layer_cost(c: &mut Criterion) {
             rt.block_on(layered.call(request)).expect("answer")
         })
     });
-    // On two threads at once, each with its own clone of the service (as each task of a
-    // server holds one) and its own URI: what the threads contend on.
+    // Polled in place (no runtime), on one thread and on two at once, each with its own clone
+    // of the service (as each task of a server holds one) and its own URI: what the threads
+    // contend on, against the same measure on one thread.
     type Caller = Box<dyn FnMut(http::Uri) + Send>;
-    let on_two_threads = |iters: u64, service: &dyn Fn() -> Caller| {
-        two_threads(iters, || {
-            let mut call = service();
-            let uri: http::Uri = url.parse().expect("uri");
-            move |calls| {
-                for _ in 0..calls {
-                    call(uri.clone());
-                }
+    let calls_of = |service: &dyn Fn() -> Caller| {
+        let mut call = service();
+        let uri: http::Uri = url.parse().expect("uri");
+        move |calls: u64| {
+            for _ in 0..calls {
+                call(uri.clone());
             }
+        }
+    };
+    let on_threads = |threads: usize, iters: u64, service: &dyn Fn() -> Caller| {
+        if threads == 1 {
+            let mut run = calls_of(service);
+            let start = Instant::now();
+            run(iters);
+            start.elapsed()
+        } else {
+            two_threads(iters, || calls_of(service))
+        }
+    };
+    let bare: &dyn Fn() -> Caller = &|| {
+        let mut service = Canned;
+        Box::new(move |uri| {
+            let request = http::Request::get(uri)
+                .header("authorization", BEARER)
+                .body(http_body_util::Empty::new())
+                .expect("request");
+            std::hint::black_box(poll_once(service.call(request)).expect("answer"));
         })
     };
-    group.bench_function("tower_bare_2_threads", |b| {
-        b.iter_custom(|iters| {
-            on_two_threads(iters, &|| {
-                let mut service = Canned;
-                Box::new(move |uri| {
-                    let request = http::Request::get(uri)
-                        .header("authorization", BEARER)
-                        .body(http_body_util::Empty::new())
-                        .expect("request");
-                    std::hint::black_box(poll_once(service.call(request)).expect("answer"));
-                })
-            })
+    let with_auth: &dyn Fn() -> Caller = &|| {
+        let mut service = layered.clone();
+        Box::new(move |uri| {
+            let request = http::Request::get(uri)
+                .body(http_body_util::Empty::new())
+                .expect("request");
+            std::hint::black_box(poll_once(service.call(request)).expect("answer"));
         })
-    });
-    group.bench_function("tower_auth_2_threads", |b| {
-        b.iter_custom(|iters| {
-            on_two_threads(iters, &|| {
-                let mut service = layered.clone();
-                Box::new(move |uri| {
-                    let request = http::Request::get(uri)
-                        .body(http_body_util::Empty::new())
-                        .expect("request");
-                    std::hint::black_box(poll_once(service.call(request)).expect("answer"));
-                })
-            })
-        })
-    });
+    };
+    for (threads, name) in [(1, "1_thread"), (2, "2_threads")] {
+        group.bench_function(format!("tower_bare_{name}"), |b| {
+            b.iter_custom(|iters| on_threads(threads, iters, bare))
+        });
+        group.bench_function(format!("tower_auth_{name}"), |b| {
+            b.iter_custom(|iters| on_threads(threads, iters, with_auth))
+        });
+    }
     group.finish();
 }
 

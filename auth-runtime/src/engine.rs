@@ -177,11 +177,7 @@ impl Authenticator {
     /// frame of its own (the event's arguments made one, which every hit paid for).
     #[inline]
     pub(crate) fn cached_hit(&self) -> Option<AccessToken> {
-        let token = self.cached()?;
-        if tracing::level_enabled!(tracing::Level::TRACE) {
-            self.trace_hit(token.generation());
-        }
-        Some(token)
+        self.with_cached_hit(|shard| AccessToken(Arc::clone(shard)))
     }
 
     /// [`Self::cached_hit`] lent rather than handed out: `f` reads the token while the engine's

@@ -34,6 +34,7 @@ pub(crate) mod kept;
 pub mod limits;
 pub mod middleware;
 mod origin;
+mod per_thread;
 pub mod policy;
 mod redact;
 mod request;

@@ -2,12 +2,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Instant, SystemTime};
 
 use auth_spec::extract::SecretJson;
 use secrecy::SecretString;
+
+use crate::per_thread::PerThread;
 
 /// What is kept between calls (and, with a file store, between processes).
 ///
@@ -111,7 +113,7 @@ pub(crate) struct Current {
     /// Several handles to the same token, each its own allocation on its own cache lines.
     /// Threads clone different ones, so handing out a token does not make cores fight over one
     /// reference count.
-    shards: Box<[Arc<Shard>]>,
+    shards: PerThread<Shard>,
 }
 
 /// When an idle session must be used again (its use recorded) and when it is dead.
@@ -136,7 +138,7 @@ pub(crate) struct Shard {
     pub(crate) usage: OnceLock<RenderedUsage>,
 }
 
-/// What [`crate::Authenticator::apply`] adds to a request, computed once per token.
+/// What [`crate::Authenticator::apply`] adds to a request, computed once per token handle.
 pub(crate) struct RenderedUsage {
     pub(crate) headers: Vec<(http::HeaderName, http::HeaderValue)>,
     pub(crate) query: Vec<(String, String)>,
@@ -152,23 +154,6 @@ impl RenderedUsage {
     }
 }
 
-/// How many handles a value read by every thread gets (the token's, the tower layer's).
-pub(crate) const SHARDS: usize = 16;
-
-/// Which of [`SHARDS`] handles the calling thread uses.
-#[inline]
-pub(crate) fn shard_index() -> usize {
-    SHARD.with(|s| *s)
-}
-
-thread_local! {
-    /// Which shard this thread clones, assigned round-robin on first use.
-    static SHARD: usize = {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS
-    };
-}
-
 impl Current {
     pub(crate) fn new(
         session: Arc<Session>,
@@ -177,14 +162,10 @@ impl Current {
         refresh_deadline: Option<Instant>,
         invalidated: bool,
     ) -> Self {
-        let shards = (0..SHARDS)
-            .map(|_| {
-                Arc::new(Shard {
-                    session: Arc::clone(&session),
-                    usage: OnceLock::new(),
-                })
-            })
-            .collect();
+        let shards = PerThread::new(|| Shard {
+            session: Arc::clone(&session),
+            usage: OnceLock::new(),
+        });
         Self {
             session,
             fresh_until,
@@ -224,7 +205,7 @@ impl Current {
     /// counts on a cache line no other thread writes.
     #[inline]
     pub(crate) fn shard(&self) -> &Arc<Shard> {
-        &self.shards[shard_index()]
+        self.shards.mine()
     }
 
     /// A handle for the calling thread.
@@ -278,7 +259,7 @@ mod tests {
         let auth = crate::testing::engine(&crate::testing::fixture("alternative_paths"));
         let current = crate::testing::current("t-1");
         let mut seen = Vec::new();
-        for shard in current.shards.iter() {
+        for shard in current.shards.each() {
             let mut request = http::Request::new(());
             *request.uri_mut() = http::Uri::from_static("https://api.example.com/x");
             auth.apply_http_from(shard, &mut request, false)
@@ -291,6 +272,6 @@ mod tests {
         seen.sort();
         seen.dedup();
         // Shared bytes would share one reference count, which every request changes twice.
-        assert_eq!(seen.len(), super::SHARDS, "one value per handle");
+        assert_eq!(seen.len(), crate::per_thread::SLOTS, "one value per handle");
     }
 }

@@ -50,6 +50,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use crate::engine::{Authenticator, Sent};
+use crate::per_thread::PerThread;
 use crate::stats::Event;
 
 mod replay;
@@ -110,17 +111,12 @@ impl<S: Clone, R: Clone> ::tower::Layer<S> for AuthLayer<R> {
 
     fn layer(&self, inner: S) -> Self::Service {
         let spare = Arc::new(Mutex::new(inner.clone()));
-        let handles = (0..crate::session::SHARDS)
-            .map(|_| {
-                Arc::new(Shared {
-                    auth: self.auth.clone(),
-                    relative: self.relative,
-                    spare: Arc::clone(&spare),
-                })
-            })
-            .collect();
         AuthService {
-            handles: Arc::new(handles),
+            handles: PerThread::new(|| Shared {
+                auth: self.auth.clone(),
+                relative: self.relative,
+                spare: Arc::clone(&spare),
+            }),
             replay: self.replay.clone(),
             inner,
         }
@@ -133,7 +129,7 @@ pub struct AuthService<S, R = CloneBody> {
     /// Equal handles to what the service's futures need, one per thread slot: each future
     /// counts a reference on its thread's handle, so threads sending requests through clones
     /// of one service do not contend on one count.
-    handles: Arc<Box<[Arc<Shared<S>>]>>,
+    handles: PerThread<Shared<S>>,
     replay: R,
     inner: S,
 }
@@ -160,7 +156,7 @@ where
 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthService")
-            .field("auth", &self.handles[0].auth)
+            .field("auth", &self.handles.mine().auth)
             .field("replay", &self.replay)
             .field("inner", &self.inner)
             .finish_non_exhaustive()
@@ -193,7 +189,7 @@ where
         // The future's `Arc` is counted first: an atomic operation waits for the stores before
         // it to drain, and after the inner call (which writes a whole request) that wait was
         // most of what this layer cost per request.
-        let shared = Arc::clone(&self.handles[crate::session::shard_index()]);
+        let shared = Arc::clone(self.handles.mine());
         // Written in place, where the future is built: each move of it is a copy.
         let mut again = None;
         let applied = shared.auth.with_cached_hit(|token| {
@@ -464,8 +460,8 @@ mod tests {
     fn each_thread_slot_counts_on_a_handle_of_its_own() {
         let auth = crate::testing::engine(&crate::testing::fixture("alternative_paths"));
         let service = ::tower::Layer::layer(&super::AuthLayer::new(auth), ());
-        let handles = &service.handles;
-        assert_eq!(handles.len(), crate::session::SHARDS);
+        let handles = service.handles.each();
+        assert_eq!(handles.len(), crate::per_thread::SLOTS);
         for (i, handle) in handles.iter().enumerate() {
             // Its own allocation, on cache lines no other handle's count is on.
             assert_eq!(Arc::as_ptr(handle) as usize % 128, 0, "handle {i}");
@@ -477,6 +473,6 @@ mod tests {
         }
         // Clones of the service share the handles.
         let clone = service.clone();
-        assert!(Arc::ptr_eq(&clone.handles, &service.handles));
+        assert!(clone.handles.ptr_eq(&service.handles));
     }
 }

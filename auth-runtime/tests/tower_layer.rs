@@ -8,16 +8,12 @@ mod common;
 
 use auth_mock::{MockOptions, MockServer, PROTECTED_PATH};
 use auth_runtime::tower::{AuthLayer, BoxError};
-use auth_runtime::{AuthError, AuthErrorKind, Authenticator};
+use auth_runtime::{AuthError, AuthErrorKind};
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use tower::{Service, ServiceBuilder};
-
-async fn engine(mock: &MockServer, name: &str) -> Authenticator {
-    common::engine(mock, common::spec(name))
-}
 
 async fn send<S>(client: &mut S, request: http::Request<Full<Bytes>>) -> Result<u16, BoxError>
 where
@@ -39,7 +35,7 @@ async fn hyper_client_gets_the_token_and_an_expired_answer_is_refreshed_and_repl
     let mock = MockServer::start(common::spec("intergiro"), MockOptions::default())
         .await
         .expect("simulator");
-    let auth = engine(&mock, "intergiro").await;
+    let auth = common::engine(&mock, common::spec("intergiro"));
     let http = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let mut client = ServiceBuilder::new()
         .layer(AuthLayer::new(auth.clone()))
@@ -82,7 +78,7 @@ async fn without_replay_the_expired_answer_is_returned_and_the_next_request_rene
     let mock = MockServer::start(common::spec("intergiro"), MockOptions::default())
         .await
         .expect("simulator");
-    let auth = engine(&mock, "intergiro").await;
+    let auth = common::engine(&mock, common::spec("intergiro"));
     let http = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let mut client = ServiceBuilder::new()
         .layer(AuthLayer::new(auth.clone()).without_replay())
@@ -110,7 +106,7 @@ async fn a_foreign_origin_is_refused_before_anything_carries_the_token() {
     let mock = MockServer::start(common::spec("intergiro"), MockOptions::default())
         .await
         .expect("simulator");
-    let auth = engine(&mock, "intergiro").await;
+    let auth = common::engine(&mock, common::spec("intergiro"));
     let http = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let mut client = ServiceBuilder::new()
         .layer(AuthLayer::new(auth))
@@ -135,7 +131,7 @@ async fn the_token_goes_to_the_base_urls_origin_however_it_is_written_and_nowher
     let mock = MockServer::start(common::spec("intergiro"), MockOptions::default())
         .await
         .expect("simulator");
-    let auth = engine(&mock, "intergiro").await;
+    let auth = common::engine(&mock, common::spec("intergiro"));
     let token = auth.access_token().await.expect("token");
     let base = mock.base_url();
     let port: u16 = base

@@ -139,8 +139,9 @@ impl Authenticator {
         std::iter::once(&self.inner.base_url).chain(&self.inner.allowed_origins)
     }
 
-    /// What `usage` puts on a request for `token`: rendered once per token and kept, or afresh
-    /// for each request when it names the time or a computed credential (then in `fresh`).
+    /// What `usage` puts on a request for `token`: rendered once per token handle and kept, or
+    /// afresh for each request when it names the time or a computed credential (then in
+    /// `fresh`).
     fn usage_for<'a>(
         &self,
         token: &'a Shard,
